@@ -1,0 +1,48 @@
+//! `Content-Type` checks, including the spec's "reasonably close" rule (v1.12).
+
+use crate::exchange::RecordedResponse;
+use crate::outcome::Finding;
+use crate::suite::model::ContentTypeExpect;
+
+/// The media type without parameters, lower-cased: `Text/Plain; charset=x` → `text/plain`.
+pub fn essence(content_type: &str) -> String {
+    content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase()
+}
+
+/// Whether `actual` is the uploaded type or "reasonably close" to it: same media type (a charset
+/// may be added), `text/html` detected for `text/plain`, or `application/octet-stream` when the
+/// upload had no type.
+pub fn is_reasonable(uploaded: &str, actual: &str) -> bool {
+    let (up, act) = (essence(uploaded), essence(actual));
+    up == act || (up == "text/plain" && act == "text/html")
+}
+
+pub fn check_content_type(expect: &ContentTypeExpect, response: &RecordedResponse, findings: &mut Vec<Finding>) {
+    let Some(actual) = response.header("content-type") else {
+        findings.push(Finding::new("header Content-Type", "present", "absent"));
+        return;
+    };
+    if let Some(uploaded) = &expect.reasonable
+        && !is_reasonable(uploaded, actual)
+    {
+        findings.push(Finding::new("Content-Type", format!("`{uploaded}` or reasonably close"), format!("`{actual}`")));
+    }
+    if !expect.one_of.is_empty() && !expect.one_of.iter().any(|t| essence(t) == essence(actual)) {
+        findings.push(Finding::new("Content-Type", format!("one of {}", expect.one_of.join(", ")), format!("`{actual}`")));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reasonable_rules() {
+        assert!(is_reasonable("image/png", "image/png"));
+        assert!(is_reasonable("text/plain", "text/plain; charset=UTF-8"));
+        assert!(is_reasonable("text/plain", "text/html"));
+        assert!(is_reasonable("Image/PNG", "image/png"));
+        assert!(!is_reasonable("image/png", "application/octet-stream"));
+        assert!(!is_reasonable("image/png", "image/jpeg"));
+    }
+}

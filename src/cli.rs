@@ -1,0 +1,95 @@
+//! Command-line flags (clap). Only shapes and simple validation live here; `app` turns them into
+//! a run configuration.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::report::human::ColorChoice;
+
+/// Conformance tester for the media repository of Matrix homeservers.
+#[derive(Debug, Parser)]
+#[command(name = "mediaconf", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run suites against a homeserver.
+    Run(RunArgs),
+    /// List the cases (id, level, spec versions, reference, title).
+    List(ListArgs),
+}
+
+/// Suite selection shared by `run` and `list`.
+#[derive(Debug, Args)]
+pub struct SuiteArgs {
+    /// Extra directory of *.toml suites (repeatable); the embedded suites are always loaded.
+    #[arg(long = "suite", value_name = "DIR")]
+    pub suites: Vec<PathBuf>,
+    /// Profiles to run, comma-separated (default: all): client, guest, legacy, federation, …
+    #[arg(long, value_delimiter = ',', value_name = "P,...")]
+    pub profile: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub suite: SuiteArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Client-server API base URL of the homeserver, e.g. http://127.0.0.1:8008
+    #[arg(long, env = "MEDIACONF_TARGET", value_name = "URL")]
+    pub target: String,
+    /// The homeserver's server name (default: taken from the registered user's id).
+    #[arg(long, value_name = "NAME")]
+    pub server_name: Option<String>,
+    #[command(flatten)]
+    pub suite: SuiteArgs,
+    /// Judge the target as an implementation of this spec version instead of what it advertises.
+    #[arg(long, value_name = "vX.Y")]
+    pub spec: Option<String>,
+    /// Write a JUnit XML report.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Write a JSON report.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Known failures (TOML `[[expected]]` or plain `ID  reason` lines).
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Exit 1 when a baseline entry unexpectedly passes.
+    #[arg(long)]
+    pub strict_baseline: bool,
+    /// Cases run in parallel.
+    #[arg(long, default_value_t = 4, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: u16,
+    /// Timeout of each request, in seconds.
+    #[arg(long, default_value_t = 30, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub timeout: u64,
+    /// Deadline of the whole run, in seconds.
+    #[arg(long, default_value_t = 900, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=86400))]
+    pub deadline: u64,
+    /// Largest response body read, in MiB (longer bodies are cut and reported as such).
+    #[arg(long, default_value_t = 64, value_name = "MIB", value_parser = clap::value_parser!(u64).range(1..=4096))]
+    pub max_body_mib: u64,
+    /// Register with this registration token (m.login.registration_token).
+    #[arg(long, env = "MEDIACONF_REGISTRATION_TOKEN", hide_env_values = true, value_name = "T")]
+    pub registration_token: Option<String>,
+    /// Register through Synapse's shared-secret admin API.
+    #[arg(long, env = "MEDIACONF_REGISTRATION_SHARED_SECRET", hide_env_values = true, value_name = "S")]
+    pub registration_shared_secret: Option<String>,
+    /// Use this existing account's access token instead of registering.
+    #[arg(long, env = "MEDIACONF_USER_TOKEN", hide_env_values = true, value_name = "TOKEN")]
+    pub user_token: Option<String>,
+    /// Color: auto (a terminal and no NO_COLOR), always, never.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// Print only failures, warnings and the summary.
+    #[arg(long, short)]
+    pub quiet: bool,
+}

@@ -1,0 +1,101 @@
+//! What happened on the wire: recorded requests and responses, already redacted.
+//!
+//! Plain owned data shared by the runner (which fills it), the checks (which judge it) and the
+//! reports (which show excerpts). No HTTP library types appear here.
+
+use std::time::Duration;
+
+/// A request as sent (secrets replaced by `<redacted>`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RecordedRequest {
+    pub method: String,
+    /// Full URL, redacted.
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body_len: usize,
+}
+
+impl RecordedRequest {
+    /// `GET http://…/path?query`.
+    pub fn line(&self) -> String {
+        format!("{} {}", self.method, self.url)
+    }
+}
+
+/// A response as received; the body is kept up to the run's cap.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RecordedResponse {
+    pub status: u16,
+    /// Header names in lower case, in arrival order.
+    pub headers: Vec<(String, String)>,
+    /// The body bytes (at most the cap).
+    pub body: Vec<u8>,
+    /// Bytes received in total (may exceed `body.len()` when truncated).
+    pub body_len: u64,
+    /// Hex SHA-256 of the bytes received.
+    pub body_sha256: String,
+    /// The body was longer than the cap and was not read to the end.
+    pub truncated: bool,
+}
+
+impl RecordedResponse {
+    /// First value of a header (case-insensitive name).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// All values of a header.
+    pub fn header_all(&self, name: &str) -> Vec<&str> {
+        self.headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// The body parsed as JSON, if it is JSON.
+    pub fn json(&self) -> Option<serde_json::Value> {
+        serde_json::from_slice(&self.body).ok()
+    }
+}
+
+/// Why no response was recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransportFailure {
+    Timeout { after: Duration },
+    Connect(String),
+    Other(String),
+}
+
+impl std::fmt::Display for TransportFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TransportFailure::Timeout { after } => write!(f, "no complete response within {:.1} s", after.as_secs_f64()),
+            TransportFailure::Connect(e) => write!(f, "connection failed: {e}"),
+            TransportFailure::Other(e) => write!(f, "request failed: {e}"),
+        }
+    }
+}
+
+/// One request/response pair, with the redirects followed to get there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exchange {
+    pub request: RecordedRequest,
+    pub response: Result<RecordedResponse, TransportFailure>,
+    /// Earlier hops (3xx responses) when redirects were followed, first to last.
+    pub redirects: Vec<(RecordedRequest, RecordedResponse)>,
+    pub elapsed: Duration,
+}
+
+impl Exchange {
+    pub fn ok(&self) -> Option<&RecordedResponse> {
+        self.response.as_ref().ok()
+    }
+}

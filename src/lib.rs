@@ -1,0 +1,22 @@
+//! mediaconf: a conformance tester for the media repository of Matrix homeservers.
+//!
+//! Data flows one way: suites (`suite`) → plan (`plan`) → exchanges recorded by the runner
+//! (`run`, `target`) → verdicts from pure checks (`check`) → reports (`report`).
+
+pub mod app;
+pub mod baseline;
+pub mod check;
+pub mod cli;
+pub mod exchange;
+pub mod imageinfo;
+pub mod level;
+pub mod multipart;
+pub mod outcome;
+pub mod plan;
+pub mod redact;
+pub mod report;
+pub mod run;
+pub mod spec_version;
+pub mod suite;
+pub mod target;
+pub mod template;

@@ -1,0 +1,59 @@
+//! Replacing secrets (access tokens, registration secrets) with `<redacted>` in anything shown.
+
+use std::sync::{Arc, RwLock};
+
+/// The placeholder written instead of a secret.
+pub const REDACTED: &str = "<redacted>";
+
+/// A shared, growing list of secrets; cloning shares the list.
+#[derive(Debug, Clone, Default)]
+pub struct Redactor {
+    secrets: Arc<RwLock<Vec<String>>>,
+}
+
+impl Redactor {
+    /// Adds a secret; values shorter than 4 characters are ignored (they would mangle text).
+    pub fn add(&self, secret: &str) {
+        if secret.len() < 4 {
+            return;
+        }
+        if let Ok(mut s) = self.secrets.write()
+            && !s.iter().any(|x| x == secret)
+        {
+            s.push(secret.to_string());
+            // Longest first so a secret containing another is replaced whole.
+            s.sort_by_key(|x| std::cmp::Reverse(x.len()));
+        }
+    }
+
+    /// The text with every secret, and its percent-encoded form, replaced.
+    pub fn redact(&self, text: &str) -> String {
+        let Ok(secrets) = self.secrets.read() else {
+            return text.to_string();
+        };
+        let mut out = text.to_string();
+        for s in secrets.iter() {
+            if out.contains(s.as_str()) {
+                out = out.replace(s.as_str(), REDACTED);
+            }
+            let encoded = percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string();
+            if encoded != *s && out.contains(&encoded) {
+                out = out.replace(&encoded, REDACTED);
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replaces_plain_and_encoded_secrets() {
+        let r = Redactor::default();
+        r.add("syt_abc/def");
+        r.add("xy");
+        assert_eq!(r.redact("a syt_abc/def b syt_abc%2Fdef xy"), "a <redacted> b <redacted> xy");
+    }
+}

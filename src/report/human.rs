@@ -1,0 +1,200 @@
+//! Human output: preflight lines, one line per case (details for failures and warnings), a
+//! summary, and a progress bar on stderr for runs longer than a second.
+
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::outcome::{Outcome, Verdict};
+use crate::redact::Redactor;
+use crate::run::Event;
+
+/// When to color output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorChoice {
+    /// Auto: stdout is a terminal and `NO_COLOR` is unset or empty.
+    pub fn enabled(self, stdout_is_tty: bool, no_color: Option<&str>) -> bool {
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => stdout_is_tty && no_color.is_none_or(str::is_empty),
+        }
+    }
+}
+
+/// Writes the human report to `out`.
+pub struct HumanReporter<W: Write> {
+    out: W,
+    color: bool,
+    redactor: Redactor,
+    started: Instant,
+    progress: Option<ProgressBar>,
+    show_progress: bool,
+    planned: usize,
+    /// Print passing and skipped cases too (default: yes).
+    pub verbose: bool,
+}
+
+const GREEN: &str = "\x1b[32m";
+const RED: &str = "\x1b[31;1m";
+const YELLOW: &str = "\x1b[33m";
+const DIM: &str = "\x1b[2m";
+const BOLD: &str = "\x1b[1m";
+const RESET: &str = "\x1b[0m";
+
+impl<W: Write> HumanReporter<W> {
+    pub fn new(out: W, color: bool, show_progress: bool, redactor: Redactor) -> Self {
+        HumanReporter { out, color, redactor, started: Instant::now(), progress: None, show_progress, planned: 0, verbose: true }
+    }
+
+    fn paint(&self, style: &str, text: &str) -> String {
+        if self.color { format!("{style}{text}{RESET}") } else { text.to_string() }
+    }
+
+    fn emit(&mut self, text: &str) {
+        let text = self.redactor.redact(text);
+        match &self.progress {
+            Some(pb) => pb.suspend(|| {
+                let _ = writeln!(self.out, "{text}");
+                let _ = self.out.flush();
+            }),
+            None => {
+                let _ = writeln!(self.out, "{text}");
+            }
+        }
+    }
+
+    pub fn handle(&mut self, event: &Event) {
+        match event {
+            Event::Preflight(item) => {
+                let mark = if item.ok { self.paint(GREEN, "✔") } else { self.paint(YELLOW, "!") };
+                let line = format!("preflight  {mark} {}: {}", item.name, item.detail);
+                self.emit(&line);
+            }
+            Event::RunStarted { target, planned } => {
+                self.planned = *planned;
+                let version = target.server_version.clone().unwrap_or_else(|| "unknown server".into());
+                let spec = match &target.spec_override {
+                    Some(s) => format!("judged as {s}"),
+                    None => format!("spec {}", advertised(&target.versions)),
+                };
+                let line = format!(
+                    "{} — target {} ({version}, {spec}), server name {}, {planned} cases",
+                    self.paint(BOLD, concat!("mediaconf ", env!("CARGO_PKG_VERSION"))),
+                    target.url,
+                    target.server_name
+                );
+                self.emit(&line);
+            }
+            Event::CaseStarted { .. } => {}
+            Event::CaseFinished(verdict) => {
+                self.tick();
+                self.print_verdict(verdict);
+            }
+            Event::RunFinished { summary, elapsed } => {
+                if let Some(pb) = self.progress.take() {
+                    pb.finish_and_clear();
+                }
+                let mut parts = vec![
+                    self.paint(GREEN, &format!("{} passed", summary.passed)),
+                    self.paint(if summary.failed > 0 { RED } else { GREEN }, &format!("{} failed", summary.failed)),
+                    self.paint(YELLOW, &format!("{} warned", summary.warned)),
+                    format!("{} skipped", summary.skipped),
+                ];
+                if summary.expected_failures > 0 {
+                    parts.push(format!("{} expected failures", summary.expected_failures));
+                }
+                if summary.unexpected_passes > 0 {
+                    parts.push(self.paint(YELLOW, &format!("{} unexpected passes", summary.unexpected_passes)));
+                }
+                let line = format!("{}   {:.1} s", parts.join(", "), elapsed.as_secs_f64());
+                self.emit(&line);
+            }
+        }
+    }
+
+    fn tick(&mut self) {
+        if self.progress.is_none() && self.show_progress && self.started.elapsed() > Duration::from_secs(1) {
+            let pb = ProgressBar::with_draw_target(Some(self.planned as u64), ProgressDrawTarget::stderr());
+            if let Ok(style) = ProgressStyle::with_template("{bar:30} {pos}/{len} cases {elapsed}") {
+                pb.set_style(style);
+            }
+            self.progress = Some(pb);
+        }
+        if let Some(pb) = &self.progress {
+            pb.inc(1);
+        }
+    }
+
+    fn print_verdict(&mut self, v: &Verdict) {
+        let (mark, style) = match v.outcome {
+            Outcome::Passed => ("✔", GREEN),
+            Outcome::Failed => ("✘", RED),
+            Outcome::Warned => ("⚠", YELLOW),
+            Outcome::Skipped => ("-", DIM),
+            Outcome::ExpectedFailure => ("✘", DIM),
+            Outcome::UnexpectedPass => ("✔", YELLOW),
+        };
+        let detailed = matches!(v.outcome, Outcome::Failed | Outcome::Warned | Outcome::UnexpectedPass);
+        if !self.verbose && !detailed {
+            return;
+        }
+        let head = format!("{:<9} {} {:<22} {}", v.profile, self.paint(style, mark), v.id, v.title);
+        let tail = match v.outcome {
+            Outcome::Skipped => self.paint(DIM, &format!("  (skipped: {})", v.reason)),
+            Outcome::ExpectedFailure => self.paint(DIM, &format!("  (expected failure: {})", v.reason)),
+            Outcome::Passed if !v.reason.is_empty() => self.paint(DIM, &format!("  (observed: {})", v.reason)),
+            _ => format!("  {}", self.paint(DIM, &format!("{} ms", v.duration.as_millis()))),
+        };
+        self.emit(&format!("{head}{tail}"));
+        if detailed {
+            let mut lines = vec![format!("{} {} — {}", v.level, v.spec_ref, v.outcome.as_str())];
+            if v.outcome == Outcome::UnexpectedPass || v.steps.is_empty() {
+                lines.push(v.reason.clone());
+            }
+            for step in v.steps.iter().filter(|s| !s.findings.is_empty()) {
+                lines.push(step.request_line.clone());
+                for l in step.response_summary.lines() {
+                    lines.push(format!("  {l}"));
+                }
+                for f in &step.findings {
+                    lines.push(format!("{}: expected {}   got {}", f.check, f.expected, f.actual));
+                }
+            }
+            for l in lines {
+                let text = format!("{:<11}{}", "", l);
+                self.emit(&text);
+            }
+        }
+    }
+}
+
+fn advertised(versions: &[String]) -> String {
+    match (versions.first(), versions.last()) {
+        (Some(a), Some(b)) if a == b => a.clone(),
+        (Some(a), Some(b)) => format!("{a}…{b}"),
+        _ => "none advertised".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn color_choice() {
+        assert!(ColorChoice::Auto.enabled(true, None));
+        assert!(!ColorChoice::Auto.enabled(true, Some("1")));
+        assert!(ColorChoice::Auto.enabled(true, Some("")));
+        assert!(!ColorChoice::Auto.enabled(false, None));
+        assert!(ColorChoice::Always.enabled(false, Some("1")));
+        assert!(!ColorChoice::Never.enabled(true, None));
+    }
+}

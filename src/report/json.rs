@@ -1,0 +1,77 @@
+//! The JSON report: target, summary and one entry per case.
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::level::Level;
+use crate::outcome::{Finding, Outcome, Summary, Verdict};
+use crate::redact::Redactor;
+use crate::run::TargetInfo;
+
+/// The document written by `--json`.
+#[derive(Debug, Serialize)]
+pub struct JsonReport<'a> {
+    pub mediaconf_version: &'static str,
+    pub target: &'a TargetInfo,
+    pub summary: Summary,
+    pub duration_ms: u128,
+    pub cases: Vec<JsonCase<'a>>,
+}
+
+/// One case.
+#[derive(Debug, Serialize)]
+pub struct JsonCase<'a> {
+    pub id: &'a str,
+    pub title: &'a str,
+    pub level: Level,
+    pub profile: &'a str,
+    pub spec: &'a str,
+    pub outcome: Outcome,
+    pub reason: &'a str,
+    pub duration_ms: u128,
+    pub steps: Vec<JsonStep<'a>>,
+}
+
+/// One request of a case.
+#[derive(Debug, Serialize)]
+pub struct JsonStep<'a> {
+    pub request: &'a str,
+    pub response: &'a str,
+    pub findings: &'a [Finding],
+}
+
+/// Builds the JSON text (redacted).
+pub fn render_json(target: &TargetInfo, verdicts: &[Verdict], duration_ms: u128, redactor: &Redactor) -> Result<String, String> {
+    let report = JsonReport {
+        mediaconf_version: env!("CARGO_PKG_VERSION"),
+        target,
+        summary: Summary::of(verdicts),
+        duration_ms,
+        cases: verdicts
+            .iter()
+            .map(|v| JsonCase {
+                id: &v.id,
+                title: &v.title,
+                level: v.level,
+                profile: &v.profile,
+                spec: &v.spec_ref,
+                outcome: v.outcome,
+                reason: &v.reason,
+                duration_ms: v.duration.as_millis(),
+                steps: v
+                    .steps
+                    .iter()
+                    .map(|s| JsonStep { request: &s.request_line, response: &s.response_summary, findings: &s.findings })
+                    .collect(),
+            })
+            .collect(),
+    };
+    let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
+    Ok(redactor.redact(&text))
+}
+
+pub fn write_json(path: &Path, target: &TargetInfo, verdicts: &[Verdict], duration_ms: u128, redactor: &Redactor) -> Result<(), String> {
+    let text = render_json(target, verdicts, duration_ms, redactor)?;
+    std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}

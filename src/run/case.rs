@@ -1,0 +1,276 @@
+//! Running one case: expanding templates, adding credentials, sending each step, judging it with
+//! the checks, capturing values for later steps, and building the verdict.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use regex::Regex;
+use serde_json::Value;
+
+use super::session::Session;
+use crate::check::{self, CheckContext};
+use crate::exchange::Exchange;
+use crate::outcome::{Finding, StepReport, Verdict, outcome_for};
+use crate::suite::Case;
+use crate::suite::model::{AuthMode, StepSpec};
+use crate::target::OutgoingRequest;
+use crate::template;
+
+/// Largest generated request body (`zeros = …`).
+pub const MAX_GENERATED_BODY: usize = 256 * 1024 * 1024;
+
+/// Headers worth showing in a failure, besides those the case checked.
+const SHOWN_HEADERS: &[&str] = &["content-type", "content-disposition", "location", "content-length"];
+
+/// Runs every step of a case and judges it.
+pub async fn run_case(session: Arc<Session>, case: Case) -> Verdict {
+    let started = Instant::now();
+    let mut verdict = Verdict::skipped(&case, "");
+    let mut vars = session.base_vars.clone();
+    for name in &case.media {
+        match session.media.get(name) {
+            Some(Ok(m)) => {
+                vars.insert(format!("media.{name}.id"), m.id.clone());
+                vars.insert(format!("media.{name}.server"), m.server.clone());
+                vars.insert(format!("media.{name}.mxc"), format!("mxc://{}/{}", m.server, m.id));
+            }
+            Some(Err(e)) => return setup_failure(&case, format!("setup failed: {e}"), started),
+            None => return setup_failure(&case, format!("setup failed: media `{name}` was not prepared"), started),
+        }
+    }
+    vars.insert("unique".into(), session.unique());
+    let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
+    vars.insert("now_ms".into(), now_ms.to_string());
+
+    let mut background = Vec::new();
+    let mut reports = Vec::new();
+    let mut stopped = false;
+    for step in &case.steps {
+        if step.delay_ms > 0 && !step.background {
+            tokio::time::sleep(Duration::from_millis(step.delay_ms)).await;
+        }
+        let request = match build_request(&session, step, &vars) {
+            Ok(r) => r,
+            Err(e) => {
+                reports.push(StepReport {
+                    request_line: format!("{} {}", step.request.method, step.request.path.get_ref()),
+                    response_summary: "(not sent)".into(),
+                    findings: vec![Finding::new("request", "a request built from the case", e)],
+                });
+                stopped = true;
+                break;
+            }
+        };
+        if step.background {
+            let session = session.clone();
+            let delay = step.delay_ms;
+            let follow = step.request.follow_redirects;
+            background.push((
+                step.clone(),
+                tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_millis(delay)).await;
+                    session.http.send(request, follow).await
+                }),
+            ));
+            continue;
+        }
+        let exchange = session.http.send(request, step.request.follow_redirects).await;
+        let report = judge(&session, &case, step, &exchange, &vars);
+        let failed = !report.findings.is_empty();
+        capture(step, &exchange, &mut vars);
+        reports.push(report);
+        if failed {
+            stopped = true;
+            break;
+        }
+    }
+    for (step, handle) in background {
+        match handle.await {
+            Ok(exchange) => reports.push(judge(&session, &case, &step, &exchange, &vars)),
+            Err(e) => reports.push(StepReport {
+                request_line: format!("{} {}", step.request.method, step.request.path.get_ref()),
+                response_summary: "(background step did not finish)".into(),
+                findings: vec![Finding::new("request", "a completed request", e.to_string())],
+            }),
+        }
+    }
+    let has_findings = reports.iter().any(|r| !r.findings.is_empty());
+    verdict.outcome = outcome_for(case.level, has_findings);
+    verdict.reason = reason_of(&reports, stopped && case.steps.len() > 1);
+    verdict.steps = reports;
+    verdict.duration = started.elapsed();
+    verdict
+}
+
+fn setup_failure(case: &Case, reason: String, started: Instant) -> Verdict {
+    let mut v = Verdict::skipped(case, reason);
+    v.outcome = outcome_for(case.level, true);
+    v.duration = started.elapsed();
+    v
+}
+
+/// One line: the first finding of the first failing step.
+fn reason_of(reports: &[StepReport], stopped: bool) -> String {
+    let mut all = reports.iter().flat_map(|r| r.findings.iter());
+    match all.next() {
+        None => String::new(),
+        Some(first) => {
+            let more = all.count();
+            let mut s = first.to_string();
+            if more > 0 {
+                s.push_str(&format!(" (+{more} more)"));
+            }
+            if stopped {
+                s.push_str("; later steps not run");
+            }
+            s
+        }
+    }
+}
+
+fn judge(session: &Session, case: &Case, step: &StepSpec, exchange: &Exchange, vars: &BTreeMap<String, String>) -> StepReport {
+    let _ = case;
+    let ctx = CheckContext { media: &session.media_defs, vars };
+    let findings = check::check_step(&step.expect, exchange, &ctx);
+    let extra: Vec<String> = step.expect.headers.keys().map(|k| k.to_ascii_lowercase()).collect();
+    StepReport {
+        request_line: exchange.request.line(),
+        response_summary: summarize(exchange, &extra),
+        findings,
+    }
+}
+
+/// Status, the relevant headers and a body excerpt.
+pub fn summarize(exchange: &Exchange, extra_headers: &[String]) -> String {
+    let mut out = String::new();
+    for (req, resp) in &exchange.redirects {
+        out.push_str(&format!("{} → {} Location: {}\n", req.line(), resp.status, resp.header("location").unwrap_or("?")));
+    }
+    match &exchange.response {
+        Err(e) => out.push_str(&e.to_string()),
+        Ok(r) => {
+            out.push_str(&format!("{} ({} ms)", r.status, exchange.elapsed.as_millis()));
+            for (name, value) in &r.headers {
+                if SHOWN_HEADERS.contains(&name.as_str()) || extra_headers.contains(name) {
+                    out.push_str(&format!("\n{name}: {value}"));
+                }
+            }
+            out.push_str(&format!("\n{}", check::body_excerpt(&r.body, r.body_len, 200)));
+        }
+    }
+    out
+}
+
+fn capture(step: &StepSpec, exchange: &Exchange, vars: &mut BTreeMap<String, String>) {
+    let Some(json) = exchange.ok().and_then(|r| r.json()) else {
+        return;
+    };
+    for (name, spec) in &step.capture {
+        let Some(value) = json.pointer(&spec.json) else { continue };
+        let text = match value {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        let captured = match &spec.regex {
+            None => Some(text),
+            Some(pattern) => Regex::new(pattern).ok().and_then(|re| {
+                re.captures(&text)
+                    .map(|c| c.get(1).or_else(|| c.get(0)).map_or(String::new(), |m| m.as_str().to_string()))
+            }),
+        };
+        if let Some(v) = captured {
+            vars.insert(name.clone(), v);
+        }
+    }
+}
+
+/// Expands a step into a request with the case's credentials.
+pub fn build_request(session: &Session, step: &StepSpec, vars: &BTreeMap<String, String>) -> Result<OutgoingRequest, String> {
+    let req = &step.request;
+    let path = template::expand(req.path.get_ref(), vars).map_err(|e| e.to_string())?;
+    let mut url = reqwest::Url::parse(&format!("{}{}", session.base, path)).map_err(|e| format!("bad URL for path `{path}`: {e}"))?;
+    let mut query: Vec<(String, String)> = Vec::new();
+    for (k, v) in &req.query {
+        query.push((template::expand(k, vars).map_err(|e| e.to_string())?, template::expand(&v.0, vars).map_err(|e| e.to_string())?));
+    }
+    let mut headers: Vec<(String, String)> = Vec::new();
+    for (k, v) in &req.headers {
+        headers.push((k.clone(), template::expand(v, vars).map_err(|e| e.to_string())?));
+    }
+    let token_of = |account: &Option<crate::target::Account>, what: &str| {
+        account.as_ref().map(|a| a.access_token.clone()).ok_or_else(|| format!("no {what} account in this run"))
+    };
+    let invalid = format!("mediaconf_invalid_{}", vars.get("unique").map_or("token", String::as_str));
+    match req.auth {
+        AuthMode::User => headers.push(bearer(&token_of(&session.user, "user")?)),
+        AuthMode::UserQuery => query.push(("access_token".into(), token_of(&session.user, "user")?)),
+        AuthMode::UserHeaderAndQuery => {
+            let t = token_of(&session.user, "user")?;
+            headers.push(bearer(&t));
+            query.push(("access_token".into(), t));
+        }
+        AuthMode::OtherUser => headers.push(bearer(&token_of(&session.other_user, "other-user")?)),
+        AuthMode::Guest => headers.push(bearer(&token_of(&session.guest, "guest")?)),
+        AuthMode::LoggedOut => headers.push(bearer(
+            session.logged_out_token.as_deref().ok_or("no logged-out token in this run")?,
+        )),
+        AuthMode::Invalid => headers.push(bearer(&invalid)),
+        AuthMode::InvalidQuery => query.push(("access_token".into(), invalid)),
+        AuthMode::None => {}
+    }
+    if !query.is_empty() {
+        let mut pairs = url.query_pairs_mut();
+        for (k, v) in &query {
+            pairs.append_pair(k, v);
+        }
+    }
+    let has_header = |h: &[(String, String)], name: &str| h.iter().any(|(n, _)| n.eq_ignore_ascii_case(name));
+    let mut body = Vec::new();
+    if let Some(spec) = &req.body {
+        if let Some(json) = &spec.json {
+            body = serde_json::to_vec(&expand_json(json, vars)?).map_err(|e| e.to_string())?;
+            if !has_header(&headers, "content-type") {
+                headers.push(("Content-Type".into(), "application/json".into()));
+            }
+        } else if let Some(text) = &spec.text {
+            body = template::expand(text, vars).map_err(|e| e.to_string())?.into_bytes();
+        } else if let Some(media) = &spec.media {
+            let def = session.media_defs.get(media).ok_or_else(|| format!("no media `{media}`"))?;
+            body = def.bytes.as_ref().clone();
+            if let Some(ct) = &def.spec.content_type
+                && !has_header(&headers, "content-type")
+            {
+                headers.push(("Content-Type".into(), ct.clone()));
+            }
+        } else if let Some(zeros) = &spec.zeros {
+            let n_text = template::expand(&zeros.0, vars).map_err(|e| e.to_string())?;
+            let n: i64 = n_text.parse().map_err(|_| format!("`zeros = {n_text}` is not a number"))?;
+            let total = n.saturating_add(spec.zeros_plus);
+            let size = usize::try_from(total).map_err(|_| format!("body size {total} is negative"))?;
+            if size > MAX_GENERATED_BODY {
+                return Err(format!("body of {size} bytes is larger than the {MAX_GENERATED_BODY}-byte limit for generated bodies"));
+            }
+            body = vec![0u8; size];
+        }
+    }
+    let timeout = req.timeout_secs.map(Duration::from_secs).unwrap_or(session.timeout);
+    Ok(OutgoingRequest { method: req.method.clone(), url: url.to_string(), headers, body, timeout })
+}
+
+fn bearer(token: &str) -> (String, String) {
+    ("Authorization".into(), format!("Bearer {token}"))
+}
+
+fn expand_json(v: &Value, vars: &BTreeMap<String, String>) -> Result<Value, String> {
+    Ok(match v {
+        Value::String(s) => Value::String(template::expand(s, vars).map_err(|e| e.to_string())?),
+        Value::Array(a) => Value::Array(a.iter().map(|x| expand_json(x, vars)).collect::<Result<_, _>>()?),
+        Value::Object(o) => Value::Object(
+            o.iter()
+                .map(|(k, x)| Ok((template::expand(k, vars).map_err(|e| e.to_string())?, expand_json(x, vars)?)))
+                .collect::<Result<_, String>>()?,
+        ),
+        other => other.clone(),
+    })
+}

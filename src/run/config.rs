@@ -1,0 +1,43 @@
+//! Settings of one run, already validated by the CLI layer.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::baseline::Baseline;
+use crate::redact::Redactor;
+use crate::spec_version::SpecVersion;
+use crate::target::Registration;
+
+/// How the run gets its main account.
+#[derive(Clone)]
+pub enum AccountSource {
+    Register(Registration),
+    /// `--user-token`: an existing account; registration-dependent needs are unavailable.
+    ExistingToken(String),
+}
+
+/// Everything `execute` needs.
+#[derive(Clone)]
+pub struct RunConfig {
+    /// Base URL of the client-server API, without a trailing slash.
+    pub target: String,
+    /// `--server-name`; derived from the user id when absent.
+    pub server_name: Option<String>,
+    pub profiles: BTreeSet<String>,
+    pub spec_override: Option<SpecVersion>,
+    pub account: AccountSource,
+    pub jobs: usize,
+    /// Per-request timeout.
+    pub timeout: Duration,
+    /// Whole-run deadline: cases not started by then are reported as not run.
+    pub deadline: Duration,
+    /// Largest response body kept, in bytes.
+    pub max_body: usize,
+    pub baseline: Baseline,
+    pub extra_suites: Vec<PathBuf>,
+    /// Secrets to redact besides tokens learned during the run.
+    pub secrets: Vec<String>,
+    /// Shared with the reports, so tokens learned during the run are redacted there too.
+    pub redactor: Redactor,
+}

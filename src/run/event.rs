@@ -1,0 +1,39 @@
+//! Events a run emits; reporters consume only these.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::outcome::{Summary, Verdict};
+
+/// What was learned about the target before cases ran.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct TargetInfo {
+    pub url: String,
+    pub server_name: String,
+    /// `Synapse 1.163.2` when the target says.
+    pub server_version: Option<String>,
+    /// Advertised spec versions.
+    pub versions: Vec<String>,
+    /// `--spec` when given.
+    pub spec_override: Option<String>,
+    pub unstable_features: Vec<String>,
+}
+
+/// One preflight result (client API reachable, registration, guest, previews…).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PreflightItem {
+    pub name: String,
+    pub ok: bool,
+    pub detail: String,
+}
+
+/// Events in the order they happen.
+#[derive(Debug, Clone)]
+pub enum Event {
+    RunStarted { target: TargetInfo, planned: usize },
+    Preflight(PreflightItem),
+    CaseStarted { id: String },
+    CaseFinished(Box<Verdict>),
+    RunFinished { summary: Summary, elapsed: Duration },
+}

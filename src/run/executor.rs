@@ -1,0 +1,307 @@
+//! The run: preflight (target reachable, versions, accounts, previews, media), planning with
+//! capabilities, parallel case execution under a deadline, and the baseline applied to verdicts.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::case::run_case;
+use super::config::{AccountSource, RunConfig};
+use super::event::{Event, PreflightItem, TargetInfo};
+use super::preview_page::PreviewPage;
+use super::session::Session;
+use crate::outcome::{Outcome, Summary, Verdict};
+use crate::plan::{self, Planned, VersionBasis};
+use crate::spec_version::AdvertisedVersions;
+use crate::suite::Suite;
+use crate::suite::model::{Account as MediaOwner, Need};
+use crate::target::{AccountClient, HttpClient};
+
+/// A reason the run cannot start, and what to do about it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}\n  fix: {fix}")]
+pub struct PreflightError {
+    pub message: String,
+    pub fix: String,
+}
+
+fn preflight_error(message: impl Into<String>, fix: impl Into<String>) -> PreflightError {
+    PreflightError { message: message.into(), fix: fix.into() }
+}
+
+/// Runs the suite against the target. Events go to `on_event` in order; the verdicts come back
+/// in plan order.
+pub async fn execute(config: RunConfig, suite: Suite, on_event: &mut (dyn FnMut(Event) + Send)) -> Result<Vec<Verdict>, PreflightError> {
+    let started = Instant::now();
+    let redactor = config.redactor.clone();
+    for s in &config.secrets {
+        redactor.add(s);
+    }
+    let http = HttpClient::new(config.max_body, redactor.clone(), true).map_err(|e| preflight_error(e, "report this as a bug"))?;
+    let accounts = AccountClient { http: &http, base: config.target.clone(), timeout: config.timeout };
+    let preflight = |on_event: &mut (dyn FnMut(Event) + Send), name: &str, ok: bool, detail: String| {
+        on_event(Event::Preflight(PreflightItem { name: name.to_string(), ok, detail }));
+    };
+
+    // 1. The client API answers.
+    let (versions, unstable) = accounts.versions().await.map_err(|e| {
+        preflight_error(
+            format!("the target's client API is not reachable: {e}"),
+            format!("check --target {} (it must be the client-server base URL, e.g. http://127.0.0.1:8008)", config.target),
+        )
+    })?;
+    let server_version = accounts.server_version().await;
+    let advertised = AdvertisedVersions::from_strings(versions.iter().map(String::as_str));
+    preflight(on_event, "client API", true, format!("spec {}", advertised.describe()));
+
+    // 2. Which cases could run at all.
+    let basis = match config.spec_override {
+        Some(v) => VersionBasis::Forced(v),
+        None => VersionBasis::Advertised(advertised.clone()),
+    };
+    let selected = plan::select(&suite, &config.profiles, &basis);
+    let needs = plan::needs_of(&selected);
+
+    // 3. Accounts.
+    let mut unavailable: BTreeMap<Need, String> = BTreeMap::new();
+    let password = format!("mc-pw-{}", std::process::id());
+    redactor.add(&password);
+    let session_user;
+    let mut registration = None;
+    match &config.account {
+        AccountSource::ExistingToken(token) => {
+            redactor.add(token);
+            let user_id = accounts.whoami(token).await.map_err(|e| {
+                preflight_error(format!("--user-token was not accepted: {e}"), "pass a valid access token of a user on the target")
+            })?;
+            preflight(on_event, "user", true, format!("{user_id} (from --user-token)"));
+            session_user = Some(crate::target::Account { user_id, access_token: token.clone(), device_id: None });
+            let why = "--user-token gives one account; pass a registration method for more".to_string();
+            unavailable.insert(Need::OtherUser, why.clone());
+            unavailable.insert(Need::LoggedOut, why);
+        }
+        AccountSource::Register(method) => {
+            let tag = format!("{:x}", std::process::id());
+            let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+            let localpart = format!("mediaconf-{tag}-{nanos:x}");
+            let user = accounts.register(method, &localpart, &password).await.map_err(|e| {
+                preflight_error(
+                    format!("registration impossible with {}: {e}", method.describe()),
+                    "pass --registration-token T, --registration-shared-secret S, or --user-token TOKEN",
+                )
+            })?;
+            preflight(on_event, "registration", true, format!("{} via {}", user.user_id, method.describe()));
+            session_user = Some(user);
+            registration = Some((method.clone(), localpart));
+        }
+    }
+    let user = session_user.ok_or_else(|| preflight_error("no user account", "report this as a bug"))?;
+    let server_name = match &config.server_name {
+        Some(s) => s.clone(),
+        None => user.user_id.split_once(':').map(|(_, s)| s.to_string()).ok_or_else(|| {
+            preflight_error(format!("cannot derive the server name from user id {}", user.user_id), "pass --server-name")
+        })?,
+    };
+    let mut other_user = None;
+    let mut logged_out_token = None;
+    if let Some((method, localpart)) = &registration {
+        if needs.contains(&Need::OtherUser) {
+            match accounts.register(method, &format!("{localpart}-other"), &password).await {
+                Ok(a) => other_user = Some(a),
+                Err(e) => {
+                    preflight(on_event, "second user", false, e.clone());
+                    unavailable.insert(Need::OtherUser, format!("registering a second user failed: {e}"));
+                }
+            }
+        }
+        if needs.contains(&Need::LoggedOut) {
+            let outcome = match accounts.register(method, &format!("{localpart}-out"), &password).await {
+                Ok(a) => accounts.logout(&a.access_token).await.map(|()| a.access_token),
+                Err(e) => Err(e),
+            };
+            match outcome {
+                Ok(t) => logged_out_token = Some(t),
+                Err(e) => {
+                    preflight(on_event, "logged-out token", false, e.clone());
+                    unavailable.insert(Need::LoggedOut, format!("making a logged-out token failed: {e}"));
+                }
+            }
+        }
+    }
+    let mut guest = None;
+    if needs.contains(&Need::Guest) {
+        match accounts.register_guest().await {
+            Ok(g) => {
+                preflight(on_event, "guest registration", true, g.user_id.clone());
+                guest = Some(g);
+            }
+            Err(e) => {
+                preflight(on_event, "guest registration", false, e.clone());
+                unavailable.insert(Need::Guest, format!("guest registration is not available on the target ({e})"));
+            }
+        }
+    }
+
+    // 4. The preview page and whether previews work.
+    let mut page = None;
+    if needs.contains(&Need::PreviewPage) || needs.contains(&Need::Previews) {
+        match PreviewPage::start().await {
+            Ok(p) => page = Some(p),
+            Err(e) => {
+                let why = format!("cannot serve the preview page on 127.0.0.1: {e}");
+                unavailable.insert(Need::PreviewPage, why.clone());
+                unavailable.insert(Need::Previews, why);
+            }
+        }
+    }
+    let mut session = Session::new(http.clone(), config.target.clone(), server_name.clone(), config.timeout, suite.media.clone());
+    session.base_vars.insert("server_name".into(), server_name.clone());
+    session.base_vars.insert("user_id".into(), user.user_id.clone());
+    session.base_vars.insert("mock_server_name".into(), "mediaconf-peer.invalid".into());
+    if let Some(p) = &page {
+        session.base_vars.insert("preview_url".into(), p.page_url());
+        session.base_vars.insert("preview_image_url".into(), p.image_url());
+        if needs.contains(&Need::Previews) {
+            match probe_previews(&session, &user.access_token, &p.page_url()).await {
+                Ok(()) => preflight(on_event, "URL previews", true, "target previews the loopback page".into()),
+                Err(e) => {
+                    preflight(on_event, "URL previews", false, e.clone());
+                    unavailable.insert(Need::Previews, e);
+                }
+            }
+        }
+    } else {
+        session.base_vars.insert("preview_url".into(), "http://127.0.0.1:9/unavailable".into());
+        session.base_vars.insert("preview_image_url".into(), "http://127.0.0.1:9/unavailable".into());
+    }
+    session.user = Some(user);
+    session.other_user = other_user;
+    session.guest = guest;
+    session.logged_out_token = logged_out_token;
+
+    let planned = plan::apply_capabilities(selected, &unavailable);
+
+    // 5. Media the runnable cases use.
+    let wanted: BTreeSet<String> = planned
+        .iter()
+        .filter_map(|p| match p {
+            Planned::Run(c) => Some(c.media.iter().cloned()),
+            Planned::Skip(..) => None,
+        })
+        .flatten()
+        .collect();
+    let mut media_ok = 0;
+    for name in &wanted {
+        let Some(def) = suite.media.get(name) else { continue };
+        let owner = match def.spec.owner {
+            MediaOwner::User => session.user.clone(),
+            MediaOwner::OtherUser => session.other_user.clone(),
+        };
+        let result = match owner {
+            Some(account) => session.prepare_media(def, &account).await,
+            None => Err(format!("media `{name}` needs an account this run does not have")),
+        };
+        if let Err(e) = &result {
+            preflight(on_event, "media", false, e.clone());
+        } else {
+            media_ok += 1;
+        }
+        session.media.insert(name.clone(), result);
+    }
+    preflight(on_event, "media", media_ok == wanted.len(), format!("{media_ok}/{} uploaded or created", wanted.len()));
+
+    let target_info = TargetInfo {
+        url: config.target.clone(),
+        server_name,
+        server_version,
+        versions,
+        spec_override: config.spec_override.map(|v| v.to_string()),
+        unstable_features: unstable
+            .as_object()
+            .map(|o| o.iter().filter(|(_, v)| v.as_bool() == Some(true)).map(|(k, _)| k.clone()).collect())
+            .unwrap_or_default(),
+    };
+    on_event(Event::RunStarted { target: target_info, planned: planned.len() });
+
+    // 6. Cases, in parallel, under the deadline.
+    let session = Arc::new(session);
+    let semaphore = Arc::new(tokio::sync::Semaphore::new(config.jobs.max(1)));
+    let deadline = started + config.deadline;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(usize, Verdict)>();
+    let mut verdicts: Vec<Option<Verdict>> = vec![None; planned.len()];
+    for (index, p) in planned.into_iter().enumerate() {
+        match p {
+            Planned::Skip(case, reason) => {
+                let _ = tx.send((index, Verdict::skipped(&case, reason)));
+            }
+            Planned::Run(case) => {
+                let session = session.clone();
+                let semaphore = semaphore.clone();
+                let tx = tx.clone();
+                tokio::spawn(async move {
+                    let permit = semaphore.acquire_owned().await;
+                    let verdict = if Instant::now() >= deadline || permit.is_err() {
+                        let mut v = Verdict::skipped(&case, "not run: the run deadline passed before this case started (raise --deadline)");
+                        v.outcome = Outcome::Failed;
+                        v
+                    } else {
+                        let remaining = deadline.saturating_duration_since(Instant::now());
+                        let grace = remaining + std::time::Duration::from_secs(5);
+                        match tokio::time::timeout(grace, run_case(session, case.clone())).await {
+                            Ok(v) => v,
+                            Err(_) => {
+                                let mut v = Verdict::skipped(&case, "stopped at the run deadline (raise --deadline)");
+                                v.outcome = Outcome::Failed;
+                                v
+                            }
+                        }
+                    };
+                    let _ = tx.send((index, verdict));
+                });
+            }
+        }
+    }
+    drop(tx);
+    while let Some((index, mut verdict)) = rx.recv().await {
+        let (outcome, baseline_reason) = config.baseline.apply(&verdict.id, verdict.outcome);
+        if let Some(reason) = baseline_reason {
+            verdict.reason = match outcome {
+                Outcome::UnexpectedPass => format!("listed in the baseline ({reason}) but passed: remove it from the baseline"),
+                _ if verdict.reason.is_empty() => format!("baseline: {reason}"),
+                _ => format!("{} [baseline: {reason}]", verdict.reason),
+            };
+        }
+        verdict.outcome = outcome;
+        on_event(Event::CaseFinished(Box::new(verdict.clone())));
+        if let Some(slot) = verdicts.get_mut(index) {
+            *slot = Some(verdict);
+        }
+    }
+    drop(page);
+    let verdicts: Vec<Verdict> = verdicts.into_iter().flatten().collect();
+    on_event(Event::RunFinished { summary: Summary::of(&verdicts), elapsed: started.elapsed() });
+    Ok(verdicts)
+}
+
+async fn probe_previews(session: &Session, token: &str, page_url: &str) -> Result<(), String> {
+    let mut url = reqwest::Url::parse(&format!("{}/_matrix/client/v1/media/preview_url", session.base)).map_err(|e| e.to_string())?;
+    url.query_pairs_mut().append_pair("url", page_url);
+    let req = crate::target::OutgoingRequest {
+        method: "GET".into(),
+        url: url.to_string(),
+        headers: vec![("Authorization".into(), format!("Bearer {token}"))],
+        body: Vec::new(),
+        timeout: session.timeout,
+    };
+    let ex = session.http.send(req, false).await;
+    match &ex.response {
+        Ok(r) if r.status == 200 => Ok(()),
+        Ok(r) => Err(format!(
+            "URL previews seem disabled: {} answered {} {} (for Synapse: url_preview_enabled: true and a url_preview_ip_range_blacklist that allows 127.0.0.1)",
+            ex.request.line(),
+            r.status,
+            crate::check::body_excerpt(&r.body, r.body_len, 120)
+        )),
+        Err(e) => Err(format!("{}: {e}", ex.request.line())),
+    }
+}

@@ -1,0 +1,13 @@
+//! Executing a plan against a target: configuration, shared session state, one case at a time,
+//! the orchestrating executor and the events it emits.
+
+pub mod case;
+pub mod config;
+pub mod event;
+pub mod executor;
+pub mod preview_page;
+pub mod session;
+
+pub use config::{AccountSource, RunConfig};
+pub use event::{Event, PreflightItem, TargetInfo};
+pub use executor::{PreflightError, execute};

@@ -1,0 +1,108 @@
+//! State shared by all cases of a run: the HTTP client, accounts, prepared media and the
+//! template values every case starts from.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::suite::MediaDef;
+use crate::target::{Account, HttpClient, OutgoingRequest};
+
+/// Media uploaded (or created) on the target for this run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreparedMedia {
+    pub server: String,
+    pub id: String,
+}
+
+/// Shared, read-only during case execution.
+pub struct Session {
+    pub http: HttpClient,
+    pub base: String,
+    pub server_name: String,
+    pub timeout: Duration,
+    pub user: Option<Account>,
+    pub other_user: Option<Account>,
+    pub guest: Option<Account>,
+    pub logged_out_token: Option<String>,
+    pub media_defs: BTreeMap<String, MediaDef>,
+    /// Per media name: prepared, or why preparing it failed.
+    pub media: BTreeMap<String, Result<PreparedMedia, String>>,
+    /// `server_name`, `preview_url`, … (no secrets).
+    pub base_vars: BTreeMap<String, String>,
+    pub run_tag: String,
+    counter: AtomicU64,
+}
+
+impl Session {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(http: HttpClient, base: String, server_name: String, timeout: Duration, media_defs: BTreeMap<String, MediaDef>) -> Self {
+        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        let run_tag = format!("{:x}{:x}", std::process::id(), nanos % 0xffff_ffff);
+        Session {
+            http,
+            base,
+            server_name,
+            timeout,
+            user: None,
+            other_user: None,
+            guest: None,
+            logged_out_token: None,
+            media_defs,
+            media: BTreeMap::new(),
+            base_vars: BTreeMap::new(),
+            run_tag,
+            counter: AtomicU64::new(0),
+        }
+    }
+
+    /// A string unique within this run and very likely across runs (`mc3f2a9c1-7`).
+    pub fn unique(&self) -> String {
+        format!("mc{}-{}", self.run_tag, self.counter.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// Uploads a media definition's fixture (or creates pending media) as `account`.
+    pub async fn prepare_media(&self, def: &MediaDef, account: &Account) -> Result<PreparedMedia, String> {
+        let mut headers = vec![("Authorization".to_string(), format!("Bearer {}", account.access_token))];
+        let (url, body) = if def.spec.pending {
+            headers.push(("Content-Type".to_string(), "application/json".to_string()));
+            (format!("{}/_matrix/media/v1/create", self.base), b"{}".to_vec())
+        } else {
+            let mut url = reqwest::Url::parse(&format!("{}/_matrix/media/v3/upload", self.base)).map_err(|e| e.to_string())?;
+            if let Some(name) = &def.spec.filename {
+                url.query_pairs_mut().append_pair("filename", name);
+            }
+            if let Some(ct) = &def.spec.content_type {
+                headers.push(("Content-Type".to_string(), ct.clone()));
+            }
+            (url.to_string(), def.bytes.as_ref().clone())
+        };
+        let ex = self
+            .http
+            .send(OutgoingRequest { method: "POST".into(), url, headers, body, timeout: self.timeout }, false)
+            .await;
+        let what = if def.spec.pending { "creating" } else { "uploading" };
+        let response = ex.response.as_ref().map_err(|e| format!("{what} media `{}`: {} {e}", def.name, ex.request.line()))?;
+        let uri = response
+            .json()
+            .filter(|_| response.status == 200)
+            .and_then(|j| j.get("content_uri").and_then(|u| u.as_str()).map(str::to_string));
+        let Some(uri) = uri else {
+            return Err(format!(
+                "{what} media `{}`: {} answered {} {}",
+                def.name,
+                ex.request.line(),
+                response.status,
+                crate::check::body_excerpt(&response.body, response.body_len, 160)
+            ));
+        };
+        parse_mxc(&uri).ok_or_else(|| format!("{what} media `{}`: content_uri `{uri}` is not mxc://server/id", def.name))
+    }
+}
+
+/// `mxc://server/id` → parts.
+pub fn parse_mxc(uri: &str) -> Option<PreparedMedia> {
+    let rest = uri.strip_prefix("mxc://")?;
+    let (server, id) = rest.split_once('/')?;
+    (!server.is_empty() && !id.is_empty()).then(|| PreparedMedia { server: server.to_string(), id: id.to_string() })
+}

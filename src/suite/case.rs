@@ -1,0 +1,68 @@
+//! Validated suite content: cases with parsed versions, resolved profiles and needs, and media.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use super::model::{Api, MediaSpec, Need, StepSpec};
+use crate::level::Level;
+use crate::spec_version::SpecVersion;
+
+/// A case ready to plan: every reference in it has been checked.
+#[derive(Debug, Clone)]
+pub struct Case {
+    /// Checklist id, possibly with a suffix: `B-01.thumbnail`.
+    pub id: String,
+    pub title: String,
+    pub level: Level,
+    pub spec_ref: String,
+    pub since: SpecVersion,
+    pub until: Option<SpecVersion>,
+    pub profile: String,
+    pub api: Api,
+    pub peer_scenario: Option<String>,
+    /// Explicit needs plus those implied by auth modes and media owners.
+    pub needs: BTreeSet<Need>,
+    /// Media names the case uses.
+    pub media: BTreeSet<String>,
+    /// Set for cases that cannot be automated: the reason they are skipped.
+    pub manual: Option<String>,
+    /// The requests, in order (the single-request form becomes one step).
+    pub steps: Vec<StepSpec>,
+    /// `file:line` of the case, for reports.
+    pub location: String,
+}
+
+impl Case {
+    /// `v1.11` or `v1.11–v1.19`.
+    pub fn version_range(&self) -> String {
+        match self.until {
+            Some(u) => format!("{}–{}", self.since, u),
+            None => format!("{}+", self.since),
+        }
+    }
+}
+
+/// A media definition with its fixture bytes loaded.
+#[derive(Debug, Clone)]
+pub struct MediaDef {
+    pub name: String,
+    pub spec: MediaSpec,
+    /// Fixture bytes (empty for pending media without a fixture).
+    pub bytes: Arc<Vec<u8>>,
+    /// Where it was defined, `file:line`.
+    pub location: String,
+}
+
+/// Everything loaded from the embedded suites and `--suite` directories.
+#[derive(Debug, Clone, Default)]
+pub struct Suite {
+    pub cases: Vec<Case>,
+    pub media: BTreeMap<String, MediaDef>,
+}
+
+impl Suite {
+    /// Profiles present in the suite, sorted.
+    pub fn profiles(&self) -> BTreeSet<String> {
+        self.cases.iter().map(|c| c.profile.clone()).collect()
+    }
+}

@@ -1,0 +1,481 @@
+//! Parsing suite files (TOML) and validating them into a `Suite`.
+//!
+//! `parse_suite_text` and `build_suite` are pure; only `load_suite` reads `--suite` directories.
+//! Every problem is reported with its file:line:column, and all problems are collected before
+//! giving up so a suite author sees them in one go.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use regex::Regex;
+use toml::Spanned;
+
+use super::case::{Case, MediaDef, Suite};
+use super::embedded;
+use super::error::{SuiteError, SuiteErrors};
+use super::model::{Api, BodySpec, CaseSpec, ExpectSpec, Need, RequestSpec, StepSpec, SuiteFile};
+use crate::spec_version::SpecVersion;
+use crate::template;
+
+/// Template variables every run provides.
+pub const BUILTIN_VARIABLES: &[&str] = &[
+    "server_name",
+    "preview_url",
+    "preview_image_url",
+    "now_ms",
+    "unique",
+    "user_id",
+    "mock_server_name",
+];
+
+/// Parts of a media variable: `{media.NAME.id}` etc.
+pub const MEDIA_FIELDS: &[&str] = &["id", "server", "mxc"];
+
+/// Known image media types for `image.types`.
+pub const IMAGE_TYPES: &[&str] = &["image/png", "image/apng", "image/jpeg", "image/gif", "image/webp"];
+
+/// A suite file's name and text, plus the directory its relative fixtures live in.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    pub name: String,
+    pub text: String,
+    pub dir: Option<PathBuf>,
+}
+
+/// Parses one file's TOML into the raw model.
+pub fn parse_suite_text(name: &str, text: &str) -> Result<SuiteFile, SuiteError> {
+    toml::from_str::<SuiteFile>(text).map_err(|e| {
+        let message = e.message().trim().replace('\n', " ");
+        SuiteError::at(name, text, e.span(), message)
+    })
+}
+
+/// Loads the embedded suites, then every `*.toml` in each `--suite` directory (sorted by name).
+pub fn load_suite(extra_dirs: &[PathBuf]) -> Result<Suite, SuiteErrors> {
+    let mut files: Vec<SourceFile> = embedded::SUITES
+        .iter()
+        .map(|(name, text)| SourceFile { name: format!("suites/{name}"), text: text.to_string(), dir: None })
+        .collect();
+    let mut errors = Vec::new();
+    for dir in extra_dirs {
+        match read_dir_sorted(dir) {
+            Ok(paths) => {
+                if paths.is_empty() {
+                    errors.push(SuiteError::at(
+                        &dir.display().to_string(),
+                        "",
+                        None,
+                        "no *.toml suite files in this directory (check the --suite path)",
+                    ));
+                }
+                for path in paths {
+                    match std::fs::read_to_string(&path) {
+                        Ok(text) => files.push(SourceFile {
+                            name: path.display().to_string(),
+                            text,
+                            dir: Some(dir.clone()),
+                        }),
+                        Err(e) => errors.push(SuiteError::at(&path.display().to_string(), "", None, format!("cannot read: {e}"))),
+                    }
+                }
+            }
+            Err(e) => errors.push(SuiteError::at(
+                &dir.display().to_string(),
+                "",
+                None,
+                format!("cannot read suite directory: {e}"),
+            )),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(SuiteErrors(errors));
+    }
+    build_suite(&files, &|name, dir| {
+        embedded::fixture(name)
+            .map(<[u8]>::to_vec)
+            .or_else(|| dir.and_then(|d| std::fs::read(d.join(name)).ok()))
+    })
+}
+
+fn read_dir_sorted(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    paths.sort();
+    Ok(paths)
+}
+
+/// Parses and validates all files together (media and ids are global across files).
+pub fn build_suite(
+    files: &[SourceFile],
+    read_fixture: &dyn Fn(&str, Option<&Path>) -> Option<Vec<u8>>,
+) -> Result<Suite, SuiteErrors> {
+    let mut errors = Vec::new();
+    let mut parsed = Vec::new();
+    for file in files {
+        match parse_suite_text(&file.name, &file.text) {
+            Ok(s) => parsed.push((file, s)),
+            Err(e) => errors.push(e),
+        }
+    }
+
+    // Media first: cases in any file may use media defined in any file.
+    let mut media: BTreeMap<String, MediaDef> = BTreeMap::new();
+    for (file, suite) in &parsed {
+        for (name, spec) in &suite.media {
+            let err = |msg: String| SuiteError::at(&file.name, &file.text, Some(spec.span()), msg);
+            let location = location_of(&file.name, &file.text, spec.span().start);
+            if !valid_name(name) {
+                errors.push(err(format!("media name `{name}` may only use letters, digits, `-` and `_`")));
+                continue;
+            }
+            let spec_value = spec.get_ref().clone();
+            if let Some(existing) = media.get(name) {
+                if existing.spec != spec_value {
+                    errors.push(err(format!(
+                        "media `{name}` is already defined differently at {}",
+                        existing.location
+                    )));
+                }
+                continue;
+            }
+            let bytes = match &spec_value.fixture {
+                Some(fixture) => match read_fixture(fixture, file.dir.as_deref()) {
+                    Some(b) => b,
+                    None => {
+                        let known: Vec<&str> = embedded::FIXTURES.iter().map(|(n, _)| *n).collect();
+                        errors.push(err(format!(
+                            "fixture `{fixture}` not found (embedded fixtures: {}; other files are read relative to the suite directory)",
+                            known.join(", ")
+                        )));
+                        continue;
+                    }
+                },
+                None if spec_value.pending => Vec::new(),
+                None => {
+                    errors.push(err(format!("media `{name}` needs a `fixture` (or `pending = true`)")));
+                    continue;
+                }
+            };
+            media.insert(
+                name.clone(),
+                MediaDef { name: name.clone(), spec: spec_value, bytes: Arc::new(bytes), location },
+            );
+        }
+    }
+
+    let mut cases = Vec::new();
+    let mut seen_ids: BTreeMap<String, String> = BTreeMap::new();
+    for (file, suite) in &parsed {
+        for spec in &suite.cases {
+            let mut ctx = CaseValidation { file, errors: &mut errors, media: &media };
+            if let Some(case) = ctx.validate_case(spec, &suite.profile) {
+                if let Some(previous) = seen_ids.get(&case.id) {
+                    ctx.error(Some(spec.id.span()), format!("duplicate case id `{}` (first defined at {previous})", case.id));
+                    continue;
+                }
+                seen_ids.insert(case.id.clone(), case.location.clone());
+                cases.push(case);
+            }
+        }
+    }
+    if errors.is_empty() { Ok(Suite { cases, media }) } else { Err(SuiteErrors(errors)) }
+}
+
+fn location_of(file: &str, text: &str, offset: usize) -> String {
+    let line = text[..offset.min(text.len())].matches('\n').count() + 1;
+    format!("{file}:{line}")
+}
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+struct CaseValidation<'a> {
+    file: &'a SourceFile,
+    errors: &'a mut Vec<SuiteError>,
+    media: &'a BTreeMap<String, MediaDef>,
+}
+
+impl CaseValidation<'_> {
+    fn error(&mut self, span: Option<std::ops::Range<usize>>, message: String) {
+        self.errors.push(SuiteError::at(&self.file.name, &self.file.text, span, message));
+    }
+
+    fn version(&mut self, v: &Spanned<String>) -> Option<SpecVersion> {
+        match v.get_ref().parse() {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.error(Some(v.span()), format!("{e}"));
+                None
+            }
+        }
+    }
+
+    fn validate_case(&mut self, spec: &CaseSpec, file_profile: &str) -> Option<Case> {
+        let before = self.errors.len();
+        let id = spec.id.get_ref().clone();
+        let id_ok = !id.is_empty()
+            && id.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+            && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'));
+        if !id_ok {
+            self.error(Some(spec.id.span()), format!("case id `{id}` must look like `C-04` or `B-01.thumbnail`"));
+        }
+        let since = self.version(&spec.since);
+        let until = spec.until.as_ref().and_then(|u| self.version(u));
+        if let (Some(s), Some(u)) = (since, until)
+            && u < s
+        {
+            let span = spec.until.as_ref().map(|u| u.span());
+            self.error(span, format!("`until = \"{u}\"` is before `since = \"{s}\"`"));
+        }
+
+        let mut steps: Vec<StepSpec> = spec.steps.clone();
+        match (&spec.request, spec.steps.is_empty()) {
+            (Some(_), false) => self.error(
+                Some(spec.id.span()),
+                format!("case `{id}` has both `[case.request]` and `[[case.step]]` (use one form)"),
+            ),
+            (Some(request), true) => steps.push(StepSpec {
+                name: None,
+                request: request.clone(),
+                expect: spec.expect.clone().unwrap_or_default(),
+                capture: BTreeMap::new(),
+                delay_ms: 0,
+                background: false,
+            }),
+            (None, true) => {
+                if spec.expect.is_some() {
+                    self.error(Some(spec.id.span()), format!("case `{id}` has `[case.expect]` but no `[case.request]`"));
+                }
+                let seam = spec.manual.is_some() || spec.api == Api::Federation || spec.peer_scenario.is_some();
+                if !seam {
+                    self.error(
+                        Some(spec.id.span()),
+                        format!("case `{id}` has no request (add `[case.request]`, `[[case.step]]`, or `manual = \"why\"`)"),
+                    );
+                }
+            }
+            (None, false) => {
+                if spec.expect.is_some() {
+                    self.error(Some(spec.id.span()), format!("case `{id}`: put `expect` inside each `[[case.step]]`"));
+                }
+            }
+        }
+
+        let mut needs: BTreeSet<Need> = spec.needs.iter().copied().collect();
+        let mut media_used = BTreeSet::new();
+        let mut captured: BTreeSet<String> = BTreeSet::new();
+        for step in &steps {
+            if let Some(n) = step.request.auth.need() {
+                needs.insert(n);
+            }
+            self.validate_request(&step.request, &captured, &mut media_used);
+            self.validate_expect(&step.request, &step.expect, &mut media_used);
+            for (name, cap) in &step.capture {
+                if !valid_name(name) {
+                    self.error(Some(step.request.path.span()), format!("capture name `{name}` may only use letters, digits, `-` and `_`"));
+                }
+                if let Some(re) = &cap.regex
+                    && let Err(e) = Regex::new(re)
+                {
+                    self.error(Some(step.request.path.span()), format!("capture `{name}`: invalid regex: {e}"));
+                }
+                if !step.background {
+                    captured.insert(name.clone());
+                }
+            }
+        }
+        for m in &media_used {
+            if let Some(def) = self.media.get(m)
+                && def.spec.owner == super::model::Account::OtherUser
+            {
+                needs.insert(Need::OtherUser);
+            }
+        }
+        if !media_used.is_empty() {
+            needs.insert(Need::User);
+        }
+        if self.errors.len() > before {
+            return None;
+        }
+        Some(Case {
+            id,
+            title: spec.title.clone(),
+            level: spec.level,
+            spec_ref: spec.spec.clone(),
+            since: since?,
+            until,
+            profile: spec.profile.clone().unwrap_or_else(|| file_profile.to_string()),
+            api: spec.api,
+            peer_scenario: spec.peer_scenario.clone(),
+            needs,
+            media: media_used,
+            manual: spec.manual.clone(),
+            steps,
+            location: location_of(&self.file.name, &self.file.text, spec.id.span().start),
+        })
+    }
+
+    fn check_template(&mut self, span: std::ops::Range<usize>, text: &str, captured: &BTreeSet<String>, media_used: &mut BTreeSet<String>) {
+        let vars = match template::variables(text) {
+            Ok(v) => v,
+            Err(e) => {
+                self.error(Some(span), format!("in `{text}`: {e}"));
+                return;
+            }
+        };
+        for var in vars {
+            if BUILTIN_VARIABLES.contains(&var.as_str()) || captured.contains(&var) {
+                continue;
+            }
+            if let Some(rest) = var.strip_prefix("media.") {
+                let (name, field) = rest.rsplit_once('.').unwrap_or((rest, ""));
+                if !MEDIA_FIELDS.contains(&field) {
+                    self.error(Some(span.clone()), format!("`{{{var}}}`: media variables end in one of {}", MEDIA_FIELDS.join(", ")));
+                } else if !self.media.contains_key(name) {
+                    let known: Vec<&str> = self.media.keys().map(String::as_str).collect();
+                    self.error(Some(span.clone()), format!("`{{{var}}}`: no media named `{name}` (defined: {})", known.join(", ")));
+                } else {
+                    media_used.insert(name.to_string());
+                }
+                continue;
+            }
+            let mut known: Vec<String> = BUILTIN_VARIABLES.iter().map(|s| s.to_string()).collect();
+            known.extend(captured.iter().cloned());
+            known.push("media.NAME.{id,server,mxc}".to_string());
+            self.error(Some(span.clone()), format!("unknown variable `{{{var}}}` (known: {})", known.join(", ")));
+        }
+    }
+
+    fn validate_request(&mut self, req: &RequestSpec, captured: &BTreeSet<String>, media_used: &mut BTreeSet<String>) {
+        let span = req.path.span();
+        if !req.path.get_ref().starts_with('/') {
+            self.error(Some(span.clone()), "request path must start with `/`".to_string());
+        }
+        if req.method.is_empty() || !req.method.chars().all(|c| c.is_ascii_uppercase()) {
+            self.error(Some(span.clone()), format!("method `{}` must be an upper-case HTTP method such as GET", req.method));
+        }
+        self.check_template(span.clone(), req.path.get_ref(), captured, media_used);
+        for (k, v) in &req.query {
+            self.check_template(span.clone(), k, captured, media_used);
+            self.check_template(span.clone(), &v.0, captured, media_used);
+        }
+        for (k, v) in &req.headers {
+            if k.is_empty() || !k.chars().all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c)) {
+                self.error(Some(span.clone()), format!("header name `{k}` is not a valid HTTP token"));
+            }
+            self.check_template(span.clone(), v, captured, media_used);
+        }
+        if let Some(body) = &req.body {
+            self.validate_body(span, body, captured, media_used);
+        }
+    }
+
+    fn validate_body(&mut self, span: std::ops::Range<usize>, body: &BodySpec, captured: &BTreeSet<String>, media_used: &mut BTreeSet<String>) {
+        let set = [body.json.is_some(), body.text.is_some(), body.media.is_some(), body.zeros.is_some()]
+            .iter()
+            .filter(|b| **b)
+            .count();
+        if set != 1 {
+            self.error(Some(span.clone()), "request body needs exactly one of `json`, `text`, `media`, `zeros`".to_string());
+        }
+        if let Some(t) = &body.text {
+            self.check_template(span.clone(), t, captured, media_used);
+        }
+        if let Some(json) = &body.json {
+            let mut strings = Vec::new();
+            collect_strings(json, &mut strings);
+            for s in strings {
+                self.check_template(span.clone(), &s, captured, media_used);
+            }
+        }
+        if let Some(z) = &body.zeros {
+            self.check_template(span.clone(), &z.0, captured, media_used);
+        }
+        if let Some(m) = &body.media {
+            self.media_ref(span, m, media_used);
+        }
+    }
+
+    fn media_ref(&mut self, span: std::ops::Range<usize>, name: &str, media_used: &mut BTreeSet<String>) {
+        if self.media.contains_key(name) {
+            media_used.insert(name.to_string());
+        } else {
+            let known: Vec<&str> = self.media.keys().map(String::as_str).collect();
+            self.error(Some(span), format!("no media named `{name}` (defined: {})", known.join(", ")));
+        }
+    }
+
+    fn validate_expect(&mut self, req: &RequestSpec, expect: &ExpectSpec, media_used: &mut BTreeSet<String>) {
+        let span = req.path.span();
+        if let Some(m) = &expect.body_equals {
+            self.media_ref(span.clone(), m, media_used);
+        }
+        if let Some(image) = &expect.image {
+            for t in &image.types {
+                if !IMAGE_TYPES.contains(&t.as_str()) {
+                    self.error(Some(span.clone()), format!("image type `{t}` is not one of {}", IMAGE_TYPES.join(", ")));
+                }
+            }
+            if let Some(a) = &image.aspect
+                && parse_aspect(a).is_none()
+            {
+                self.error(Some(span.clone()), format!("aspect `{a}` must look like `4:3`"));
+            }
+            if let Some(m) = &image.same_size_as {
+                self.media_ref(span.clone(), m, media_used);
+            }
+        }
+        if let Some(d) = &expect.disposition
+            && let Some(types) = &d.r#type
+        {
+            for t in &types.0 {
+                if t != "inline" && t != "attachment" {
+                    self.error(Some(span.clone()), format!("disposition type `{t}` must be `inline` or `attachment`"));
+                }
+            }
+        }
+        for (name, h) in &expect.headers {
+            if let Some(re) = &h.matches
+                && let Err(e) = Regex::new(re)
+            {
+                self.error(Some(span.clone()), format!("header `{name}`: invalid regex: {e}"));
+            }
+            if h.present && h.absent {
+                self.error(Some(span.clone()), format!("header `{name}` cannot be both `present` and `absent`"));
+            }
+        }
+        if let Some(json) = &expect.json {
+            for (pointer, f) in &json.fields {
+                if !pointer.starts_with('/') {
+                    self.error(Some(span.clone()), format!("JSON field `{pointer}` must be a JSON pointer starting with `/`"));
+                }
+                if f.present && f.absent {
+                    self.error(Some(span.clone()), format!("JSON field `{pointer}` cannot be both `present` and `absent`"));
+                }
+            }
+        }
+    }
+}
+
+/// `"4:3"` → 4/3.
+pub fn parse_aspect(text: &str) -> Option<f64> {
+    let (w, h) = text.split_once(':')?;
+    let (w, h): (f64, f64) = (w.trim().parse().ok()?, h.trim().parse().ok()?);
+    (w > 0.0 && h > 0.0).then_some(w / h)
+}
+
+fn collect_strings(v: &serde_json::Value, out: &mut Vec<String>) {
+    match v {
+        serde_json::Value::String(s) => out.push(s.clone()),
+        serde_json::Value::Array(a) => a.iter().for_each(|x| collect_strings(x, out)),
+        serde_json::Value::Object(o) => o.iter().for_each(|(k, x)| {
+            out.push(k.clone());
+            collect_strings(x, out)
+        }),
+        _ => {}
+    }
+}

@@ -1,0 +1,12 @@
+//! Suites: the TOML case format (`model`), its loading and validation (`load`), the validated
+//! form (`case`), errors with positions (`error`) and the files embedded in the binary.
+
+pub mod case;
+pub mod embedded;
+pub mod error;
+pub mod load;
+pub mod model;
+
+pub use case::{Case, MediaDef, Suite};
+pub use error::{SuiteError, SuiteErrors};
+pub use load::{SourceFile, build_suite, load_suite, parse_suite_text};

@@ -1,0 +1,465 @@
+//! The suite file format as Rust types: what a case asks for (`*Spec`), deserialized from TOML.
+//!
+//! Keys are kebab-case and unknown keys are errors. This module only describes shapes; checking
+//! cross-references (media names, templates, step/request exclusivity) happens in `validate`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, Visitor};
+use toml::Spanned;
+
+use crate::level::Level;
+
+/// One `suites/*.toml` file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct SuiteFile {
+    /// Profile of every case in the file unless the case names its own (`client`, `guest`, …).
+    pub profile: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Media the cases use, uploaded once per run: `[media.png]`.
+    #[serde(default)]
+    pub media: BTreeMap<String, Spanned<MediaSpec>>,
+    #[serde(default, rename = "case")]
+    pub cases: Vec<CaseSpec>,
+}
+
+/// A piece of media prepared before cases run.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct MediaSpec {
+    /// Fixture file name (embedded fixtures first, then relative to the suite file).
+    #[serde(default)]
+    pub fixture: Option<String>,
+    /// `Content-Type` sent on upload; absent means the header is not sent.
+    #[serde(default)]
+    pub content_type: Option<String>,
+    /// `?filename=` sent on upload; absent means no filename.
+    #[serde(default)]
+    pub filename: Option<String>,
+    /// Create with `POST /_matrix/media/v1/create` and never upload (async media).
+    #[serde(default)]
+    pub pending: bool,
+    /// Which account creates it.
+    #[serde(default)]
+    pub owner: Account,
+}
+
+/// The accounts a run can hold.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Account {
+    #[default]
+    User,
+    OtherUser,
+}
+
+/// Which API a case talks to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Api {
+    #[default]
+    Client,
+    Federation,
+}
+
+/// Capabilities a case needs from the target or the run; missing ones skip the case with a reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Need {
+    User,
+    OtherUser,
+    Guest,
+    LoggedOut,
+    /// URL previews enabled on the target.
+    Previews,
+    /// The tester's loopback page server (for preview_url).
+    PreviewPage,
+    /// The mock remote homeserver (federation issue).
+    MockPeer,
+}
+
+impl fmt::Display for Need {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Need::User => "user",
+            Need::OtherUser => "other-user",
+            Need::Guest => "guest",
+            Need::LoggedOut => "logged-out",
+            Need::Previews => "previews",
+            Need::PreviewPage => "preview-page",
+            Need::MockPeer => "mock-peer",
+        })
+    }
+}
+
+/// One `[[case]]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct CaseSpec {
+    pub id: Spanned<String>,
+    pub title: String,
+    pub level: Level,
+    /// Spec reference, e.g. `v1.12 content_repo.md "Content-Disposition"`.
+    pub spec: String,
+    /// First spec version the rule applies to.
+    pub since: Spanned<String>,
+    /// Last spec version the rule applies to (inclusive).
+    #[serde(default)]
+    pub until: Option<Spanned<String>>,
+    #[serde(default)]
+    pub profile: Option<String>,
+    #[serde(default)]
+    pub api: Api,
+    /// Mock-peer scenario the case needs (federation issue); such cases skip until supported.
+    #[serde(default)]
+    pub peer_scenario: Option<String>,
+    #[serde(default)]
+    pub needs: Vec<Need>,
+    /// The case cannot be automated; it is listed and reported as skipped with this reason.
+    #[serde(default)]
+    pub manual: Option<String>,
+    /// Single-request shorthand: `[case.request]` + `[case.expect]`.
+    #[serde(default)]
+    pub request: Option<RequestSpec>,
+    #[serde(default)]
+    pub expect: Option<ExpectSpec>,
+    /// Multi-request form: `[[case.step]]`.
+    #[serde(default, rename = "step")]
+    pub steps: Vec<StepSpec>,
+}
+
+/// One request of a multi-step case.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct StepSpec {
+    #[serde(default)]
+    pub name: Option<String>,
+    pub request: RequestSpec,
+    #[serde(default)]
+    pub expect: ExpectSpec,
+    /// Values taken from this step's response for later templates: `capture.id = { json = "/content_uri", regex = "…" }`.
+    #[serde(default)]
+    pub capture: BTreeMap<String, CaptureSpec>,
+    /// Wait this long before sending.
+    #[serde(default)]
+    pub delay_ms: u64,
+    /// Start this step and go on with the next ones at once; it is awaited at the end of the case.
+    #[serde(default)]
+    pub background: bool,
+}
+
+/// Where a captured value comes from.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct CaptureSpec {
+    /// JSON pointer into the response body, e.g. `/content_uri`.
+    pub json: String,
+    /// Optional regex; its first group (or whole match) is the value.
+    #[serde(default)]
+    pub regex: Option<String>,
+}
+
+/// How a request authenticates.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AuthMode {
+    /// `Authorization: Bearer <user token>`.
+    #[default]
+    User,
+    /// `?access_token=<user token>` and no header.
+    UserQuery,
+    /// Both the header and the query parameter.
+    UserHeaderAndQuery,
+    OtherUser,
+    Guest,
+    None,
+    /// `Authorization: Bearer <a token the target never issued>`.
+    Invalid,
+    /// `?access_token=<a token the target never issued>`.
+    InvalidQuery,
+    /// A token that was logged out before the case ran.
+    LoggedOut,
+}
+
+impl AuthMode {
+    /// The account need this mode implies.
+    pub fn need(self) -> Option<Need> {
+        match self {
+            AuthMode::User | AuthMode::UserQuery | AuthMode::UserHeaderAndQuery => Some(Need::User),
+            AuthMode::OtherUser => Some(Need::OtherUser),
+            AuthMode::Guest => Some(Need::Guest),
+            AuthMode::LoggedOut => Some(Need::LoggedOut),
+            AuthMode::None | AuthMode::Invalid | AuthMode::InvalidQuery => None,
+        }
+    }
+}
+
+/// What to send.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RequestSpec {
+    #[serde(default = "default_method")]
+    pub method: String,
+    /// Path template, e.g. `/_matrix/client/v1/media/download/{server_name}/{media.png.id}`.
+    pub path: Spanned<String>,
+    #[serde(default)]
+    pub auth: AuthMode,
+    #[serde(default)]
+    pub query: BTreeMap<String, Scalar>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    #[serde(default)]
+    pub body: Option<BodySpec>,
+    /// Follow 307/308 redirects (without credentials to other origins). Default true.
+    #[serde(default = "default_true")]
+    pub follow_redirects: bool,
+    /// Per-request timeout, overriding `--timeout`.
+    #[serde(default)]
+    pub timeout_secs: Option<u64>,
+}
+
+fn default_method() -> String {
+    "GET".to_string()
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// A request body: exactly one of the keys.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct BodySpec {
+    /// JSON value (templated strings inside).
+    #[serde(default)]
+    pub json: Option<serde_json::Value>,
+    /// Text, templated.
+    #[serde(default)]
+    pub text: Option<String>,
+    /// The bytes of a media definition's fixture (`media = "png"`).
+    #[serde(default)]
+    pub media: Option<String>,
+    /// N zero bytes, where N is a number or a captured variable, plus `zeros-plus`.
+    #[serde(default)]
+    pub zeros: Option<Scalar>,
+    #[serde(default)]
+    pub zeros_plus: i64,
+}
+
+/// What must hold of a response. Every key is optional; an empty table checks nothing.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ExpectSpec {
+    /// One status or a list of allowed statuses.
+    #[serde(default)]
+    pub status: Option<OneOrMany<u16>>,
+    /// Statuses that must not occur.
+    #[serde(default)]
+    pub not_status: Vec<u16>,
+    /// For non-2xx responses: allowed errcodes.
+    #[serde(default)]
+    pub errcode: Option<OneOrMany<String>>,
+    /// For non-2xx responses: the body is a standard error (JSON object with string `errcode`
+    /// and `error`, `Content-Type: application/json`).
+    #[serde(default)]
+    pub standard_error: bool,
+    #[serde(default)]
+    pub json: Option<JsonExpect>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, HeaderExpect>,
+    #[serde(default)]
+    pub content_type: Option<ContentTypeExpect>,
+    #[serde(default)]
+    pub disposition: Option<DispositionExpect>,
+    /// The 2xx body equals the fixture of this media name.
+    #[serde(default)]
+    pub body_equals: Option<String>,
+    #[serde(default)]
+    pub image: Option<ImageExpect>,
+    /// The response (or transport failure) arrives within this many milliseconds.
+    #[serde(default)]
+    pub within_ms: Option<u64>,
+}
+
+/// JSON body expectations.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct JsonExpect {
+    /// The body is a JSON object.
+    #[serde(default)]
+    pub object: bool,
+    /// Per JSON pointer (`/content_uri`, `/m.upload.size`).
+    #[serde(default)]
+    pub fields: BTreeMap<String, FieldExpect>,
+}
+
+/// Expectations on one JSON value.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct FieldExpect {
+    #[serde(default)]
+    pub present: bool,
+    #[serde(default)]
+    pub absent: bool,
+    /// `string`, `integer`, `boolean`, `object`, `array`, `null`; checked only when present.
+    #[serde(default)]
+    pub r#type: Option<JsonType>,
+    #[serde(default)]
+    pub equals: Option<serde_json::Value>,
+    /// The string value matches this regex (templated).
+    #[serde(default)]
+    pub matches: Option<String>,
+    /// Integer strictly greater than this (or than a template such as `{now_ms}`).
+    #[serde(default)]
+    pub greater_than: Option<Scalar>,
+    /// String value must differ from this (templated).
+    #[serde(default)]
+    pub not_equals: Option<String>,
+}
+
+/// JSON value types for `type = "…"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum JsonType {
+    String,
+    Integer,
+    Boolean,
+    Object,
+    Array,
+    Null,
+}
+
+/// Expectations on one response header (name is case-insensitive).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct HeaderExpect {
+    #[serde(default)]
+    pub present: bool,
+    #[serde(default)]
+    pub absent: bool,
+    #[serde(default)]
+    pub equals: Option<String>,
+    /// Case-insensitive substring.
+    #[serde(default)]
+    pub contains: Option<String>,
+    #[serde(default)]
+    pub matches: Option<String>,
+}
+
+/// `Content-Type` of a 2xx response.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ContentTypeExpect {
+    /// Equal to this type or "reasonably close" (v1.12 rules: charset added to text/*, text/html
+    /// detected for text/plain, octet-stream when none was given).
+    #[serde(default)]
+    pub reasonable: Option<String>,
+    /// The media type (parameters stripped, case-insensitive) is one of these.
+    #[serde(default)]
+    pub one_of: Vec<String>,
+}
+
+/// `Content-Disposition` of a 2xx response.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct DispositionExpect {
+    /// Allowed dispositions: `inline`, `attachment`.
+    #[serde(default)]
+    pub r#type: Option<OneOrMany<String>>,
+    /// The decoded file name (from `filename*` or `filename`) equals this.
+    #[serde(default)]
+    pub filename: Option<String>,
+    /// No `filename` / `filename*` parameter.
+    #[serde(default)]
+    pub no_filename: bool,
+    /// Some file name is present.
+    #[serde(default)]
+    pub has_filename: bool,
+    /// If `inline`, the Content-Type is one of the spec's safe inline types.
+    #[serde(default)]
+    pub inline_only_if_safe: bool,
+}
+
+/// Image expectations on a 2xx body.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ImageExpect {
+    /// The body decodes as an image of one of these media types.
+    #[serde(default)]
+    pub types: Vec<String>,
+    /// The body's format matches the response Content-Type.
+    #[serde(default)]
+    pub matches_content_type: bool,
+    #[serde(default)]
+    pub min_width: Option<u32>,
+    #[serde(default)]
+    pub min_height: Option<u32>,
+    #[serde(default)]
+    pub max_width: Option<u32>,
+    #[serde(default)]
+    pub max_height: Option<u32>,
+    /// Width:height ratio, e.g. `"4:3"`, within `aspect-tolerance` (default 0.05 relative).
+    #[serde(default)]
+    pub aspect: Option<String>,
+    #[serde(default)]
+    pub aspect_tolerance: Option<f64>,
+    #[serde(default)]
+    pub animated: Option<bool>,
+    /// Same pixel dimensions as this media's fixture.
+    #[serde(default)]
+    pub same_size_as: Option<String>,
+}
+
+/// One value or a list: `status = 200` or `status = [200, 307]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OneOrMany<T>(pub Vec<T>);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for OneOrMany<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        // A list deserializes as Vec<T>; a scalar as T. Tried via an intermediate TOML value so the
+        // error message names the expected shape.
+        let value = toml::Value::deserialize(d)?;
+        let items = match value {
+            toml::Value::Array(items) => items,
+            other => vec![other],
+        };
+        items
+            .into_iter()
+            .map(|v| T::deserialize(v).map_err(|e| de::Error::custom(format!("{e} (expected a value or a list of values)"))))
+            .collect::<Result<Vec<T>, _>>()
+            .map(OneOrMany)
+    }
+}
+
+/// A string, integer or boolean given where text is meant (`width = 96` or `width = "abc"`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scalar(pub String);
+
+impl<'de> Deserialize<'de> for Scalar {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct ScalarVisitor;
+        impl Visitor<'_> for ScalarVisitor {
+            type Value = Scalar;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string, integer or boolean")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Scalar, E> {
+                Ok(Scalar(v.to_string()))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Scalar, E> {
+                Ok(Scalar(v.to_string()))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Scalar, E> {
+                Ok(Scalar(v.to_string()))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Scalar, E> {
+                Ok(Scalar(v.to_string()))
+            }
+        }
+        d.deserialize_any(ScalarVisitor)
+    }
+}

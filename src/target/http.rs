@@ -1,0 +1,182 @@
+//! The HTTP client every request to the target goes through: timeouts, capped streaming bodies
+//! (hashed as bytes arrive), manual 307/308 following, and redaction of what is recorded.
+
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+
+use crate::exchange::{Exchange, RecordedRequest, RecordedResponse, TransportFailure};
+use crate::redact::Redactor;
+
+/// Most redirects followed for one request.
+pub const MAX_REDIRECTS: usize = 5;
+
+/// A request ready to send.
+#[derive(Debug, Clone)]
+pub struct OutgoingRequest {
+    pub method: String,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    pub timeout: Duration,
+}
+
+/// Shared client settings.
+#[derive(Debug, Clone)]
+pub struct HttpClient {
+    client: reqwest::Client,
+    max_body: usize,
+    redactor: Redactor,
+}
+
+impl HttpClient {
+    /// A client that never follows redirects by itself and accepts the mock peer's self-signed
+    /// certificates only when `accept_invalid_certs` is set.
+    pub fn new(max_body: usize, redactor: Redactor, accept_invalid_certs: bool) -> Result<Self, String> {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(Duration::from_secs(10))
+            .tls_danger_accept_invalid_certs(accept_invalid_certs)
+            .user_agent(concat!("mediaconf/", env!("CARGO_PKG_VERSION")))
+            .no_proxy()
+            .build()
+            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        Ok(HttpClient { client, max_body, redactor })
+    }
+
+    pub fn redactor(&self) -> &Redactor {
+        &self.redactor
+    }
+
+    /// Records a request (redacted) without sending it.
+    pub fn record(&self, req: &OutgoingRequest) -> RecordedRequest {
+        RecordedRequest {
+            method: req.method.clone(),
+            url: self.redactor.redact(&req.url),
+            headers: req
+                .headers
+                .iter()
+                .map(|(n, v)| (n.clone(), self.redactor.redact(v)))
+                .collect(),
+            body_len: req.body.len(),
+        }
+    }
+
+    /// Sends one request; never follows redirects.
+    pub async fn send_once(&self, req: &OutgoingRequest) -> (RecordedRequest, Result<RecordedResponse, TransportFailure>) {
+        let recorded = self.record(req);
+        let result = tokio::time::timeout(req.timeout, self.send_inner(req)).await;
+        let response = match result {
+            Ok(r) => r,
+            Err(_) => Err(TransportFailure::Timeout { after: req.timeout }),
+        };
+        (recorded, response)
+    }
+
+    async fn send_inner(&self, req: &OutgoingRequest) -> Result<RecordedResponse, TransportFailure> {
+        let method = reqwest::Method::from_bytes(req.method.as_bytes())
+            .map_err(|e| TransportFailure::Other(format!("invalid method {}: {e}", req.method)))?;
+        let mut builder = self.client.request(method, &req.url).timeout(req.timeout);
+        for (name, value) in &req.headers {
+            builder = builder.header(name.as_str(), value.as_str());
+        }
+        if !req.body.is_empty() || matches!(req.method.as_str(), "POST" | "PUT") {
+            builder = builder.body(req.body.clone());
+        }
+        let mut response = builder.send().await.map_err(|e| classify(&e, req.timeout, &self.redactor))?;
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(n, v)| (n.as_str().to_string(), self.redactor.redact(&String::from_utf8_lossy(v.as_bytes()))))
+            .collect();
+        let mut body = Vec::new();
+        let mut hasher = Sha256::new();
+        let mut body_len: u64 = 0;
+        let mut truncated = false;
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    hasher.update(&chunk);
+                    body_len += chunk.len() as u64;
+                    let room = self.max_body.saturating_sub(body.len());
+                    body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                    if body_len > self.max_body as u64 {
+                        truncated = true;
+                        break;
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => return Err(classify(&e, req.timeout, &self.redactor)),
+            }
+        }
+        Ok(RecordedResponse {
+            status,
+            headers,
+            body,
+            body_len,
+            body_sha256: hex(&hasher.finalize()),
+            truncated,
+        })
+    }
+
+    /// Sends a request and, when asked, follows 307/308 with the same method and body. The
+    /// `Authorization` header is dropped when a redirect leaves the original origin.
+    pub async fn send(&self, req: OutgoingRequest, follow_redirects: bool) -> Exchange {
+        let started = Instant::now();
+        let mut current = req;
+        let mut redirects = Vec::new();
+        loop {
+            let (recorded, response) = self.send_once(&current).await;
+            let location = match &response {
+                Ok(r) if follow_redirects && matches!(r.status, 307 | 308) && redirects.len() < MAX_REDIRECTS => {
+                    r.header("location").map(str::to_string)
+                }
+                _ => None,
+            };
+            let (Some(location), Ok(resp)) = (location, &response) else {
+                return Exchange { request: recorded, response, redirects, elapsed: started.elapsed() };
+            };
+            let Ok(base) = reqwest::Url::parse(&current.url) else {
+                return Exchange { request: recorded, response, redirects, elapsed: started.elapsed() };
+            };
+            let Ok(next) = base.join(&location) else {
+                return Exchange { request: recorded, response, redirects, elapsed: started.elapsed() };
+            };
+            let same_origin = next.origin() == base.origin();
+            redirects.push((recorded, resp.clone()));
+            current.url = next.to_string();
+            if !same_origin {
+                current.headers.retain(|(n, _)| !n.eq_ignore_ascii_case("authorization"));
+            }
+        }
+    }
+}
+
+fn classify(e: &reqwest::Error, timeout: Duration, redactor: &Redactor) -> TransportFailure {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    let text = redactor.redact(&text);
+    if e.is_timeout() {
+        TransportFailure::Timeout { after: timeout }
+    } else if e.is_connect() {
+        TransportFailure::Connect(text)
+    } else {
+        TransportFailure::Other(text)
+    }
+}
+
+/// Lower-case hex.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Hex SHA-256 of some bytes.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
