@@ -23,6 +23,8 @@
 #   MEDIACONF_SYNAPSE_FED_PORT  federation listener, TLS on 127.0.0.1 (default 18448);
 #                               the server name is 127.0.0.1:<this port>
 #   MEDIACONF_SYNAPSE_VERSION   pin matrix-synapse to this version (default: latest)
+#   MEDIACONF_SYNAPSE_VENV      the venv to use (default <state dir>/venv); lets several state
+#                               directories share one install
 #   MEDIACONF_PYTHON            interpreter used to create the venv (default python3)
 #
 # The config (scripts/synapse-homeserver.yaml.in) is deliberately insecure: open
@@ -39,7 +41,7 @@ PYTHON=${MEDIACONF_PYTHON:-python3}
 SHARED_SECRET=mediaconf-test-registration-shared-secret
 
 TEMPLATE=$REPO/scripts/synapse-homeserver.yaml.in
-VENV=$DIR/venv
+VENV=${MEDIACONF_SYNAPSE_VENV:-$DIR/venv}
 DATA=$DIR/data
 CONFIG=$DIR/homeserver.yaml
 LOG=$DIR/homeserver.log

@@ -8,6 +8,7 @@ pub mod baseline;
 pub mod check;
 pub mod cli;
 pub mod exchange;
+pub mod federation;
 pub mod imageinfo;
 pub mod level;
 pub mod multipart;

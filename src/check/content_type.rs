@@ -9,9 +9,9 @@ pub fn essence(content_type: &str) -> String {
     content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase()
 }
 
-/// Whether `actual` is the uploaded type or "reasonably close" to it: same media type (a charset
-/// may be added), `text/html` detected for `text/plain`, or `application/octet-stream` when the
-/// upload had no type.
+/// Whether `actual` is the uploaded type or "reasonably close" to it: the same media type with
+/// any parameters (a charset may be added), or `text/html` detected for `text/plain`. (Uploads
+/// without a type are checked with `one-of = ["application/octet-stream"]`.)
 pub fn is_reasonable(uploaded: &str, actual: &str) -> bool {
     let (up, act) = (essence(uploaded), essence(actual));
     up == act || (up == "text/plain" && act == "text/html")

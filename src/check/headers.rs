@@ -34,13 +34,22 @@ pub fn check_headers(
                 findings.push(Finding::new(label.clone(), format!("`{eq}`"), shown.clone()));
             }
         }
-        if let Some(sub) = &h.contains {
+        let expand = |t: &String| template::expand(t, ctx.vars).unwrap_or_else(|_| t.clone());
+        if let Some(sub) = h.contains.as_ref().map(expand) {
             let sub_l = sub.to_ascii_lowercase();
             if !values.iter().any(|v| v.to_ascii_lowercase().contains(&sub_l)) {
                 findings.push(Finding::new(label.clone(), format!("containing `{sub}`"), shown.clone()));
             }
         }
+        if let Some(sub) = h.not_contains.as_ref().map(expand) {
+            let sub_l = sub.to_ascii_lowercase();
+            if values.iter().any(|v| v.to_ascii_lowercase().contains(&sub_l)) {
+                findings.push(Finding::new(label.clone(), format!("not containing `{sub}`"), shown.clone()));
+            }
+        }
         if let Some(pattern) = &h.matches {
+            let escaped: BTreeMap<String, String> = ctx.vars.iter().map(|(k, v)| (k.clone(), regex::escape(v))).collect();
+            let pattern = &template::expand(pattern, &escaped).unwrap_or_else(|_| pattern.clone());
             match Regex::new(pattern) {
                 Ok(re) if values.iter().any(|v| re.is_match(v)) => {}
                 Ok(_) => findings.push(Finding::new(label.clone(), format!("matching /{pattern}/"), shown.clone())),

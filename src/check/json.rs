@@ -55,6 +55,19 @@ fn check_field(pointer: &str, f: &FieldExpect, value: Option<&Value>, ctx: &Chec
             (Err(e), _) => findings.push(Finding::new(label.clone(), format!("matching /{pattern}/"), format!("invalid regex: {e}"))),
         }
     }
+    if let Some(pattern) = &f.not_matches {
+        let pattern = template::expand(pattern, &escaped_vars(ctx)).unwrap_or_else(|_| pattern.clone());
+        if let (Ok(re), Some(s)) = (Regex::new(&pattern), value.as_str())
+            && re.is_match(s)
+        {
+            findings.push(Finding::new(label.clone(), format!("not matching /{pattern}/"), value.to_string()));
+        }
+    }
+    if let Some(element) = &f.contains
+        && !value.as_array().is_some_and(|a| a.contains(element))
+    {
+        findings.push(Finding::new(label.clone(), format!("an array containing {element}"), value.to_string()));
+    }
     if let Some(other) = &f.not_equals {
         let other = template::expand(other, ctx.vars).unwrap_or_else(|_| other.clone());
         if value.as_str() == Some(other.as_str()) {

@@ -41,10 +41,10 @@ pub fn check_step(expect: &ExpectSpec, exchange: &Exchange, ctx: &CheckContext<'
         return findings;
     }
     headers::check_headers(&expect.headers, response, ctx, &mut findings);
-    if let Some(j) = &expect.json {
-        json::check_json(j, response, ctx, &mut findings);
-    }
     if response.is_success() {
+        if let Some(j) = &expect.json {
+            json::check_json(j, response, ctx, &mut findings);
+        }
         if let Some(ct) = &expect.content_type {
             content_type::check_content_type(ct, response, &mut findings);
         }

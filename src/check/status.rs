@@ -14,6 +14,19 @@ pub fn check_status(expect: &ExpectSpec, response: &RecordedResponse, findings: 
         findings.push(Finding::new("status", expected, describe_status(response)));
         ok = false;
     }
+    if let Some(classes) = &expect.status_class
+        && !classes.0.iter().any(|c| c.len() == 3 && c.ends_with("xx") && c.starts_with(&(response.status / 100).to_string()))
+    {
+        findings.push(Finding::new("status", classes.0.join(" or "), describe_status(response)));
+        ok = false;
+    }
+    let errcode = response.json().and_then(|j| j.get("errcode").and_then(|e| e.as_str()).map(str::to_string));
+    if let Some(e) = &errcode
+        && expect.not_errcode.iter().any(|n| n == e)
+    {
+        findings.push(Finding::new("errcode", format!("anything but {}", expect.not_errcode.join(", ")), describe_status(response)));
+        ok = false;
+    }
     if expect.not_status.contains(&response.status) {
         let forbidden = expect.not_status.iter().map(u16::to_string).collect::<Vec<_>>().join(", ");
         findings.push(Finding::new("status", format!("anything but {forbidden}"), describe_status(response)));

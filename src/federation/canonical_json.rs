@@ -13,9 +13,9 @@
 //! * [`verify_json_signature`] checks one entity's signature with one given public key.
 //!
 //! What it does not do: it does not look keys up (the caller passes the public key), does not
-//! compute or check event content hashes or redactions, and does not parse JSON text (values come
-//! from `serde_json`, which already rejects duplicate keys only in typed structs; for a `Value`
-//! the last duplicate wins before this module ever sees it).
+//! compute or check event content hashes or redactions, and does not parse JSON text: it works on
+//! an already-parsed `Value`, so duplicate keys in the original text (where `serde_json` keeps the
+//! last one) cannot be detected here.
 
 use std::fmt::Write as _;
 
@@ -122,8 +122,10 @@ fn write_object(
 ) -> Result<(), CanonicalJsonError> {
     // Sort explicitly: byte order of UTF-8 equals codepoint order, and this must not depend on
     // whether some crate in the graph enabled serde_json's `preserve_order`.
-    let mut entries: Vec<(&String, &Value)> =
-        map.iter().filter(|(k, _)| !skip.contains(&k.as_str())).collect();
+    let mut entries: Vec<(&String, &Value)> = map
+        .iter()
+        .filter(|(k, _)| !skip.contains(&k.as_str()))
+        .collect();
     entries.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
     out.push('{');
     for (i, (k, v)) in entries.into_iter().enumerate() {
@@ -384,10 +386,7 @@ mod tests {
             canon(r#"{"本": 2, "日": 1}"#).unwrap(),
             r#"{"日":1,"本":2}"#
         );
-        assert_eq!(
-            canon(r#"{"a": "\u65E5"}"#).unwrap(),
-            r#"{"a":"日"}"#
-        );
+        assert_eq!(canon(r#"{"a": "\u65E5"}"#).unwrap(), r#"{"a":"日"}"#);
         assert_eq!(canon(r#"{"a": null}"#).unwrap(), r#"{"a":null}"#);
         assert_eq!(
             canon(r#"{"a": -1, "b": 1e10}"#).unwrap_err(),
@@ -470,7 +469,10 @@ mod tests {
             canon(r#"{"a": 1.5}"#),
             Err(CanonicalJsonError::Float { .. })
         ));
-        assert!(matches!(canon("[1e2]"), Err(CanonicalJsonError::Float { .. })));
+        assert!(matches!(
+            canon("[1e2]"),
+            Err(CanonicalJsonError::Float { .. })
+        ));
         // serde_json parses `-0` as a float; either way it never reaches the output.
         assert_eq!(
             canon(r#"{"z": -0}"#).unwrap_err(),
@@ -617,7 +619,9 @@ mod tests {
         bad["signatures"]["domain"]["ed25519:1"] = json!("AAAA");
         assert_eq!(
             verify_json_signature(&bad, "domain", "ed25519:1", SPEC_PUBLIC),
-            Err(VerifyError::Signature(SignatureCheckError::SignatureLength(3)))
+            Err(VerifyError::Signature(
+                SignatureCheckError::SignatureLength(3)
+            ))
         );
     }
 

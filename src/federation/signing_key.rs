@@ -23,8 +23,8 @@ use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
-use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD_NO_PAD};
 use base64::engine::DecodePaddingMode;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD_NO_PAD};
 use ed25519_dalek::Signer as _;
 
 /// The only signing algorithm Matrix defines.
@@ -53,13 +53,19 @@ pub fn decode_b64(text: &str) -> Result<Vec<u8>, base64::DecodeError> {
 pub fn describe_b64_error(err: &base64::DecodeError) -> String {
     match err {
         base64::DecodeError::InvalidByte(pos, byte) => {
-            format!("invalid character {:?} at position {pos}", char::from(*byte))
+            format!(
+                "invalid character {:?} at position {pos}",
+                char::from(*byte)
+            )
         }
         base64::DecodeError::InvalidLength(len) => {
             format!("invalid length {len} (not a possible base64 length)")
         }
         base64::DecodeError::InvalidLastSymbol(pos, byte) => {
-            format!("invalid last symbol {:?} at position {pos}", char::from(*byte))
+            format!(
+                "invalid last symbol {:?} at position {pos}",
+                char::from(*byte)
+            )
         }
         base64::DecodeError::InvalidPadding => "invalid padding".to_owned(),
     }
@@ -67,7 +73,10 @@ pub fn describe_b64_error(err: &base64::DecodeError) -> String {
 
 /// Whether `version` is a valid key version: non-empty, only `[A-Za-z0-9_]`.
 pub fn is_valid_key_version(version: &str) -> bool {
-    !version.is_empty() && version.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    !version.is_empty()
+        && version
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 /// Errors creating a key in memory.
@@ -399,9 +408,8 @@ fn parse_key_line(line: usize, raw: &str) -> Result<SigningKey, KeyFileError> {
     let seed = decode_b64(seed_b64).map_err(|e| KeyFileError::BadBase64 {
         line,
         position: match e {
-            base64::DecodeError::InvalidByte(p, _) | base64::DecodeError::InvalidLastSymbol(p, _) => {
-                Some(p)
-            }
+            base64::DecodeError::InvalidByte(p, _)
+            | base64::DecodeError::InvalidLastSymbol(p, _) => Some(p),
             _ => None,
         },
         detail: describe_b64_error(&e),
@@ -447,7 +455,10 @@ mod tests {
     #[test]
     fn debug_redacts_secret() {
         let s = format!("{:?}", spec_key());
-        assert_eq!(s, r#"SigningKey { key_id: "ed25519:1", secret: <redacted> }"#);
+        assert_eq!(
+            s,
+            r#"SigningKey { key_id: "ed25519:1", secret: <redacted> }"#
+        );
         assert!(!s.contains(SPEC_SEED));
         let pretty = format!("{:#?}", spec_key());
         assert!(pretty.contains("<redacted>"));
@@ -508,18 +519,25 @@ mod tests {
         // Padded seed, trailing newline, CRLF, extra whitespace between fields.
         let padded = format!("ed25519 1 {SPEC_SEED}=\r\n");
         assert_eq!(
-            SigningKey::parse_key_file(&padded).unwrap().public_key_b64(),
+            SigningKey::parse_key_file(&padded)
+                .unwrap()
+                .public_key_b64(),
             SPEC_PUBLIC
         );
         let spaced = format!("  ed25519\t1   {SPEC_SEED}  \n\n");
         assert_eq!(
-            SigningKey::parse_key_file(&spaced).unwrap().public_key_b64(),
+            SigningKey::parse_key_file(&spaced)
+                .unwrap()
+                .public_key_b64(),
             SPEC_PUBLIC
         );
         // Several keys: first one wins, all are checked.
         let other = SigningKey::generate("b").unwrap();
         let two = format!("ed25519 1 {SPEC_SEED}\n{}", other.to_key_file());
-        assert_eq!(SigningKey::parse_key_file(&two).unwrap().key_id, "ed25519:1");
+        assert_eq!(
+            SigningKey::parse_key_file(&two).unwrap().key_id,
+            "ed25519:1"
+        );
         let bad_second = format!("ed25519 1 {SPEC_SEED}\ned25519 2 short\n");
         assert!(matches!(
             SigningKey::parse_key_file(&bad_second),
@@ -595,7 +613,10 @@ mod tests {
         // No overwrite without force; file untouched.
         let err = SigningKey::create_new(&path, false).unwrap_err();
         assert!(matches!(err, KeyFileError::AlreadyExists { .. }));
-        assert!(err.to_string().starts_with("refusing to overwrite existing key file"));
+        assert!(
+            err.to_string()
+                .starts_with("refusing to overwrite existing key file")
+        );
         assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
 
         // load_or_create loads the existing key.

@@ -524,7 +524,10 @@ impl fmt::Display for XMatrixParseErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::WrongScheme { found } => {
-                write!(f, "authorization scheme is {found:?}, expected \"X-Matrix\"")
+                write!(
+                    f,
+                    "authorization scheme is {found:?}, expected \"X-Matrix\""
+                )
             }
             Self::MissingSpaceAfterScheme => f.write_str("missing space after scheme"),
             Self::EmptyParameterList => f.write_str("empty parameter list"),
@@ -778,12 +781,20 @@ pub fn parse_header(value: &str) -> Result<ParsedXMatrix, XMatrixParseError> {
         return missing("sig");
     };
     if origin.is_empty() {
-        return err(XMatrixParseErrorKind::EmptyValue { name: "origin" }, origin_at);
+        return err(
+            XMatrixParseErrorKind::EmptyValue { name: "origin" },
+            origin_at,
+        );
     }
     if let Some((d, at)) = &destination
         && d.is_empty()
     {
-        return err(XMatrixParseErrorKind::EmptyValue { name: "destination" }, *at);
+        return err(
+            XMatrixParseErrorKind::EmptyValue {
+                name: "destination",
+            },
+            *at,
+        );
     }
     match key.split_once(':') {
         Some((alg, version)) if !alg.is_empty() && !version.is_empty() => {}
@@ -867,7 +878,6 @@ pub fn verify_request(
     Ok(())
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -925,8 +935,15 @@ mod tests {
             request_json("PUT", "/x", "o", Some("d"), Some(&json!({"a": [1]}))),
             json!({"method": "PUT", "uri": "/x", "origin": "o", "destination": "d", "content": {"a": [1]}})
         );
-        let err = sign_request(&spec_key(), "PUT", "/x", "o", "d", Some(&json!({"size": 1.5})))
-            .unwrap_err();
+        let err = sign_request(
+            &spec_key(),
+            "PUT",
+            "/x",
+            "o",
+            "d",
+            Some(&json!({"size": 1.5})),
+        )
+        .unwrap_err();
         assert_eq!(err.path(), "$.content.size");
     }
 
@@ -1024,7 +1041,10 @@ mod tests {
             match v {
                 HeaderVariant::SignatureParamName => {
                     let e = parsed.unwrap_err();
-                    assert_eq!(e.kind, XMatrixParseErrorKind::MissingParameter { name: "sig" });
+                    assert_eq!(
+                        e.kind,
+                        XMatrixParseErrorKind::MissingParameter { name: "sig" }
+                    );
                     assert_eq!(e.offset, h.len());
                     assert_eq!(v.expectation(), SpecExpectation::Unspecified);
                 }
@@ -1109,7 +1129,12 @@ mod tests {
         let same = |h: &str| {
             let p = ok(h);
             assert_eq!(
-                (p.origin.as_str(), p.destination.as_deref(), p.key.as_str(), p.sig_bytes.as_slice()),
+                (
+                    p.origin.as_str(),
+                    p.destination.as_deref(),
+                    p.key.as_str(),
+                    p.sig_bytes.as_slice()
+                ),
                 ("o", Some("d"), "ed25519:1", b"abc".as_slice()),
                 "{h:?}"
             );
@@ -1165,16 +1190,31 @@ mod tests {
         use XMatrixParseErrorKind as K;
         assert_eq!(
             kind(r#"Bearer origin="o""#),
-            (K::WrongScheme { found: "Bearer".into() }, 0)
+            (
+                K::WrongScheme {
+                    found: "Bearer".into()
+                },
+                0
+            )
         );
         assert_eq!(kind(""), (K::WrongScheme { found: "".into() }, 0));
         assert_eq!(
             kind(r#"  "X-Matrix" origin=o"#),
-            (K::WrongScheme { found: "\"X-Matrix\"".into() }, 2)
+            (
+                K::WrongScheme {
+                    found: "\"X-Matrix\"".into()
+                },
+                2
+            )
         );
         assert_eq!(
             kind(r#"X-Matrixorigin="o""#),
-            (K::WrongScheme { found: "X-Matrixorigin".into() }, 0)
+            (
+                K::WrongScheme {
+                    found: "X-Matrixorigin".into()
+                },
+                0
+            )
         );
         assert_eq!(kind("X-Matrix\torigin=o"), (K::MissingSpaceAfterScheme, 8));
         assert_eq!(kind("X-Matrix,origin=o"), (K::MissingSpaceAfterScheme, 8));
@@ -1213,17 +1253,19 @@ mod tests {
             kind(r#"X-Matrix origin="o"key="k""#),
             (K::BadCharacter { ch: 'k' }, 19)
         );
-        assert_eq!(
-            kind(r#"X-Matrix ="o""#),
-            (K::BadCharacter { ch: '=' }, 9)
-        );
+        assert_eq!(kind(r#"X-Matrix ="o""#), (K::BadCharacter { ch: '=' }, 9));
         assert_eq!(
             kind("X-Matrix origin=\"o\",é=1"),
             (K::BadCharacter { ch: 'é' }, 20)
         );
         assert_eq!(
             kind(r#"X-Matrix origin "o""#),
-            (K::MissingEquals { name: "origin".into() }, 16)
+            (
+                K::MissingEquals {
+                    name: "origin".into()
+                },
+                16
+            )
         );
         assert_eq!(
             kind(r#"X-Matrix origin="o",key"#),
@@ -1231,15 +1273,30 @@ mod tests {
         );
         assert_eq!(
             kind(r#"X-Matrix origin=,key="k""#),
-            (K::MissingValue { name: "origin".into() }, 16)
+            (
+                K::MissingValue {
+                    name: "origin".into()
+                },
+                16
+            )
         );
         assert_eq!(
             kind(r#"X-Matrix origin= "#),
-            (K::MissingValue { name: "origin".into() }, 17)
+            (
+                K::MissingValue {
+                    name: "origin".into()
+                },
+                17
+            )
         );
         assert_eq!(
             kind(r#"X-Matrix origin="a",ORIGIN="b",key="ed25519:1",sig="YWJj""#),
-            (K::DuplicateParameter { name: "origin".into() }, 20)
+            (
+                K::DuplicateParameter {
+                    name: "origin".into()
+                },
+                20
+            )
         );
         assert_eq!(
             kind(r#"X-Matrix key="ed25519:1",sig="YWJj",sig="YWJj",origin=o"#),
@@ -1257,7 +1314,12 @@ mod tests {
         );
         assert_eq!(
             kind(r#"X-Matrix origin=o,destination="",key="ed25519:1",sig="YWJj""#),
-            (K::EmptyValue { name: "destination" }, 30)
+            (
+                K::EmptyValue {
+                    name: "destination"
+                },
+                30
+            )
         );
         for bad in ["ed25519", "ed25519:", ":1", ""] {
             let h = format!(r#"X-Matrix origin=o,key="{bad}",sig="YWJj""#);
@@ -1312,27 +1374,57 @@ mod tests {
             mismatch
         );
         assert_eq!(
-            verify_request(&p, "GET", "/_matrix/federation/v1/media/download/abc123", "target.example", SPEC_PUBLIC, None),
+            verify_request(
+                &p,
+                "GET",
+                "/_matrix/federation/v1/media/download/abc123",
+                "target.example",
+                SPEC_PUBLIC,
+                None
+            ),
             mismatch
         );
         assert_eq!(
-            verify_request(&p, "GET", URI, "target.example", SPEC_PUBLIC, Some(&json!({}))),
+            verify_request(
+                &p,
+                "GET",
+                URI,
+                "target.example",
+                SPEC_PUBLIC,
+                Some(&json!({}))
+            ),
             mismatch
         );
         let other = SigningKey::generate("1").unwrap();
         assert_eq!(
-            verify_request(&p, "GET", URI, "target.example", &other.public_key_b64(), None),
+            verify_request(
+                &p,
+                "GET",
+                URI,
+                "target.example",
+                &other.public_key_b64(),
+                None
+            ),
             mismatch
         );
         assert_eq!(
             verify_request(&p, "GET", URI, "target.example", "AAAA", None),
-            Err(XMatrixVerifyError::Signature(SignatureCheckError::PublicKeyLength(3)))
+            Err(XMatrixVerifyError::Signature(
+                SignatureCheckError::PublicKeyLength(3)
+            ))
         );
         // A different origin changes the signed object.
         let mut wrong_origin = p.clone();
         wrong_origin.origin = "evil".into();
         assert_eq!(
-            verify_request(&wrong_origin, "GET", URI, "target.example", SPEC_PUBLIC, None),
+            verify_request(
+                &wrong_origin,
+                "GET",
+                URI,
+                "target.example",
+                SPEC_PUBLIC,
+                None
+            ),
             mismatch
         );
         // Missing destination: the receiver's own name is signed, so it still verifies.
@@ -1347,16 +1439,27 @@ mod tests {
         short.sig_bytes.truncate(10);
         assert_eq!(
             verify_request(&short, "GET", URI, "target.example", SPEC_PUBLIC, None),
-            Err(XMatrixVerifyError::Signature(SignatureCheckError::SignatureLength(10)))
+            Err(XMatrixVerifyError::Signature(
+                SignatureCheckError::SignatureLength(10)
+            ))
         );
         let mut alg = p.clone();
         alg.key = "ed448:1".into();
         assert_eq!(
             verify_request(&alg, "GET", URI, "target.example", SPEC_PUBLIC, None),
-            Err(XMatrixVerifyError::UnsupportedAlgorithm { key: "ed448:1".into() })
+            Err(XMatrixVerifyError::UnsupportedAlgorithm {
+                key: "ed448:1".into()
+            })
         );
         assert!(matches!(
-            verify_request(&p, "PUT", URI, "target.example", SPEC_PUBLIC, Some(&json!([0.5]))),
+            verify_request(
+                &p,
+                "PUT",
+                URI,
+                "target.example",
+                SPEC_PUBLIC,
+                Some(&json!([0.5]))
+            ),
             Err(XMatrixVerifyError::Canonical(_))
         ));
     }
@@ -1404,7 +1507,9 @@ mod ruma_cross_check {
     }
 
     fn http_request(method: &str, uri: &str, body: Option<&Value>) -> http::Request<Vec<u8>> {
-        let body = body.map(|b| serde_json::to_vec(b).unwrap()).unwrap_or_default();
+        let body = body
+            .map(|b| serde_json::to_vec(b).unwrap())
+            .unwrap_or_default();
         http::Request::builder()
             .method(method)
             .uri(uri)
@@ -1477,29 +1582,58 @@ mod ruma_cross_check {
         let (ours, _) = keys("a_1");
         let body = json!({"pdus": [], "origin_server_ts": 1i64});
         let cases: [(&str, &str, Option<&Value>); 3] = [
-            ("GET", "/_matrix/federation/v1/media/download/abc123?timeout_ms=5000", None),
-            ("GET", "/_matrix/federation/v1/media/thumbnail/abc?width=32&height=32&method=crop", None),
+            (
+                "GET",
+                "/_matrix/federation/v1/media/download/abc123?timeout_ms=5000",
+                None,
+            ),
+            (
+                "GET",
+                "/_matrix/federation/v1/media/thumbnail/abc?width=32&height=32&method=crop",
+                None,
+            ),
             ("PUT", "/_matrix/federation/v1/send/txn1", Some(&body)),
         ];
         for (method, uri, content) in cases {
-            let auth = sign_request(&ours, method, uri, "mock.test:8448", "hs.test", content).unwrap();
+            let auth =
+                sign_request(&ours, method, uri, "mock.test:8448", "hs.test", content).unwrap();
             let req = http_request(method, uri, content);
             for v in HeaderVariant::ALL {
+                let h = v.render(&auth);
                 if v == HeaderVariant::SignatureParamName {
+                    assert!(XMatrix::parse(&h).is_err());
                     continue;
                 }
-                let h = v.render(&auth);
+                if matches!(
+                    v,
+                    HeaderVariant::UnquotedColon | HeaderVariant::MultipleSpacesAfterScheme
+                ) {
+                    // Findings: ruma-federation-api 0.16 (via http-auth 0.1) rejects unquoted
+                    // values containing ':' (the spec says recipients should accept them) and
+                    // more than one space after the scheme (RFC 9110: `1*SP`). Servers built on
+                    // ruma inherit this; our parser accepts both.
+                    assert!(
+                        XMatrix::parse(&h).is_err(),
+                        "ruma now accepts {}; update this test",
+                        v.name()
+                    );
+                    continue;
+                }
                 let xm = XMatrix::parse(&h).unwrap_or_else(|e| panic!("{}: {h}: {e}", v.name()));
-                let dest = xm.destination.clone().unwrap_or_else(|| "hs.test".try_into().unwrap());
+                let dest = xm
+                    .destination
+                    .clone()
+                    .unwrap_or_else(|| "hs.test".try_into().unwrap());
                 xm.verify_http_request(&req, &dest, &key_map("mock.test:8448", &ours))
                     .unwrap_or_else(|e| panic!("{}: {e}", v.name()));
             }
             // And ruma's destination check fires on a mismatch.
             let xm = XMatrix::parse(auth.to_header_value()).unwrap();
             let wrong = "other.test".try_into().unwrap();
-            assert!(xm
-                .verify_http_request(&req, wrong, &key_map("mock.test:8448", &ours))
-                .is_err());
+            assert!(
+                xm.verify_http_request(&req, wrong, &key_map("mock.test:8448", &ours))
+                    .is_err()
+            );
         }
     }
 
@@ -1508,8 +1642,16 @@ mod ruma_cross_check {
         let (ours, theirs) = keys("a_Xy9");
         let body = json!({"a": "日本", "n": 5});
         let cases: [(&str, &str, Option<&Value>); 2] = [
-            ("GET", "/_matrix/federation/v1/media/download/abc123?timeout_ms=5000", None),
-            ("PUT", "/_matrix/federation/v1/send/t%20x?q=a%2Fb", Some(&body)),
+            (
+                "GET",
+                "/_matrix/federation/v1/media/download/abc123?timeout_ms=5000",
+                None,
+            ),
+            (
+                "PUT",
+                "/_matrix/federation/v1/send/t%20x?q=a%2Fb",
+                Some(&body),
+            ),
         ];
         for (method, uri, content) in cases {
             let req = http_request(method, uri, content);
@@ -1526,10 +1668,18 @@ mod ruma_cross_check {
             assert_eq!(p.key, "ed25519:a_Xy9");
             verify_request(&p, method, uri, "hs.test", &ours.public_key_b64(), content).unwrap();
             // Ed25519 is deterministic: ruma's signature equals ours.
-            let mine = sign_request(&ours, method, uri, "mock.test:8448", "hs.test", content).unwrap();
+            let mine =
+                sign_request(&ours, method, uri, "mock.test:8448", "hs.test", content).unwrap();
             assert_eq!(p.sig_bytes, signing_key::decode_b64(&mine.sig).unwrap());
             assert_eq!(
-                verify_request(&p, method, uri, "elsewhere", &ours.public_key_b64(), content),
+                verify_request(
+                    &p,
+                    method,
+                    uri,
+                    "elsewhere",
+                    &ours.public_key_b64(),
+                    content
+                ),
                 Err(XMatrixVerifyError::DestinationMismatch {
                     expected: "elsewhere".into(),
                     found: "hs.test".into()

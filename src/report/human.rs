@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::outcome::{Outcome, Verdict};
+use super::sanitize;
 use crate::redact::Redactor;
 use crate::run::Event;
 
@@ -75,7 +76,7 @@ impl<W: Write> HumanReporter<W> {
         match event {
             Event::Preflight(item) => {
                 let mark = if item.ok { self.paint(GREEN, "✔") } else { self.paint(YELLOW, "!") };
-                let line = format!("preflight  {mark} {}: {}", item.name, item.detail);
+                let line = format!("preflight  {mark} {}: {}", item.name, sanitize(&item.detail));
                 self.emit(&line);
             }
             Event::RunStarted { target, planned } => {
@@ -147,25 +148,26 @@ impl<W: Write> HumanReporter<W> {
             return;
         }
         let head = format!("{:<9} {} {:<22} {}", v.profile, self.paint(style, mark), v.id, v.title);
+        let reason = sanitize(&v.reason);
         let tail = match v.outcome {
-            Outcome::Skipped => self.paint(DIM, &format!("  (skipped: {})", v.reason)),
-            Outcome::ExpectedFailure => self.paint(DIM, &format!("  (expected failure: {})", v.reason)),
-            Outcome::Passed if !v.reason.is_empty() => self.paint(DIM, &format!("  (observed: {})", v.reason)),
+            Outcome::Skipped => self.paint(DIM, &format!("  (skipped: {reason})")),
+            Outcome::ExpectedFailure => self.paint(DIM, &format!("  (expected failure: {reason})")),
+            Outcome::Passed if !v.reason.is_empty() => self.paint(DIM, &format!("  (observed: {reason})")),
             _ => format!("  {}", self.paint(DIM, &format!("{} ms", v.duration.as_millis()))),
         };
         self.emit(&format!("{head}{tail}"));
         if detailed {
             let mut lines = vec![format!("{} {} — {}", v.level, v.spec_ref, v.outcome.as_str())];
             if v.outcome == Outcome::UnexpectedPass || v.steps.is_empty() {
-                lines.push(v.reason.clone());
+                lines.push(reason);
             }
             for step in v.steps.iter().filter(|s| !s.findings.is_empty()) {
-                lines.push(step.request_line.clone());
-                for l in step.response_summary.lines() {
+                lines.push(sanitize(&step.request_line));
+                for l in sanitize(&step.response_summary).lines() {
                     lines.push(format!("  {l}"));
                 }
                 for f in &step.findings {
-                    lines.push(format!("{}: expected {}   got {}", f.check, f.expected, f.actual));
+                    lines.push(sanitize(&format!("{}: expected {}   got {}", f.check, f.expected, f.actual)));
                 }
             }
             for l in lines {

@@ -46,7 +46,8 @@ pub async fn run_case(session: Arc<Session>, case: Case) -> Verdict {
     let mut background = Vec::new();
     let mut reports = Vec::new();
     let mut stopped = false;
-    for step in &case.steps {
+    for (index, step) in case.steps.iter().enumerate() {
+        let later_steps = index + 1 < case.steps.len();
         if step.delay_ms > 0 && !step.background {
             tokio::time::sleep(Duration::from_millis(step.delay_ms)).await;
         }
@@ -58,7 +59,7 @@ pub async fn run_case(session: Arc<Session>, case: Case) -> Verdict {
                     response_summary: "(not sent)".into(),
                     findings: vec![Finding::new("request", "a request built from the case", e)],
                 });
-                stopped = true;
+                stopped = later_steps;
                 break;
             }
         };
@@ -81,7 +82,7 @@ pub async fn run_case(session: Arc<Session>, case: Case) -> Verdict {
         capture(step, &exchange, &mut vars);
         reports.push(report);
         if failed {
-            stopped = true;
+            stopped = later_steps;
             break;
         }
     }
@@ -97,7 +98,7 @@ pub async fn run_case(session: Arc<Session>, case: Case) -> Verdict {
     }
     let has_findings = reports.iter().any(|r| !r.findings.is_empty());
     verdict.outcome = outcome_for(case.level, has_findings);
-    verdict.reason = reason_of(&reports, stopped && case.steps.len() > 1);
+    verdict.reason = reason_of(&reports, stopped);
     verdict.steps = reports;
     verdict.duration = started.elapsed();
     verdict
@@ -134,8 +135,9 @@ fn judge(session: &Session, case: &Case, step: &StepSpec, exchange: &Exchange, v
     let ctx = CheckContext { media: &session.media_defs, vars };
     let findings = check::check_step(&step.expect, exchange, &ctx);
     let extra: Vec<String> = step.expect.headers.keys().map(|k| k.to_ascii_lowercase()).collect();
+    let label = step.name.as_ref().map(|n| format!("[{n}] ")).unwrap_or_default();
     StepReport {
-        request_line: exchange.request.line(),
+        request_line: format!("{label}{}", exchange.request.line()),
         response_summary: summarize(exchange, &extra),
         findings,
     }

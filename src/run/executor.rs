@@ -64,6 +64,7 @@ pub async fn execute(config: RunConfig, suite: Suite, on_event: &mut (dyn FnMut(
 
     // 3. Accounts.
     let mut unavailable: BTreeMap<Need, String> = BTreeMap::new();
+    unavailable.insert(Need::MockPeer, "the mock remote homeserver is not part of this version of mediaconf yet".to_string());
     let password = format!("mc-pw-{}", std::process::id());
     redactor.add(&password);
     let session_user;

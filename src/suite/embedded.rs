@@ -2,7 +2,6 @@
 
 /// `(file name, text)` of every file in `suites/`.
 pub const SUITES: &[(&str, &str)] = &[
-    ("client-discovery.toml", include_str!("../../suites/client-discovery.toml")),
     ("client-auth.toml", include_str!("../../suites/client-auth.toml")),
     ("client-download.toml", include_str!("../../suites/client-download.toml")),
     ("client-thumbnail.toml", include_str!("../../suites/client-thumbnail.toml")),

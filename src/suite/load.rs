@@ -170,7 +170,7 @@ pub fn build_suite(
     let mut seen_ids: BTreeMap<String, String> = BTreeMap::new();
     for (file, suite) in &parsed {
         for spec in &suite.cases {
-            let mut ctx = CaseValidation { file, errors: &mut errors, media: &media };
+            let mut ctx = CaseValidation { file, builtins_used: BTreeSet::new(), errors: &mut errors, media: &media };
             if let Some(case) = ctx.validate_case(spec, &suite.profile) {
                 if let Some(previous) = seen_ids.get(&case.id) {
                     ctx.error(Some(spec.id.span()), format!("duplicate case id `{}` (first defined at {previous})", case.id));
@@ -195,6 +195,7 @@ fn valid_name(name: &str) -> bool {
 
 struct CaseValidation<'a> {
     file: &'a SourceFile,
+    builtins_used: BTreeSet<String>,
     errors: &'a mut Vec<SuiteError>,
     media: &'a BTreeMap<String, MediaDef>,
 }
@@ -273,7 +274,18 @@ impl CaseValidation<'_> {
                 needs.insert(n);
             }
             self.validate_request(&step.request, &captured, &mut media_used);
-            self.validate_expect(&step.request, &step.expect, &mut media_used);
+            self.validate_expect(&step.request, &step.expect, &captured, &mut media_used);
+            if step.background && !step.capture.is_empty() {
+                self.error(Some(step.request.path.span()), "a `background = true` step cannot `capture` (later steps do not wait for it)".to_string());
+            }
+            if step.request.headers.keys().any(|k| k.eq_ignore_ascii_case("authorization"))
+                && step.request.auth != super::model::AuthMode::None
+            {
+                self.error(
+                    Some(step.request.path.span()),
+                    "an explicit `Authorization` header needs `auth = \"none\"` (otherwise two are sent)".to_string(),
+                );
+            }
             for (name, cap) in &step.capture {
                 if !valid_name(name) {
                     self.error(Some(step.request.path.span()), format!("capture name `{name}` may only use letters, digits, `-` and `_`"));
@@ -297,6 +309,9 @@ impl CaseValidation<'_> {
         }
         if !media_used.is_empty() {
             needs.insert(Need::User);
+        }
+        if self.builtins_used.contains("preview_url") || self.builtins_used.contains("preview_image_url") {
+            needs.insert(Need::PreviewPage);
         }
         if self.errors.len() > before {
             return None;
@@ -328,7 +343,11 @@ impl CaseValidation<'_> {
             }
         };
         for var in vars {
-            if BUILTIN_VARIABLES.contains(&var.as_str()) || captured.contains(&var) {
+            if BUILTIN_VARIABLES.contains(&var.as_str()) {
+                self.builtins_used.insert(var);
+                continue;
+            }
+            if captured.contains(&var) {
                 continue;
             }
             if let Some(rest) = var.strip_prefix("media.") {
@@ -396,23 +415,51 @@ impl CaseValidation<'_> {
             self.check_template(span.clone(), &z.0, captured, media_used);
         }
         if let Some(m) = &body.media {
-            self.media_ref(span, m, media_used);
+            self.media_ref(span, m);
         }
     }
 
-    fn media_ref(&mut self, span: std::ops::Range<usize>, name: &str, media_used: &mut BTreeSet<String>) {
-        if self.media.contains_key(name) {
-            media_used.insert(name.to_string());
-        } else {
+    /// Checks a reference to media whose fixture bytes (not an upload) are needed.
+    fn media_ref(&mut self, span: std::ops::Range<usize>, name: &str) {
+        if !self.media.contains_key(name) {
             let known: Vec<&str> = self.media.keys().map(String::as_str).collect();
             self.error(Some(span), format!("no media named `{name}` (defined: {})", known.join(", ")));
         }
     }
 
-    fn validate_expect(&mut self, req: &RequestSpec, expect: &ExpectSpec, media_used: &mut BTreeSet<String>) {
+    fn validate_expect(
+        &mut self,
+        req: &RequestSpec,
+        expect: &ExpectSpec,
+        captured: &BTreeSet<String>,
+        media_used: &mut BTreeSet<String>,
+    ) {
         let span = req.path.span();
+        if let Some(classes) = &expect.status_class {
+            for c in &classes.0 {
+                let ok = c.len() == 3 && c.ends_with("xx") && matches!(c.as_bytes()[0], b'1'..=b'5');
+                if !ok {
+                    self.error(Some(span.clone()), format!("status-class `{c}` must be one of 1xx, 2xx, 3xx, 4xx, 5xx"));
+                }
+            }
+        }
+        for h in expect.headers.values() {
+            for t in [&h.equals, &h.contains, &h.not_contains, &h.matches].into_iter().flatten() {
+                self.check_template(span.clone(), t, captured, media_used);
+            }
+        }
+        if let Some(json) = &expect.json {
+            for f in json.fields.values() {
+                for t in [&f.matches, &f.not_matches, &f.not_equals].into_iter().flatten() {
+                    self.check_template(span.clone(), t, captured, media_used);
+                }
+                if let Some(g) = &f.greater_than {
+                    self.check_template(span.clone(), &g.0, captured, media_used);
+                }
+            }
+        }
         if let Some(m) = &expect.body_equals {
-            self.media_ref(span.clone(), m, media_used);
+            self.media_ref(span.clone(), m);
         }
         if let Some(image) = &expect.image {
             for t in &image.types {
@@ -426,7 +473,12 @@ impl CaseValidation<'_> {
                 self.error(Some(span.clone()), format!("aspect `{a}` must look like `4:3`"));
             }
             if let Some(m) = &image.same_size_as {
-                self.media_ref(span.clone(), m, media_used);
+                self.media_ref(span.clone(), m);
+                if let Some(def) = self.media.get(m)
+                    && crate::imageinfo::decode_info(&def.bytes).is_err()
+                {
+                    self.error(Some(span.clone()), format!("`same-size-as = \"{m}\"`: that media's fixture is not an image"));
+                }
             }
         }
         if let Some(d) = &expect.disposition

@@ -260,6 +260,12 @@ pub struct ExpectSpec {
     /// Statuses that must not occur.
     #[serde(default)]
     pub not_status: Vec<u16>,
+    /// Allowed status classes: `"4xx"`, `"2xx"`.
+    #[serde(default)]
+    pub status_class: Option<OneOrMany<String>>,
+    /// Errcodes that must not occur (e.g. `M_UNRECOGNIZED` on an endpoint that must exist).
+    #[serde(default)]
+    pub not_errcode: Vec<String>,
     /// For non-2xx responses: allowed errcodes.
     #[serde(default)]
     pub errcode: Option<OneOrMany<String>>,
@@ -267,6 +273,7 @@ pub struct ExpectSpec {
     /// and `error`, `Content-Type: application/json`).
     #[serde(default)]
     pub standard_error: bool,
+    /// For 2xx responses: JSON body expectations.
     #[serde(default)]
     pub json: Option<JsonExpect>,
     #[serde(default)]
@@ -319,6 +326,12 @@ pub struct FieldExpect {
     /// String value must differ from this (templated).
     #[serde(default)]
     pub not_equals: Option<String>,
+    /// The string value does not match this regex (templated).
+    #[serde(default)]
+    pub not_matches: Option<String>,
+    /// The array value contains this element.
+    #[serde(default)]
+    pub contains: Option<serde_json::Value>,
 }
 
 /// JSON value types for `type = "…"`.
@@ -346,6 +359,9 @@ pub struct HeaderExpect {
     /// Case-insensitive substring.
     #[serde(default)]
     pub contains: Option<String>,
+    /// Case-insensitive substring that must not occur.
+    #[serde(default)]
+    pub not_contains: Option<String>,
     #[serde(default)]
     pub matches: Option<String>,
 }
@@ -354,8 +370,8 @@ pub struct HeaderExpect {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct ContentTypeExpect {
-    /// Equal to this type or "reasonably close" (v1.12 rules: charset added to text/*, text/html
-    /// detected for text/plain, octet-stream when none was given).
+    /// Equal to this type or "reasonably close" (v1.12): the same media type with any parameters
+    /// (e.g. a charset added), or `text/html` detected for `text/plain`.
     #[serde(default)]
     pub reasonable: Option<String>,
     /// The media type (parameters stripped, case-insensitive) is one of these.

@@ -74,6 +74,16 @@ impl HttpClient {
     }
 
     async fn send_inner(&self, req: &OutgoingRequest) -> Result<RecordedResponse, TransportFailure> {
+        if req.body.len() >= super::early_response::EARLY_RESPONSE_THRESHOLD
+            && let Ok(url) = reqwest::Url::parse(&req.url)
+            && url.scheme() == "http"
+        {
+            let mut response = super::early_response::send(&url, req, self.max_body).await?;
+            for (_, value) in response.headers.iter_mut() {
+                *value = self.redactor.redact(value);
+            }
+            return Ok(response);
+        }
         let method = reqwest::Method::from_bytes(req.method.as_bytes())
             .map_err(|e| TransportFailure::Other(format!("invalid method {}: {e}", req.method)))?;
         let mut builder = self.client.request(method, &req.url).timeout(req.timeout);

@@ -1,6 +1,7 @@
 //! The client side of the target: the HTTP client all requests use, and account housekeeping.
 
 pub mod accounts;
+pub mod early_response;
 pub mod http;
 
 pub use accounts::{Account, AccountClient, Registration};

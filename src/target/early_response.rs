@@ -1,0 +1,185 @@
+//! Sending a large request body over plain HTTP/1.1 while reading the response at the same time.
+//!
+//! Servers answer an oversized upload (413) before the body is complete and then close the
+//! connection; a client that only reads after writing everything sees a reset instead of the
+//! answer. This small client writes the body in chunks on one half of the socket and reads on
+//! the other, so an early response is recorded. Used for large bodies to `http://` targets only.
+
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use super::http::{OutgoingRequest, hex};
+use crate::exchange::{RecordedResponse, TransportFailure};
+
+/// Bodies at least this large go through this client (for `http://` URLs).
+pub const EARLY_RESPONSE_THRESHOLD: usize = 1024 * 1024;
+
+/// Most header bytes accepted from the server.
+const MAX_HEADER_BYTES: usize = 64 * 1024;
+
+/// Sends `req` and returns the response, even one that arrives before the body is written.
+pub async fn send(url: &reqwest::Url, req: &OutgoingRequest, max_body: usize) -> Result<RecordedResponse, TransportFailure> {
+    let host = url.host_str().ok_or_else(|| TransportFailure::Other("URL has no host".into()))?;
+    let port = url.port_or_known_default().unwrap_or(80);
+    let stream = tokio::time::timeout(Duration::from_secs(10), tokio::net::TcpStream::connect((host, port)))
+        .await
+        .map_err(|_| TransportFailure::Connect(format!("connecting to {host}:{port} timed out")))?
+        .map_err(|e| TransportFailure::Connect(format!("{host}:{port}: {e}")))?;
+    let (mut reader, mut writer) = stream.into_split();
+
+    let mut head = format!(
+        "{} {}{} HTTP/1.1\r\nHost: {}\r\nContent-Length: {}\r\nConnection: close\r\nUser-Agent: mediaconf/{}\r\n",
+        req.method,
+        url.path(),
+        url.query().map(|q| format!("?{q}")).unwrap_or_default(),
+        url.port().map_or(host.to_string(), |p| format!("{host}:{p}")),
+        req.body.len(),
+        env!("CARGO_PKG_VERSION"),
+    );
+    for (name, value) in &req.headers {
+        if name.contains(['\r', '\n']) || value.contains(['\r', '\n']) {
+            return Err(TransportFailure::Other(format!("header `{name}` contains a line break")));
+        }
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    let body = req.body.clone();
+    let write_task = tokio::spawn(async move {
+        writer.write_all(head.as_bytes()).await?;
+        for chunk in body.chunks(64 * 1024) {
+            writer.write_all(chunk).await?;
+        }
+        writer.flush().await
+    });
+
+    let mut buf = Vec::new();
+    let mut chunk = vec![0u8; 64 * 1024];
+    // Read until the header section is complete.
+    let (status, headers, header_len) = loop {
+        let n = match reader.read(&mut chunk).await {
+            Ok(n) => n,
+            Err(e) => {
+                write_task.abort();
+                return Err(TransportFailure::Other(format!("connection error before any response: {e}")));
+            }
+        };
+        if n == 0 {
+            write_task.abort();
+            return Err(TransportFailure::Other("connection closed before any response".into()));
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        let mut parsed_headers = [httparse::EMPTY_HEADER; 64];
+        let mut response = httparse::Response::new(&mut parsed_headers);
+        match response.parse(&buf) {
+            Ok(httparse::Status::Complete(len)) => {
+                let status = response.code.unwrap_or(0);
+                let headers: Vec<(String, String)> = response
+                    .headers
+                    .iter()
+                    .map(|h| (h.name.to_ascii_lowercase(), String::from_utf8_lossy(h.value).into_owned()))
+                    .collect();
+                break (status, headers, len);
+            }
+            Ok(httparse::Status::Partial) if buf.len() < MAX_HEADER_BYTES => {}
+            Ok(httparse::Status::Partial) => {
+                write_task.abort();
+                return Err(TransportFailure::Other(format!("response header section longer than {MAX_HEADER_BYTES} bytes")));
+            }
+            Err(e) => {
+                write_task.abort();
+                return Err(TransportFailure::Other(format!("malformed HTTP response: {e}")));
+            }
+        }
+    };
+    // The server has answered: stop sending.
+    write_task.abort();
+
+    let header = |name: &str| headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.trim().to_ascii_lowercase());
+    let chunked = header("transfer-encoding").is_some_and(|v| v.contains("chunked"));
+    let declared: Option<usize> = header("content-length").and_then(|v| v.parse().ok());
+    let mut raw = buf.split_off(header_len);
+    let limit = max_body.saturating_add(1);
+    loop {
+        if declared.is_some_and(|d| raw.len() >= d) || raw.len() >= limit || (chunked && raw.ends_with(b"0\r\n\r\n")) {
+            break;
+        }
+        match reader.read(&mut chunk).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => raw.extend_from_slice(&chunk[..n]),
+        }
+    }
+    let body = if chunked { decode_chunked(&raw) } else { raw };
+    let truncated = body.len() > max_body || declared.is_some_and(|d| body.len() < d);
+    let kept: Vec<u8> = body[..body.len().min(max_body)].to_vec();
+    Ok(RecordedResponse {
+        status,
+        headers,
+        body_len: body.len() as u64,
+        body_sha256: hex(&Sha256::digest(&body)),
+        body: kept,
+        truncated,
+    })
+}
+
+/// Decodes a chunked body as far as it is well-formed.
+fn decode_chunked(mut raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let Some(line_end) = raw.windows(2).position(|w| w == b"\r\n") else { break };
+        let size_text = String::from_utf8_lossy(&raw[..line_end]);
+        let size_text = size_text.split(';').next().unwrap_or("").trim();
+        let Ok(size) = usize::from_str_radix(size_text, 16) else { break };
+        let start = line_end + 2;
+        if size == 0 || raw.len() < start + size {
+            if size > 0 {
+                out.extend_from_slice(&raw[start.min(raw.len())..]);
+            }
+            break;
+        }
+        out.extend_from_slice(&raw[start..start + size]);
+        raw = raw.get(start + size + 2..).unwrap_or(&[]);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_chunked() {
+        assert_eq!(decode_chunked(b"3\r\nabc\r\n2;x=y\r\nde\r\n0\r\n\r\n"), b"abcde");
+        assert_eq!(decode_chunked(b"5\r\nab"), b"ab");
+        assert_eq!(decode_chunked(b"zz\r\n"), b"");
+    }
+
+    #[tokio::test]
+    async fn records_an_answer_sent_before_the_body_is_complete() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut first = vec![0u8; 1024];
+            let _ = socket.read(&mut first).await;
+            let body = br#"{"errcode":"M_TOO_LARGE","error":"too large"}"#;
+            let head = format!("HTTP/1.1 413 Payload Too Large\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n", body.len());
+            socket.write_all(head.as_bytes()).await.unwrap();
+            socket.write_all(body).await.unwrap();
+            // Close without reading the rest: the client's later writes fail.
+        });
+        let url = reqwest::Url::parse(&format!("http://{addr}/upload")).unwrap();
+        let req = OutgoingRequest {
+            method: "POST".into(),
+            url: url.to_string(),
+            headers: vec![("Content-Type".into(), "application/octet-stream".into())],
+            body: vec![0u8; 8 * 1024 * 1024],
+            timeout: Duration::from_secs(10),
+        };
+        let response = send(&url, &req, 1024).await.unwrap();
+        assert_eq!(response.status, 413);
+        assert_eq!(response.json().unwrap()["errcode"], "M_TOO_LARGE");
+        assert!(!response.truncated);
+    }
+}

@@ -1,0 +1,210 @@
+//! End-to-end: start a real Synapse on loopback (scripts/synapse.sh), run every suite against it
+//! with the project's baseline, and check the outcome, the reports and that no secret leaks.
+//!
+//! Runs when `MEDIACONF_E2E=1` (the README's test command, scripts/test.sh, sets it); otherwise
+//! each test says loudly that it did nothing.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const SECRET: &str = "mediaconf-test-registration-shared-secret";
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn e2e_enabled(test: &str) -> bool {
+    let on = std::env::var("MEDIACONF_E2E").as_deref() == Ok("1");
+    if !on {
+        eprintln!("{test}: NOT RUN — set MEDIACONF_E2E=1 (scripts/test.sh does) to run it against a real Synapse");
+    }
+    on
+}
+
+/// A Synapse in its own state directory and ports (sharing the default venv); stopped on drop.
+struct Synapse {
+    dir: PathBuf,
+    port: u16,
+    fed_port: u16,
+}
+
+impl Synapse {
+    fn command(&self, action: &str) -> Command {
+        let mut c = Command::new(repo().join("scripts/synapse.sh"));
+        c.arg(action)
+            .env("MEDIACONF_SYNAPSE_DIR", &self.dir)
+            .env("MEDIACONF_SYNAPSE_VENV", repo().join("target/synapse/venv"))
+            .env("MEDIACONF_SYNAPSE_PORT", self.port.to_string())
+            .env("MEDIACONF_SYNAPSE_FED_PORT", self.fed_port.to_string());
+        c
+    }
+
+    fn start(name: &str, port: u16, fed_port: u16) -> Synapse {
+        let s = Synapse { dir: repo().join("target").join(name), port, fed_port };
+        let out = s.command("start").output().expect("run scripts/synapse.sh start");
+        assert!(
+            out.status.success(),
+            "scripts/synapse.sh start failed:\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        s
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Synapse {
+    fn drop(&mut self) {
+        let _ = self.command("stop").output();
+    }
+}
+
+fn run_mediaconf(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_mediaconf")).args(args).output().expect("run mediaconf");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+}
+
+#[test]
+fn full_suites_against_synapse() {
+    if !e2e_enabled("full_suites_against_synapse") {
+        return;
+    }
+    let synapse = Synapse::start("synapse-e2e", 28008, 28448);
+    let dir = tempfile::tempdir().unwrap();
+    let junit = dir.path().join("r.xml");
+    let json = dir.path().join("r.json");
+    let target = synapse.url();
+    let baseline = repo().join("baseline/synapse.toml");
+    let started = std::time::Instant::now();
+    let (code, stdout, stderr) = run_mediaconf(&[
+        "run",
+        "--target",
+        &target,
+        "--registration-shared-secret",
+        SECRET,
+        "--baseline",
+        baseline.to_str().unwrap(),
+        "--strict-baseline",
+        "--junit",
+        junit.to_str().unwrap(),
+        "--json",
+        json.to_str().unwrap(),
+        "--jobs",
+        "8",
+        "--color",
+        "never",
+    ]);
+    eprintln!("{stdout}\n{stderr}\nwhole run: {:.1} s", started.elapsed().as_secs_f64());
+    assert_eq!(
+        code, 0,
+        "mediaconf exit code (1 = a failure not in baseline/synapse.toml, or a baseline entry that now passes)"
+    );
+
+    let report: serde_json::Value = serde_json::from_str(&read(&json)).expect("JSON report parses");
+    let cases = report["cases"].as_array().expect("cases array");
+    let client_side = ["client", "guest", "legacy"];
+    let ran = cases
+        .iter()
+        .filter(|c| client_side.contains(&c["profile"].as_str().unwrap_or("")) && c["outcome"] != "skipped")
+        .count();
+    assert!(ran >= 80, "only {ran} client-side cases ran");
+    for case in cases {
+        let outcome = case["outcome"].as_str().unwrap_or("");
+        assert!(
+            matches!(outcome, "passed" | "warned" | "skipped" | "expected-failure"),
+            "{} ended {outcome}: {}",
+            case["id"],
+            case["reason"]
+        );
+        let reason = case["reason"].as_str().unwrap_or("");
+        assert!(
+            !(outcome == "skipped" && reason.starts_with("needs ")),
+            "{} was skipped for a capability the harness provides: {reason}",
+            case["id"]
+        );
+    }
+    let expected = cases.iter().filter(|c| c["outcome"] == "expected-failure").count();
+    assert_eq!(expected, read(&baseline).matches("[[expected]]").count(), "every baseline entry is still a real failure");
+
+    let xml = read(&junit);
+    let parsed = quick_junit::Report::deserialize_from_str(&xml).expect("JUnit XML is well-formed");
+    assert!(parsed.test_suites.len() >= 3, "one testsuite per profile");
+
+    for (name, text) in [("stdout", &stdout), ("stderr", &stderr), ("junit", &xml), ("json", &read(&json))] {
+        assert!(!text.contains(SECRET), "the registration shared secret appears in {name}");
+        assert!(!text.contains("syt_"), "a Synapse access token appears in {name}");
+    }
+}
+
+#[test]
+fn user_token_and_registration_token_never_printed() {
+    if !e2e_enabled("user_token_and_registration_token_never_printed") {
+        return;
+    }
+    let synapse = Synapse::start("synapse-e2e-token", 28009, 28449);
+    let target = synapse.url();
+    let token = register(&target);
+    let dir = tempfile::tempdir().unwrap();
+    let junit = dir.path().join("r.xml");
+    let json = dir.path().join("r.json");
+    let (code, stdout, stderr) = run_mediaconf(&[
+        "run",
+        "--target",
+        &target,
+        "--user-token",
+        &token,
+        "--profile",
+        "legacy",
+        "--junit",
+        junit.to_str().unwrap(),
+        "--json",
+        json.to_str().unwrap(),
+        "--color",
+        "never",
+    ]);
+    assert!(code == 0 || code == 1, "run finished (exit {code}): {stderr}");
+    assert!(stdout.contains("(from --user-token)"), "{stdout}");
+    for (name, text) in [("stdout", &stdout), ("stderr", &stderr), ("junit", &read(&junit)), ("json", &read(&json))] {
+        assert!(!text.contains(&token), "--user-token appears in {name}");
+    }
+    // A registration token is a secret too. This Synapse has open registration, so the run
+    // registers with m.login.dummy and the token is never needed; it must not be printed anyway.
+    let secret = "mediaconf-secret-regtoken-42";
+    let (code, stdout, stderr) =
+        run_mediaconf(&["run", "--target", &target, "--registration-token", secret, "--profile", "legacy"]);
+    assert!(code == 0 || code == 1, "run finished (exit {code}): {stderr}");
+    assert!(!stdout.contains(secret) && !stderr.contains(secret));
+}
+
+/// Registers a user with m.login.dummy and returns its access token.
+fn register(target: &str) -> String {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let body = serde_json::json!({
+            "username": format!("e2etoken{}", std::process::id()),
+            "password": "pw-e2e",
+            "auth": {"type": "m.login.dummy"}
+        });
+        let resp: serde_json::Value = reqwest::Client::new()
+            .post(format!("{target}/_matrix/client/v3/register"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        resp["access_token"].as_str().expect("access_token").to_string()
+    })
+}
