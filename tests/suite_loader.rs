@@ -44,7 +44,7 @@ fn table() -> Vec<(&'static str, String, usize, usize, &'static str)> {
         ("capture used before it exists", case("[[case.step]]\nrequest = { path = \"/a/{id}\" }\n[[case.step]]\nrequest = { path = \"/b\" }\ncapture.id = { json = \"/x\" }\n"), 12, 20, "unknown variable `{id}`"),
         ("missing fixture", format!("{}[media.gif]\nfixture = \"nope.gif\"\n", HEADER), 5, 1, "fixture `nope.gif` not found"),
         ("duplicate id", format!("{}\n{}", case("[case.request]\npath = \"/a\"\n"), "[[case]]\nid = \"X-01\"\ntitle = \"t\"\nlevel = \"MUST\"\nspec = \"s\"\nsince = \"v1.11\"\n[case.request]\npath = \"/a\"\n"), 15, 6, "duplicate case id `X-01` (first defined at t.toml:6)"),
-        ("invalid TOML", "profile = \"t\"\n[[case]\n".to_string(), 2, 8, "invalid"),
+        ("invalid TOML", "profile = \"t\"\n[[case]\n".to_string(), 2, 8, "unclosed array table"),
     ]
 }
 
