@@ -28,14 +28,17 @@ pub fn run_cli(cli: Cli) -> i32 {
     match cli.command {
         Command::List(args) => list(&args),
         Command::Run(args) => {
-            let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+            let runtime = match tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+            {
                 Ok(r) => r,
                 Err(e) => {
                     eprintln!("error: cannot start the async runtime: {e}");
                     return EXIT_USAGE;
                 }
             };
-            runtime.block_on(run(args))
+            runtime.block_on(run(*args))
         }
     }
 }
@@ -43,17 +46,29 @@ pub fn run_cli(cli: Cli) -> i32 {
 fn load(args: &SuiteArgs) -> Result<(Suite, BTreeSet<String>), i32> {
     let suite = load_suite(&args.suites).map_err(|e| {
         eprintln!("{e}");
-        eprintln!("\n{} suite error(s); see docs/suites.md for the format", e.0.len());
+        eprintln!(
+            "\n{} suite error(s); see docs/suites.md for the format",
+            e.0.len()
+        );
         EXIT_USAGE
     })?;
-    let profiles: BTreeSet<String> = args.profile.iter().map(|p| p.trim().to_string()).filter(|p| !p.is_empty()).collect();
+    let profiles: BTreeSet<String> = args
+        .profile
+        .iter()
+        .map(|p| p.trim().to_string())
+        .filter(|p| !p.is_empty())
+        .collect();
     let known = suite.profiles();
     let unknown: Vec<&String> = profiles.iter().filter(|p| !known.contains(*p)).collect();
     if !unknown.is_empty() {
         let known: Vec<&str> = known.iter().map(String::as_str).collect();
         eprintln!(
             "error: unknown profile {} (known: {})",
-            unknown.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", "),
+            unknown
+                .iter()
+                .map(|p| format!("`{p}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
             known.join(", ")
         );
         return Err(EXIT_USAGE);
@@ -67,7 +82,11 @@ fn list(args: &ListArgs) -> i32 {
         Err(code) => return code,
     };
     let mut n = 0;
-    for case in suite.cases.iter().filter(|c| profiles.is_empty() || profiles.contains(&c.profile)) {
+    for case in suite
+        .cases
+        .iter()
+        .filter(|c| profiles.is_empty() || profiles.contains(&c.profile))
+    {
         n += 1;
         println!(
             "{:<24} {:<6} {:<10} {:<14} {}  [{}]",
@@ -96,7 +115,12 @@ async fn run(args: RunArgs) -> i32 {
     let target = args.target.trim_end_matches('/').to_string();
     match reqwest::Url::parse(&target) {
         Ok(u) if matches!(u.scheme(), "http" | "https") => {}
-        _ => return usage_error(&format!("--target `{}` is not an http(s) URL (e.g. http://127.0.0.1:8008)", args.target)),
+        _ => {
+            return usage_error(&format!(
+                "--target `{}` is not an http(s) URL (e.g. http://127.0.0.1:8008)",
+                args.target
+            ));
+        }
     }
     let spec_override = match &args.spec {
         Some(s) => match s.parse::<SpecVersion>() {
@@ -114,12 +138,21 @@ async fn run(args: RunArgs) -> i32 {
     };
     let known_ids: BTreeSet<String> = suite.cases.iter().map(|c| c.id.clone()).collect();
     for id in baseline.unknown_ids(&known_ids) {
-        eprintln!("warning: baseline {} lists `{id}`, which is not a case id (stale or mistyped entry)", baseline.source);
+        eprintln!(
+            "warning: baseline {} lists `{id}`, which is not a case id (stale or mistyped entry)",
+            baseline.source
+        );
     }
     let mut secrets = Vec::new();
-    let given = [args.registration_token.is_some(), args.registration_shared_secret.is_some(), args.user_token.is_some()];
+    let given = [
+        args.registration_token.is_some(),
+        args.registration_shared_secret.is_some(),
+        args.user_token.is_some(),
+    ];
     if given.iter().filter(|g| **g).count() > 1 {
-        return usage_error("give only one of --registration-token, --registration-shared-secret and --user-token");
+        return usage_error(
+            "give only one of --registration-token, --registration-shared-secret and --user-token",
+        );
     }
     let account = if let Some(t) = &args.user_token {
         secrets.push(t.clone());
@@ -149,8 +182,16 @@ async fn run(args: RunArgs) -> i32 {
         secrets,
         redactor: redactor.clone(),
     };
-    let color = args.color.enabled(std::io::stdout().is_terminal(), std::env::var("NO_COLOR").ok().as_deref());
-    let mut human = HumanReporter::new(std::io::stdout(), color, std::io::stderr().is_terminal(), redactor.clone());
+    let color = args.color.enabled(
+        std::io::stdout().is_terminal(),
+        std::env::var("NO_COLOR").ok().as_deref(),
+    );
+    let mut human = HumanReporter::new(
+        std::io::stdout(),
+        color,
+        std::io::stderr().is_terminal(),
+        redactor.clone(),
+    );
     human.verbose = !args.quiet;
     let mut target_info = TargetInfo::default();
     let mut elapsed_ms = 0u128;
@@ -165,13 +206,22 @@ async fn run(args: RunArgs) -> i32 {
     let verdicts = match execute(config, suite, &mut on_event).await {
         Ok(v) => v,
         Err(e) => {
-            eprintln!("{}", redactor.redact(&format!("error: preflight failed: {e}")));
+            eprintln!(
+                "{}",
+                redactor.redact(&format!("error: preflight failed: {e}"))
+            );
             return EXIT_USAGE;
         }
     };
     let mut write_failed = false;
     if let Some(path) = &args.junit
-        && let Err(e) = junit::write_junit(path, &target_info, &verdicts, args.strict_baseline, &redactor)
+        && let Err(e) = junit::write_junit(
+            path,
+            &target_info,
+            &verdicts,
+            args.strict_baseline,
+            &redactor,
+        )
     {
         eprintln!("error: {e}");
         write_failed = true;
@@ -183,7 +233,11 @@ async fn run(args: RunArgs) -> i32 {
         write_failed = true;
     }
     let code = exit_code(&verdicts, args.strict_baseline);
-    if write_failed && code == EXIT_OK { EXIT_USAGE } else { code }
+    if write_failed && code == EXIT_OK {
+        EXIT_USAGE
+    } else {
+        code
+    }
 }
 
 /// 1 when a case failed unexpectedly (or passed unexpectedly under `--strict-baseline`).

@@ -18,7 +18,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run suites against a homeserver.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// List the cases (id, level, spec versions, reference, title).
     List(ListArgs),
 }
@@ -78,13 +78,28 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 64, value_name = "MIB", value_parser = clap::value_parser!(u64).range(1..=4096))]
     pub max_body_mib: u64,
     /// Register with this registration token (m.login.registration_token).
-    #[arg(long, env = "MEDIACONF_REGISTRATION_TOKEN", hide_env_values = true, value_name = "T")]
+    #[arg(
+        long,
+        env = "MEDIACONF_REGISTRATION_TOKEN",
+        hide_env_values = true,
+        value_name = "T"
+    )]
     pub registration_token: Option<String>,
     /// Register through Synapse's shared-secret admin API.
-    #[arg(long, env = "MEDIACONF_REGISTRATION_SHARED_SECRET", hide_env_values = true, value_name = "S")]
+    #[arg(
+        long,
+        env = "MEDIACONF_REGISTRATION_SHARED_SECRET",
+        hide_env_values = true,
+        value_name = "S"
+    )]
     pub registration_shared_secret: Option<String>,
     /// Use this existing account's access token instead of registering.
-    #[arg(long, env = "MEDIACONF_USER_TOKEN", hide_env_values = true, value_name = "TOKEN")]
+    #[arg(
+        long,
+        env = "MEDIACONF_USER_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
     pub user_token: Option<String>,
     /// Color: auto (a terminal and no NO_COLOR), always, never.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]

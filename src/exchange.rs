@@ -77,7 +77,11 @@ pub enum TransportFailure {
 impl std::fmt::Display for TransportFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            TransportFailure::Timeout { after } => write!(f, "no complete response within {:.1} s", after.as_secs_f64()),
+            TransportFailure::Timeout { after } => write!(
+                f,
+                "no complete response within {:.1} s",
+                after.as_secs_f64()
+            ),
             TransportFailure::Connect(e) => write!(f, "connection failed: {e}"),
             TransportFailure::Other(e) => write!(f, "request failed: {e}"),
         }

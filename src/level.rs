@@ -6,7 +6,9 @@ use std::fmt;
 use serde::Deserialize;
 
 /// How strongly the spec states a rule.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, serde::Serialize,
+)]
 pub enum Level {
     /// A hard requirement: a broken rule fails the case.
     #[serde(rename = "MUST")]

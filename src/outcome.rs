@@ -20,14 +20,26 @@ pub struct Finding {
 }
 
 impl Finding {
-    pub fn new(check: impl Into<String>, expected: impl Into<String>, actual: impl Into<String>) -> Self {
-        Finding { check: check.into(), expected: expected.into(), actual: actual.into() }
+    pub fn new(
+        check: impl Into<String>,
+        expected: impl Into<String>,
+        actual: impl Into<String>,
+    ) -> Self {
+        Finding {
+            check: check.into(),
+            expected: expected.into(),
+            actual: actual.into(),
+        }
     }
 }
 
 impl fmt::Display for Finding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: expected {}, got {}", self.check, self.expected, self.actual)
+        write!(
+            f,
+            "{}: expected {}, got {}",
+            self.check, self.expected, self.actual
+        )
     }
 }
 
@@ -147,7 +159,12 @@ impl Summary {
     }
 
     pub fn total(&self) -> usize {
-        self.passed + self.failed + self.warned + self.skipped + self.expected_failures + self.unexpected_passes
+        self.passed
+            + self.failed
+            + self.warned
+            + self.skipped
+            + self.expected_failures
+            + self.unexpected_passes
     }
 }
 

@@ -34,7 +34,10 @@ impl VersionBasis {
                 if *v >= case.since && case.until.is_none_or(|u| *v <= u) {
                     Ok(())
                 } else {
-                    Err(format!("applies to {}; --spec is {v}", case.version_range()))
+                    Err(format!(
+                        "applies to {}; --spec is {v}",
+                        case.version_range()
+                    ))
                 }
             }
         }
@@ -95,11 +98,20 @@ pub fn needs_of(plan: &[Planned]) -> BTreeSet<Need> {
 
 /// Turns runnable cases whose needs are unavailable into skips. `unavailable` maps a need to
 /// the reason it cannot be met.
-pub fn apply_capabilities(plan: Vec<Planned>, unavailable: &BTreeMap<Need, String>) -> Vec<Planned> {
+pub fn apply_capabilities(
+    plan: Vec<Planned>,
+    unavailable: &BTreeMap<Need, String>,
+) -> Vec<Planned> {
     plan.into_iter()
         .map(|p| match p {
-            Planned::Run(case) => match case.needs.iter().find_map(|n| unavailable.get(n).map(|r| (n, r))) {
-                Some((need, reason)) => Planned::Skip(case.clone(), format!("needs {need}: {reason}")),
+            Planned::Run(case) => match case
+                .needs
+                .iter()
+                .find_map(|n| unavailable.get(n).map(|r| (n, r)))
+            {
+                Some((need, reason)) => {
+                    Planned::Skip(case.clone(), format!("needs {need}: {reason}"))
+                }
                 None => Planned::Run(case),
             },
             skip => skip,
@@ -113,7 +125,15 @@ mod tests {
     use crate::suite::{SourceFile, build_suite};
 
     fn suite(text: &str) -> Suite {
-        build_suite(&[SourceFile { name: "t.toml".into(), text: text.into(), dir: None }], &|_, _| None).unwrap()
+        build_suite(
+            &[SourceFile {
+                name: "t.toml".into(),
+                text: text.into(),
+                dir: None,
+            }],
+            &|_, _| None,
+        )
+        .unwrap()
     }
 
     const TEXT: &str = r#"
@@ -151,9 +171,15 @@ api = "federation"
         let basis = VersionBasis::Advertised(AdvertisedVersions::from_strings(["v1.11"]));
         let plan = select(&s, &BTreeSet::new(), &basis);
         assert!(matches!(&plan[0], Planned::Run(c) if c.id == "A-1"));
-        assert!(matches!(&plan[1], Planned::Skip(c, r) if c.id == "A-2" && r.contains("v1.12+") && r.contains("v1.11")));
+        assert!(
+            matches!(&plan[1], Planned::Skip(c, r) if c.id == "A-2" && r.contains("v1.12+") && r.contains("v1.11"))
+        );
         assert!(matches!(&plan[2], Planned::Skip(_, r) if r.contains("not supported")));
-        let only_guest = select(&s, &BTreeSet::from(["guest".to_string()]), &VersionBasis::Forced(SpecVersion::new(1, 12)));
+        let only_guest = select(
+            &s,
+            &BTreeSet::from(["guest".to_string()]),
+            &VersionBasis::Forced(SpecVersion::new(1, 12)),
+        );
         assert_eq!(only_guest.len(), 1);
         assert!(matches!(&only_guest[0], Planned::Run(_)));
     }
@@ -161,10 +187,19 @@ api = "federation"
     #[test]
     fn unavailable_needs_become_skips() {
         let s = suite(TEXT);
-        let plan = select(&s, &BTreeSet::new(), &VersionBasis::Forced(SpecVersion::new(1, 12)));
+        let plan = select(
+            &s,
+            &BTreeSet::new(),
+            &VersionBasis::Forced(SpecVersion::new(1, 12)),
+        );
         assert!(needs_of(&plan).contains(&Need::Guest));
-        let plan = apply_capabilities(plan, &BTreeMap::from([(Need::Guest, "guest registration disabled".to_string())]));
-        assert!(matches!(&plan[1], Planned::Skip(_, r) if r == "needs guest: guest registration disabled"));
+        let plan = apply_capabilities(
+            plan,
+            &BTreeMap::from([(Need::Guest, "guest registration disabled".to_string())]),
+        );
+        assert!(
+            matches!(&plan[1], Planned::Skip(_, r) if r == "needs guest: guest registration disabled")
+        );
         assert!(matches!(&plan[0], Planned::Run(_)));
     }
 }

@@ -5,6 +5,13 @@ use std::sync::{Arc, RwLock};
 /// The placeholder written instead of a secret.
 pub const REDACTED: &str = "<redacted>";
 
+/// Percent-encoding that keeps RFC 3986 unreserved characters, as URL query encoders do.
+const UNRESERVED_KEPT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
 /// A shared, growing list of secrets; cloning shares the list.
 #[derive(Debug, Clone, Default)]
 pub struct Redactor {
@@ -36,9 +43,11 @@ impl Redactor {
             if out.contains(s.as_str()) {
                 out = out.replace(s.as_str(), REDACTED);
             }
-            let encoded = percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string();
-            if encoded != *s && out.contains(&encoded) {
-                out = out.replace(&encoded, REDACTED);
+            for set in [percent_encoding::NON_ALPHANUMERIC, UNRESERVED_KEPT] {
+                let encoded = percent_encoding::utf8_percent_encode(s, set).to_string();
+                if encoded != *s && out.contains(&encoded) {
+                    out = out.replace(&encoded, REDACTED);
+                }
             }
         }
         out
@@ -54,6 +63,9 @@ mod tests {
         let r = Redactor::default();
         r.add("syt_abc/def");
         r.add("xy");
-        assert_eq!(r.redact("a syt_abc/def b syt_abc%2Fdef xy"), "a <redacted> b <redacted> xy");
+        assert_eq!(
+            r.redact("a syt_abc/def b syt_abc%2Fdef xy"),
+            "a <redacted> b <redacted> xy"
+        );
     }
 }

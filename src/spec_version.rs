@@ -38,7 +38,9 @@ pub struct SpecVersionError {
 impl FromStr for SpecVersion {
     type Err = SpecVersionError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let err = || SpecVersionError { text: s.to_string() };
+        let err = || SpecVersionError {
+            text: s.to_string(),
+        };
         if let Some(rest) = s.strip_prefix("r0.") {
             let minor = rest.split('.').next().ok_or_else(err)?;
             return Ok(SpecVersion::new(0, minor.parse().map_err(|_| err())?));
@@ -61,7 +63,8 @@ pub struct AdvertisedVersions {
 impl AdvertisedVersions {
     /// Parses the `versions` array, ignoring entries that are not spec versions.
     pub fn from_strings<'a>(items: impl IntoIterator<Item = &'a str>) -> Self {
-        let mut versions: Vec<SpecVersion> = items.into_iter().filter_map(|s| s.parse().ok()).collect();
+        let mut versions: Vec<SpecVersion> =
+            items.into_iter().filter_map(|s| s.parse().ok()).collect();
         versions.sort();
         versions.dedup();
         AdvertisedVersions { versions }

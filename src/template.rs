@@ -20,7 +20,9 @@ pub enum TemplateError {
     Unclosed { offset: usize },
     #[error("stray `}}` at byte {offset} (write `}}}}` for a literal brace)")]
     StrayClose { offset: usize },
-    #[error("invalid variable name `{name}` at byte {offset} (letters, digits, `_`, `-`, `.` only)")]
+    #[error(
+        "invalid variable name `{name}` at byte {offset} (letters, digits, `_`, `-`, `.` only)"
+    )]
     BadName { name: String, offset: usize },
     #[error("unknown variable `{{{name}}}`{hint}")]
     Unknown { name: String, hint: String },
@@ -57,7 +59,10 @@ pub fn parse(template: &str) -> Result<Vec<Piece<'_>>, TemplateError> {
                         .chars()
                         .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
                 if !valid {
-                    return Err(TemplateError::BadName { name: name.to_string(), offset: i });
+                    return Err(TemplateError::BadName {
+                        name: name.to_string(),
+                        offset: i,
+                    });
                 }
                 pieces.push(Piece::Var(name));
                 i += close + 2;
@@ -109,7 +114,10 @@ pub fn expand(template: &str, values: &BTreeMap<String, String>) -> Result<Strin
                     } else {
                         format!(" (known: {})", near.join(", "))
                     };
-                    return Err(TemplateError::Unknown { name: name.to_string(), hint });
+                    return Err(TemplateError::Unknown {
+                        name: name.to_string(),
+                        hint,
+                    });
                 }
             },
         }
@@ -138,7 +146,14 @@ mod tests {
         assert_eq!(parse("ab{cd"), Err(TemplateError::Unclosed { offset: 2 }));
         assert_eq!(parse("ab}c"), Err(TemplateError::StrayClose { offset: 2 }));
         assert!(matches!(parse("{a b}"), Err(TemplateError::BadName { .. })));
-        let err = expand("{media.gif.id}", &BTreeMap::from([("media.png.id".into(), "x".into())])).unwrap_err();
-        assert_eq!(err.to_string(), "unknown variable `{media.gif.id}` (known: media.png.id)");
+        let err = expand(
+            "{media.gif.id}",
+            &BTreeMap::from([("media.png.id".into(), "x".into())]),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "unknown variable `{media.gif.id}` (known: media.png.id)"
+        );
     }
 }

@@ -16,7 +16,9 @@ fn repo() -> PathBuf {
 fn e2e_enabled(test: &str) -> bool {
     let on = std::env::var("MEDIACONF_E2E").as_deref() == Ok("1");
     if !on {
-        eprintln!("{test}: NOT RUN — set MEDIACONF_E2E=1 (scripts/test.sh does) to run it against a real Synapse");
+        eprintln!(
+            "{test}: NOT RUN — set MEDIACONF_E2E=1 (scripts/test.sh does) to run it against a real Synapse"
+        );
     }
     on
 }
@@ -40,8 +42,15 @@ impl Synapse {
     }
 
     fn start(name: &str, port: u16, fed_port: u16) -> Synapse {
-        let s = Synapse { dir: repo().join("target").join(name), port, fed_port };
-        let out = s.command("start").output().expect("run scripts/synapse.sh start");
+        let s = Synapse {
+            dir: repo().join("target").join(name),
+            port,
+            fed_port,
+        };
+        let out = s
+            .command("start")
+            .output()
+            .expect("run scripts/synapse.sh start");
         assert!(
             out.status.success(),
             "scripts/synapse.sh start failed:\n{}\n{}",
@@ -63,7 +72,10 @@ impl Drop for Synapse {
 }
 
 fn run_mediaconf(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_mediaconf")).args(args).output().expect("run mediaconf");
+    let out = Command::new(env!("CARGO_BIN_EXE_mediaconf"))
+        .args(args)
+        .output()
+        .expect("run mediaconf");
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -105,7 +117,10 @@ fn full_suites_against_synapse() {
         "--color",
         "never",
     ]);
-    eprintln!("{stdout}\n{stderr}\nwhole run: {:.1} s", started.elapsed().as_secs_f64());
+    eprintln!(
+        "{stdout}\n{stderr}\nwhole run: {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     assert_eq!(
         code, 0,
         "mediaconf exit code (1 = a failure not in baseline/synapse.toml, or a baseline entry that now passes)"
@@ -116,13 +131,18 @@ fn full_suites_against_synapse() {
     let client_side = ["client", "guest", "legacy"];
     let ran = cases
         .iter()
-        .filter(|c| client_side.contains(&c["profile"].as_str().unwrap_or("")) && c["outcome"] != "skipped")
+        .filter(|c| {
+            client_side.contains(&c["profile"].as_str().unwrap_or("")) && c["outcome"] != "skipped"
+        })
         .count();
     assert!(ran >= 80, "only {ran} client-side cases ran");
     for case in cases {
         let outcome = case["outcome"].as_str().unwrap_or("");
         assert!(
-            matches!(outcome, "passed" | "warned" | "skipped" | "expected-failure"),
+            matches!(
+                outcome,
+                "passed" | "warned" | "skipped" | "expected-failure"
+            ),
             "{} ended {outcome}: {}",
             case["id"],
             case["reason"]
@@ -134,16 +154,34 @@ fn full_suites_against_synapse() {
             case["id"]
         );
     }
-    let expected = cases.iter().filter(|c| c["outcome"] == "expected-failure").count();
-    assert_eq!(expected, read(&baseline).matches("[[expected]]").count(), "every baseline entry is still a real failure");
+    let expected = cases
+        .iter()
+        .filter(|c| c["outcome"] == "expected-failure")
+        .count();
+    assert_eq!(
+        expected,
+        read(&baseline).matches("[[expected]]").count(),
+        "every baseline entry is still a real failure"
+    );
 
     let xml = read(&junit);
     let parsed = quick_junit::Report::deserialize_from_str(&xml).expect("JUnit XML is well-formed");
     assert!(parsed.test_suites.len() >= 3, "one testsuite per profile");
 
-    for (name, text) in [("stdout", &stdout), ("stderr", &stderr), ("junit", &xml), ("json", &read(&json))] {
-        assert!(!text.contains(SECRET), "the registration shared secret appears in {name}");
-        assert!(!text.contains("syt_"), "a Synapse access token appears in {name}");
+    for (name, text) in [
+        ("stdout", &stdout),
+        ("stderr", &stderr),
+        ("junit", &xml),
+        ("json", &read(&json)),
+    ] {
+        assert!(
+            !text.contains(SECRET),
+            "the registration shared secret appears in {name}"
+        );
+        assert!(
+            !text.contains("syt_"),
+            "a Synapse access token appears in {name}"
+        );
     }
 }
 
@@ -173,17 +211,35 @@ fn user_token_and_registration_token_never_printed() {
         "--color",
         "never",
     ]);
-    assert!(code == 0 || code == 1, "run finished (exit {code}): {stderr}");
+    assert!(
+        code == 0 || code == 1,
+        "run finished (exit {code}): {stderr}"
+    );
     assert!(stdout.contains("(from --user-token)"), "{stdout}");
-    for (name, text) in [("stdout", &stdout), ("stderr", &stderr), ("junit", &read(&junit)), ("json", &read(&json))] {
+    for (name, text) in [
+        ("stdout", &stdout),
+        ("stderr", &stderr),
+        ("junit", &read(&junit)),
+        ("json", &read(&json)),
+    ] {
         assert!(!text.contains(&token), "--user-token appears in {name}");
     }
     // A registration token is a secret too. This Synapse has open registration, so the run
     // registers with m.login.dummy and the token is never needed; it must not be printed anyway.
     let secret = "mediaconf-secret-regtoken-42";
-    let (code, stdout, stderr) =
-        run_mediaconf(&["run", "--target", &target, "--registration-token", secret, "--profile", "legacy"]);
-    assert!(code == 0 || code == 1, "run finished (exit {code}): {stderr}");
+    let (code, stdout, stderr) = run_mediaconf(&[
+        "run",
+        "--target",
+        &target,
+        "--registration-token",
+        secret,
+        "--profile",
+        "legacy",
+    ]);
+    assert!(
+        code == 0 || code == 1,
+        "run finished (exit {code}): {stderr}"
+    );
     assert!(!stdout.contains(secret) && !stderr.contains(secret));
 }
 
@@ -205,6 +261,9 @@ fn register(target: &str) -> String {
             .json()
             .await
             .unwrap();
-        resp["access_token"].as_str().expect("access_token").to_string()
+        resp["access_token"]
+            .as_str()
+            .expect("access_token")
+            .to_string()
     })
 }

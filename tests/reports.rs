@@ -22,8 +22,12 @@ fn verdict(id: &str, profile: &str, level: Level, outcome: Outcome, reason: &str
         outcome,
         reason: reason.into(),
         steps: vec![StepReport {
-            request_line: format!("GET http://hs/_matrix/client/v1/media/download/x/y?access_token={SECRET}"),
-            response_summary: format!("401\n{{\"errcode\":\"M_UNKNOWN_TOKEN\",\"error\":\"bad {SECRET}\"}}\n\x1b[31m]]>"),
+            request_line: format!(
+                "GET http://hs/_matrix/client/v1/media/download/x/y?access_token={SECRET}"
+            ),
+            response_summary: format!(
+                "401\n{{\"errcode\":\"M_UNKNOWN_TOKEN\",\"error\":\"bad {SECRET}\"}}\n\x1b[31m]]>"
+            ),
             findings: vec![Finding::new("status", "200", "401 M_UNKNOWN_TOKEN")],
         }],
         duration: Duration::from_millis(12),
@@ -32,12 +36,42 @@ fn verdict(id: &str, profile: &str, level: Level, outcome: Outcome, reason: &str
 
 fn verdicts() -> Vec<Verdict> {
     vec![
-        verdict("C-01", "client", Level::Must, Outcome::Failed, "status: expected 200, got 401"),
-        verdict("C-06.png", "client", Level::Should, Outcome::Warned, "Content-Disposition type: expected inline"),
-        verdict("H-03", "guest", Level::Must, Outcome::Skipped, "needs guest: guest registration is disabled"),
-        verdict("C-19.bang", "client", Level::Must, Outcome::ExpectedFailure, "baseline: known"),
+        verdict(
+            "C-01",
+            "client",
+            Level::Must,
+            Outcome::Failed,
+            "status: expected 200, got 401",
+        ),
+        verdict(
+            "C-06.png",
+            "client",
+            Level::Should,
+            Outcome::Warned,
+            "Content-Disposition type: expected inline",
+        ),
+        verdict(
+            "H-03",
+            "guest",
+            Level::Must,
+            Outcome::Skipped,
+            "needs guest: guest registration is disabled",
+        ),
+        verdict(
+            "C-19.bang",
+            "client",
+            Level::Must,
+            Outcome::ExpectedFailure,
+            "baseline: known",
+        ),
         verdict("C-17", "legacy", Level::Gap, Outcome::Passed, ""),
-        verdict("C-18.dot", "client", Level::Must, Outcome::UnexpectedPass, "listed in the baseline but passed"),
+        verdict(
+            "C-18.dot",
+            "client",
+            Level::Must,
+            Outcome::UnexpectedPass,
+            "listed in the baseline but passed",
+        ),
     ]
 }
 
@@ -49,23 +83,52 @@ fn redactor() -> Redactor {
 
 #[test]
 fn junit_is_well_formed_and_maps_outcomes() {
-    let target = TargetInfo { url: "http://hs".into(), server_name: "hs".into(), ..Default::default() };
+    let target = TargetInfo {
+        url: "http://hs".into(),
+        server_name: "hs".into(),
+        ..Default::default()
+    };
     let xml = junit::render_junit(&target, &verdicts(), false, &redactor()).unwrap();
     assert!(!xml.contains(SECRET), "secret in JUnit: {xml}");
-    assert!(!xml.contains('\x1b'), "escape characters must not reach the XML");
+    assert!(
+        !xml.contains('\x1b'),
+        "escape characters must not reach the XML"
+    );
     let report = quick_junit::Report::deserialize_from_str(&xml).expect("well-formed JUnit");
-    let names: Vec<&str> = report.test_suites.iter().map(|s| s.name.as_str()).collect::<Vec<_>>();
+    let names: Vec<&str> = report
+        .test_suites
+        .iter()
+        .map(|s| s.name.as_str())
+        .collect::<Vec<_>>();
     assert_eq!(names, ["client", "guest", "legacy"]);
     let client = &report.test_suites[0];
-    assert_eq!(client.failures, 1, "only the MUST failure is a <failure> without --strict-baseline");
-    assert_eq!(client.skipped, 1, "the expected failure is reported as skipped");
-    assert!(xml.contains("status: expected 200, got 401"), "failure message has expected vs actual");
-    assert!(xml.contains("v1.12 content_repo"), "failure message names the spec rule");
-    assert!(xml.contains("guest registration is disabled"), "skip reason is kept");
+    assert_eq!(
+        client.failures, 1,
+        "only the MUST failure is a <failure> without --strict-baseline"
+    );
+    assert_eq!(
+        client.skipped, 1,
+        "the expected failure is reported as skipped"
+    );
+    assert!(
+        xml.contains("status: expected 200, got 401"),
+        "failure message has expected vs actual"
+    );
+    assert!(
+        xml.contains("v1.12 content_repo"),
+        "failure message names the spec rule"
+    );
+    assert!(
+        xml.contains("guest registration is disabled"),
+        "skip reason is kept"
+    );
 
     let strict = junit::render_junit(&target, &verdicts(), true, &redactor()).unwrap();
     let strict = quick_junit::Report::deserialize_from_str(&strict).unwrap();
-    assert_eq!(strict.test_suites[0].failures, 2, "--strict-baseline makes an unexpected pass a failure");
+    assert_eq!(
+        strict.test_suites[0].failures, 2,
+        "--strict-baseline makes an unexpected pass a failure"
+    );
 }
 
 #[derive(serde::Deserialize)]
@@ -107,16 +170,37 @@ struct JsonCase {
 
 #[test]
 fn json_has_the_documented_shape() {
-    let target = TargetInfo { url: "http://hs".into(), server_name: "hs".into(), ..Default::default() };
+    let target = TargetInfo {
+        url: "http://hs".into(),
+        server_name: "hs".into(),
+        ..Default::default()
+    };
     let text = json::render_json(&target, &verdicts(), 1234, &redactor()).unwrap();
     assert!(!text.contains(SECRET), "secret in JSON");
     let doc: JsonDoc = serde_json::from_str(&text).expect("JSON matches the documented schema");
     assert_eq!(
         doc.summary,
-        JsonSummary { passed: 1, failed: 1, warned: 1, skipped: 1, expected_failures: 1, unexpected_passes: 1 }
+        JsonSummary {
+            passed: 1,
+            failed: 1,
+            warned: 1,
+            skipped: 1,
+            expected_failures: 1,
+            unexpected_passes: 1
+        }
     );
     let outcomes: Vec<&str> = doc.cases.iter().map(|c| c.outcome.as_str()).collect();
-    assert_eq!(outcomes, ["failed", "warned", "skipped", "expected-failure", "passed", "unexpected-pass"]);
+    assert_eq!(
+        outcomes,
+        [
+            "failed",
+            "warned",
+            "skipped",
+            "expected-failure",
+            "passed",
+            "unexpected-pass"
+        ]
+    );
     assert_eq!(doc.cases[0].level, "MUST");
     assert_eq!(Summary::of(&verdicts()).total(), 6);
 }
@@ -126,17 +210,28 @@ fn human_output_shows_failures_and_redacts() {
     let mut out = Vec::new();
     {
         let mut human = HumanReporter::new(&mut out, false, false, redactor());
-        human.handle(&Event::RunStarted { target: TargetInfo::default(), planned: 6 });
+        human.handle(&Event::RunStarted {
+            target: TargetInfo::default(),
+            planned: 6,
+        });
         for v in verdicts() {
             human.handle(&Event::CaseFinished(Box::new(v)));
         }
-        human.handle(&Event::RunFinished { summary: Summary::of(&verdicts()), elapsed: Duration::from_secs(2) });
+        human.handle(&Event::RunFinished {
+            summary: Summary::of(&verdicts()),
+            elapsed: Duration::from_secs(2),
+        });
     }
     let text = String::from_utf8(out).unwrap();
     assert!(!text.contains(SECRET), "secret in human output: {text}");
     assert!(text.contains("<redacted>"));
     assert!(!text.contains('\x1b'), "no color when disabled");
-    assert!(text.contains("GET http://hs/_matrix/client/v1/media/download/x/y"), "request line shown for a failure");
+    assert!(
+        text.contains("GET http://hs/_matrix/client/v1/media/download/x/y"),
+        "request line shown for a failure"
+    );
     assert!(text.contains("status: expected 200   got 401 M_UNKNOWN_TOKEN"));
-    assert!(text.contains("1 passed, 1 failed, 1 warned, 1 skipped, 1 expected failures, 1 unexpected passes"));
+    assert!(text.contains(
+        "1 passed, 1 failed, 1 warned, 1 skipped, 1 expected failures, 1 unexpected passes"
+    ));
 }

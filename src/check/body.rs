@@ -5,9 +5,18 @@ use crate::exchange::RecordedResponse;
 use crate::outcome::Finding;
 use crate::target::http::sha256_hex;
 
-pub fn check_body_equals(media: &str, response: &RecordedResponse, ctx: &CheckContext<'_>, findings: &mut Vec<Finding>) {
+pub fn check_body_equals(
+    media: &str,
+    response: &RecordedResponse,
+    ctx: &CheckContext<'_>,
+    findings: &mut Vec<Finding>,
+) {
     let Some(def) = ctx.media.get(media) else {
-        findings.push(Finding::new("body", format!("the bytes of media `{media}`"), "no such media in the suite"));
+        findings.push(Finding::new(
+            "body",
+            format!("the bytes of media `{media}`"),
+            "no such media in the suite",
+        ));
         return;
     };
     let expected_hash = sha256_hex(&def.bytes);
@@ -21,12 +30,20 @@ pub fn check_body_equals(media: &str, response: &RecordedResponse, ctx: &CheckCo
             .unwrap_or_default();
         findings.push(Finding::new(
             "body",
-            format!("the {} uploaded bytes of `{media}` (sha256 {}…)", def.bytes.len(), &expected_hash[..12]),
+            format!(
+                "the {} uploaded bytes of `{media}` (sha256 {}…)",
+                def.bytes.len(),
+                &expected_hash[..12]
+            ),
             format!(
                 "{} bytes (sha256 {}…){first_diff}{}",
                 response.body_len,
                 &response.body_sha256[..response.body_sha256.len().min(12)],
-                if response.truncated { ", truncated at the body cap" } else { "" }
+                if response.truncated {
+                    ", truncated at the body cap"
+                } else {
+                    ""
+                }
             ),
         ));
     }

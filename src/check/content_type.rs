@@ -6,7 +6,12 @@ use crate::suite::model::ContentTypeExpect;
 
 /// The media type without parameters, lower-cased: `Text/Plain; charset=x` → `text/plain`.
 pub fn essence(content_type: &str) -> String {
-    content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase()
+    content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
 }
 
 /// Whether `actual` is the uploaded type or "reasonably close" to it: the same media type with
@@ -17,7 +22,11 @@ pub fn is_reasonable(uploaded: &str, actual: &str) -> bool {
     up == act || (up == "text/plain" && act == "text/html")
 }
 
-pub fn check_content_type(expect: &ContentTypeExpect, response: &RecordedResponse, findings: &mut Vec<Finding>) {
+pub fn check_content_type(
+    expect: &ContentTypeExpect,
+    response: &RecordedResponse,
+    findings: &mut Vec<Finding>,
+) {
     let Some(actual) = response.header("content-type") else {
         findings.push(Finding::new("header Content-Type", "present", "absent"));
         return;
@@ -25,10 +34,18 @@ pub fn check_content_type(expect: &ContentTypeExpect, response: &RecordedRespons
     if let Some(uploaded) = &expect.reasonable
         && !is_reasonable(uploaded, actual)
     {
-        findings.push(Finding::new("Content-Type", format!("`{uploaded}` or reasonably close"), format!("`{actual}`")));
+        findings.push(Finding::new(
+            "Content-Type",
+            format!("`{uploaded}` or reasonably close"),
+            format!("`{actual}`"),
+        ));
     }
     if !expect.one_of.is_empty() && !expect.one_of.iter().any(|t| essence(t) == essence(actual)) {
-        findings.push(Finding::new("Content-Type", format!("one of {}", expect.one_of.join(", ")), format!("`{actual}`")));
+        findings.push(Finding::new(
+            "Content-Type",
+            format!("one of {}", expect.one_of.join(", ")),
+            format!("`{actual}`"),
+        ));
     }
 }
 

@@ -9,10 +9,32 @@ use super::content_type::essence;
 
 /// The 26 media types the spec (v1.12) lists as safe to serve `inline`.
 pub const SAFE_INLINE_TYPES: &[&str] = &[
-    "text/css", "text/plain", "text/csv", "application/json", "application/ld+json", "image/jpeg", "image/gif",
-    "image/png", "image/apng", "image/webp", "image/avif", "video/mp4", "video/webm", "video/ogg",
-    "video/quicktime", "audio/mp4", "audio/webm", "audio/aac", "audio/mpeg", "audio/ogg", "audio/wave",
-    "audio/wav", "audio/x-wav", "audio/x-pn-wav", "audio/flac", "audio/x-flac",
+    "text/css",
+    "text/plain",
+    "text/csv",
+    "application/json",
+    "application/ld+json",
+    "image/jpeg",
+    "image/gif",
+    "image/png",
+    "image/apng",
+    "image/webp",
+    "image/avif",
+    "video/mp4",
+    "video/webm",
+    "video/ogg",
+    "video/quicktime",
+    "audio/mp4",
+    "audio/webm",
+    "audio/aac",
+    "audio/mpeg",
+    "audio/ogg",
+    "audio/wave",
+    "audio/wav",
+    "audio/x-wav",
+    "audio/x-pn-wav",
+    "audio/flac",
+    "audio/x-flac",
 ];
 
 /// A parsed header.
@@ -40,7 +62,9 @@ pub fn parse_disposition(value: &str) -> Result<Disposition, String> {
         if after.is_empty() {
             break;
         }
-        let eq = after.find('=').ok_or_else(|| format!("parameter without `=` in `{after}`"))?;
+        let eq = after
+            .find('=')
+            .ok_or_else(|| format!("parameter without `=` in `{after}`"))?;
         let name = after[..eq].trim().to_ascii_lowercase();
         let value_part = after[eq + 1..].trim_start();
         let (val, remaining) = if let Some(q) = value_part.strip_prefix('"') {
@@ -61,7 +85,8 @@ pub fn parse_disposition(value: &str) -> Result<Disposition, String> {
                     c => out.push(c),
                 }
             }
-            let end = end.ok_or_else(|| format!("unterminated quoted string in parameter `{name}`"))?;
+            let end =
+                end.ok_or_else(|| format!("unterminated quoted string in parameter `{name}`"))?;
             (out, q[end + 1..].trim_start())
         } else {
             let end = value_part.find(';').unwrap_or(value_part.len());
@@ -77,7 +102,10 @@ pub fn parse_disposition(value: &str) -> Result<Disposition, String> {
             return Err(format!("unexpected text `{rest}` after parameter `{name}`"));
         }
     }
-    Ok(Disposition { kind, filename: extended.or(plain) })
+    Ok(Disposition {
+        kind,
+        filename: extended.or(plain),
+    })
 }
 
 /// Decodes an RFC 8187 ext-value `utf-8'lang'pct%20encoded`.
@@ -89,28 +117,46 @@ pub fn decode_ext_value(v: &str) -> Result<String, String> {
     };
     let bytes: Vec<u8> = percent_encoding::percent_decode_str(encoded).collect();
     match charset.to_ascii_lowercase().as_str() {
-        "utf-8" => String::from_utf8(bytes).map_err(|_| format!("`filename*={v}` is not valid UTF-8")),
+        "utf-8" => {
+            String::from_utf8(bytes).map_err(|_| format!("`filename*={v}` is not valid UTF-8"))
+        }
         "iso-8859-1" => Ok(bytes.iter().map(|b| char::from(*b)).collect()),
         other => Err(format!("`filename*` charset `{other}` is not UTF-8")),
     }
 }
 
-pub fn check_disposition(expect: &DispositionExpect, response: &RecordedResponse, findings: &mut Vec<Finding>) {
+pub fn check_disposition(
+    expect: &DispositionExpect,
+    response: &RecordedResponse,
+    findings: &mut Vec<Finding>,
+) {
     let Some(raw) = response.header("content-disposition") else {
-        findings.push(Finding::new("header Content-Disposition", "present", "absent"));
+        findings.push(Finding::new(
+            "header Content-Disposition",
+            "present",
+            "absent",
+        ));
         return;
     };
     let parsed = match parse_disposition(raw) {
         Ok(p) => p,
         Err(e) => {
-            findings.push(Finding::new("Content-Disposition", "a valid header", format!("`{raw}` ({e})")));
+            findings.push(Finding::new(
+                "Content-Disposition",
+                "a valid header",
+                format!("`{raw}` ({e})"),
+            ));
             return;
         }
     };
     if let Some(types) = &expect.r#type
         && !types.0.iter().any(|t| t.eq_ignore_ascii_case(&parsed.kind))
     {
-        findings.push(Finding::new("Content-Disposition type", types.0.join(" or "), format!("`{raw}`")));
+        findings.push(Finding::new(
+            "Content-Disposition type",
+            types.0.join(" or "),
+            format!("`{raw}`"),
+        ));
     }
     let shown_name = || match &parsed.filename {
         Some(n) => format!("filename {n:?} in `{raw}`"),
@@ -119,13 +165,25 @@ pub fn check_disposition(expect: &DispositionExpect, response: &RecordedResponse
     if let Some(name) = &expect.filename
         && parsed.filename.as_deref() != Some(name.as_str())
     {
-        findings.push(Finding::new("Content-Disposition filename", format!("{name:?}"), shown_name()));
+        findings.push(Finding::new(
+            "Content-Disposition filename",
+            format!("{name:?}"),
+            shown_name(),
+        ));
     }
     if expect.no_filename && parsed.filename.is_some() {
-        findings.push(Finding::new("Content-Disposition filename", "no filename", shown_name()));
+        findings.push(Finding::new(
+            "Content-Disposition filename",
+            "no filename",
+            shown_name(),
+        ));
     }
     if expect.has_filename && parsed.filename.is_none() {
-        findings.push(Finding::new("Content-Disposition filename", "a filename", shown_name()));
+        findings.push(Finding::new(
+            "Content-Disposition filename",
+            "a filename",
+            shown_name(),
+        ));
     }
     if expect.inline_only_if_safe && parsed.kind == "inline" {
         let ct = response.header("content-type").unwrap_or("");
@@ -146,12 +204,19 @@ mod tests {
     #[test]
     fn parses_forms() {
         let d = parse_disposition("inline; filename=m.txt").unwrap();
-        assert_eq!((d.kind.as_str(), d.filename.as_deref()), ("inline", Some("m.txt")));
+        assert_eq!(
+            (d.kind.as_str(), d.filename.as_deref()),
+            ("inline", Some("m.txt"))
+        );
         let d = parse_disposition(r#"Attachment; filename="a \"b\".png""#).unwrap();
-        assert_eq!((d.kind.as_str(), d.filename.as_deref()), ("attachment", Some("a \"b\".png")));
+        assert_eq!(
+            (d.kind.as_str(), d.filename.as_deref()),
+            ("attachment", Some("a \"b\".png"))
+        );
         let d = parse_disposition("inline; filename*=utf-8''%E2%98%83.txt").unwrap();
         assert_eq!(d.filename.as_deref(), Some("☃.txt"));
-        let d = parse_disposition("inline; filename=\"x\"; filename*=UTF-8''test%20file.png").unwrap();
+        let d =
+            parse_disposition("inline; filename=\"x\"; filename*=UTF-8''test%20file.png").unwrap();
         assert_eq!(d.filename.as_deref(), Some("test file.png"));
         assert_eq!(parse_disposition("attachment").unwrap().filename, None);
         assert!(parse_disposition("inline; filename=\"x").is_err());

@@ -9,7 +9,12 @@ use crate::outcome::Finding;
 use crate::suite::model::{FieldExpect, JsonExpect, JsonType};
 use crate::template;
 
-pub fn check_json(expect: &JsonExpect, response: &RecordedResponse, ctx: &CheckContext<'_>, findings: &mut Vec<Finding>) {
+pub fn check_json(
+    expect: &JsonExpect,
+    response: &RecordedResponse,
+    ctx: &CheckContext<'_>,
+    findings: &mut Vec<Finding>,
+) {
     let Some(json) = response.json() else {
         findings.push(Finding::new(
             "body",
@@ -26,7 +31,13 @@ pub fn check_json(expect: &JsonExpect, response: &RecordedResponse, ctx: &CheckC
     }
 }
 
-fn check_field(pointer: &str, f: &FieldExpect, value: Option<&Value>, ctx: &CheckContext<'_>, findings: &mut Vec<Finding>) {
+fn check_field(
+    pointer: &str,
+    f: &FieldExpect,
+    value: Option<&Value>,
+    ctx: &CheckContext<'_>,
+    findings: &mut Vec<Finding>,
+) {
     let label = format!("JSON {pointer}");
     let Some(value) = value else {
         if f.present || f.equals.is_some() {
@@ -40,52 +51,89 @@ fn check_field(pointer: &str, f: &FieldExpect, value: Option<&Value>, ctx: &Chec
     if let Some(t) = f.r#type
         && !has_type(value, t)
     {
-        findings.push(Finding::new(label.clone(), format!("{t:?}").to_lowercase(), format!("{} {}", type_name(value), value)));
+        findings.push(Finding::new(
+            label.clone(),
+            format!("{t:?}").to_lowercase(),
+            format!("{} {}", type_name(value), value),
+        ));
     }
     if let Some(eq) = &f.equals
         && value != eq
     {
-        findings.push(Finding::new(label.clone(), eq.to_string(), value.to_string()));
+        findings.push(Finding::new(
+            label.clone(),
+            eq.to_string(),
+            value.to_string(),
+        ));
     }
     if let Some(pattern) = &f.matches {
-        let pattern = template::expand(pattern, &escaped_vars(ctx)).unwrap_or_else(|_| pattern.clone());
+        let pattern =
+            template::expand(pattern, &escaped_vars(ctx)).unwrap_or_else(|_| pattern.clone());
         match (Regex::new(&pattern), value.as_str()) {
             (Ok(re), Some(s)) if re.is_match(s) => {}
-            (Ok(_), _) => findings.push(Finding::new(label.clone(), format!("matching /{pattern}/"), value.to_string())),
-            (Err(e), _) => findings.push(Finding::new(label.clone(), format!("matching /{pattern}/"), format!("invalid regex: {e}"))),
+            (Ok(_), _) => findings.push(Finding::new(
+                label.clone(),
+                format!("matching /{pattern}/"),
+                value.to_string(),
+            )),
+            (Err(e), _) => findings.push(Finding::new(
+                label.clone(),
+                format!("matching /{pattern}/"),
+                format!("invalid regex: {e}"),
+            )),
         }
     }
     if let Some(pattern) = &f.not_matches {
-        let pattern = template::expand(pattern, &escaped_vars(ctx)).unwrap_or_else(|_| pattern.clone());
+        let pattern =
+            template::expand(pattern, &escaped_vars(ctx)).unwrap_or_else(|_| pattern.clone());
         if let (Ok(re), Some(s)) = (Regex::new(&pattern), value.as_str())
             && re.is_match(s)
         {
-            findings.push(Finding::new(label.clone(), format!("not matching /{pattern}/"), value.to_string()));
+            findings.push(Finding::new(
+                label.clone(),
+                format!("not matching /{pattern}/"),
+                value.to_string(),
+            ));
         }
     }
     if let Some(element) = &f.contains
         && !value.as_array().is_some_and(|a| a.contains(element))
     {
-        findings.push(Finding::new(label.clone(), format!("an array containing {element}"), value.to_string()));
+        findings.push(Finding::new(
+            label.clone(),
+            format!("an array containing {element}"),
+            value.to_string(),
+        ));
     }
     if let Some(other) = &f.not_equals {
         let other = template::expand(other, ctx.vars).unwrap_or_else(|_| other.clone());
         if value.as_str() == Some(other.as_str()) {
-            findings.push(Finding::new(label.clone(), format!("not `{other}`"), value.to_string()));
+            findings.push(Finding::new(
+                label.clone(),
+                format!("not `{other}`"),
+                value.to_string(),
+            ));
         }
     }
     if let Some(bound) = &f.greater_than {
         let bound_text = template::expand(&bound.0, ctx.vars).unwrap_or_else(|_| bound.0.clone());
         match (bound_text.parse::<i64>(), value.as_i64()) {
             (Ok(b), Some(v)) if v > b => {}
-            _ => findings.push(Finding::new(label, format!("an integer greater than {bound_text}"), value.to_string())),
+            _ => findings.push(Finding::new(
+                label,
+                format!("an integer greater than {bound_text}"),
+                value.to_string(),
+            )),
         }
     }
 }
 
 /// Template values with regex metacharacters escaped, for use inside patterns.
 fn escaped_vars(ctx: &CheckContext<'_>) -> std::collections::BTreeMap<String, String> {
-    ctx.vars.iter().map(|(k, v)| (k.clone(), regex::escape(v))).collect()
+    ctx.vars
+        .iter()
+        .map(|(k, v)| (k.clone(), regex::escape(v)))
+        .collect()
 }
 
 fn has_type(v: &Value, t: JsonType) -> bool {

@@ -27,13 +27,21 @@ pub struct CheckContext<'a> {
 
 /// All findings for one step. When the status is not what was expected, the other checks are
 /// not evaluated (their results would only repeat the same problem).
-pub fn check_step(expect: &ExpectSpec, exchange: &Exchange, ctx: &CheckContext<'_>) -> Vec<Finding> {
+pub fn check_step(
+    expect: &ExpectSpec,
+    exchange: &Exchange,
+    ctx: &CheckContext<'_>,
+) -> Vec<Finding> {
     let mut findings = Vec::new();
     status::check_timing(expect, exchange, &mut findings);
     let response = match &exchange.response {
         Ok(r) => r,
         Err(failure) => {
-            findings.push(Finding::new("response", "an HTTP response", failure.to_string()));
+            findings.push(Finding::new(
+                "response",
+                "an HTTP response",
+                failure.to_string(),
+            ));
             return findings;
         }
     };
@@ -69,7 +77,11 @@ pub fn body_excerpt(body: &[u8], total_len: u64, max: usize) -> String {
         return "(empty body)".to_string();
     }
     match std::str::from_utf8(body) {
-        Ok(text) if !text.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) => {
+        Ok(text)
+            if !text
+                .chars()
+                .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) =>
+        {
             let mut out: String = text.chars().take(max).collect();
             if text.chars().count() > max {
                 out.push('…');
@@ -78,7 +90,10 @@ pub fn body_excerpt(body: &[u8], total_len: u64, max: usize) -> String {
         }
         _ => {
             let head: Vec<String> = body.iter().take(16).map(|b| format!("{b:02x}")).collect();
-            format!("({total_len} bytes of binary data, starting {})", head.join(" "))
+            format!(
+                "({total_len} bytes of binary data, starting {})",
+                head.join(" ")
+            )
         }
     }
 }

@@ -5,31 +5,63 @@ use crate::outcome::Finding;
 use crate::suite::model::ExpectSpec;
 
 /// Checks `status` and `not-status`; false when the status was wrong.
-pub fn check_status(expect: &ExpectSpec, response: &RecordedResponse, findings: &mut Vec<Finding>) -> bool {
+pub fn check_status(
+    expect: &ExpectSpec,
+    response: &RecordedResponse,
+    findings: &mut Vec<Finding>,
+) -> bool {
     let mut ok = true;
     if let Some(allowed) = &expect.status
         && !allowed.0.contains(&response.status)
     {
-        let expected = allowed.0.iter().map(u16::to_string).collect::<Vec<_>>().join(" or ");
+        let expected = allowed
+            .0
+            .iter()
+            .map(u16::to_string)
+            .collect::<Vec<_>>()
+            .join(" or ");
         findings.push(Finding::new("status", expected, describe_status(response)));
         ok = false;
     }
     if let Some(classes) = &expect.status_class
-        && !classes.0.iter().any(|c| c.len() == 3 && c.ends_with("xx") && c.starts_with(&(response.status / 100).to_string()))
+        && !classes.0.iter().any(|c| {
+            c.len() == 3 && c.ends_with("xx") && c.starts_with(&(response.status / 100).to_string())
+        })
     {
-        findings.push(Finding::new("status", classes.0.join(" or "), describe_status(response)));
+        findings.push(Finding::new(
+            "status",
+            classes.0.join(" or "),
+            describe_status(response),
+        ));
         ok = false;
     }
-    let errcode = response.json().and_then(|j| j.get("errcode").and_then(|e| e.as_str()).map(str::to_string));
+    let errcode = response.json().and_then(|j| {
+        j.get("errcode")
+            .and_then(|e| e.as_str())
+            .map(str::to_string)
+    });
     if let Some(e) = &errcode
         && expect.not_errcode.iter().any(|n| n == e)
     {
-        findings.push(Finding::new("errcode", format!("anything but {}", expect.not_errcode.join(", ")), describe_status(response)));
+        findings.push(Finding::new(
+            "errcode",
+            format!("anything but {}", expect.not_errcode.join(", ")),
+            describe_status(response),
+        ));
         ok = false;
     }
     if expect.not_status.contains(&response.status) {
-        let forbidden = expect.not_status.iter().map(u16::to_string).collect::<Vec<_>>().join(", ");
-        findings.push(Finding::new("status", format!("anything but {forbidden}"), describe_status(response)));
+        let forbidden = expect
+            .not_status
+            .iter()
+            .map(u16::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        findings.push(Finding::new(
+            "status",
+            format!("anything but {forbidden}"),
+            describe_status(response),
+        ));
         ok = false;
     }
     ok
@@ -37,7 +69,12 @@ pub fn check_status(expect: &ExpectSpec, response: &RecordedResponse, findings: 
 
 /// `404 M_NOT_FOUND` or `200`.
 pub fn describe_status(response: &RecordedResponse) -> String {
-    match response.json().as_ref().and_then(|j| j.get("errcode")).and_then(|e| e.as_str()) {
+    match response
+        .json()
+        .as_ref()
+        .and_then(|j| j.get("errcode"))
+        .and_then(|e| e.as_str())
+    {
         Some(errcode) if !response.is_success() => format!("{} {errcode}", response.status),
         _ => response.status.to_string(),
     }
@@ -48,15 +85,26 @@ pub fn check_timing(expect: &ExpectSpec, exchange: &Exchange, findings: &mut Vec
     if let Some(limit) = expect.within_ms {
         let took = exchange.elapsed.as_millis();
         if took > u128::from(limit) {
-            findings.push(Finding::new("response time", format!("at most {limit} ms"), format!("{took} ms")));
+            findings.push(Finding::new(
+                "response time",
+                format!("at most {limit} ms"),
+                format!("{took} ms"),
+            ));
         }
     }
 }
 
 /// Checks `errcode` and `standard-error` on a non-2xx response.
-pub fn check_error_body(expect: &ExpectSpec, response: &RecordedResponse, findings: &mut Vec<Finding>) {
+pub fn check_error_body(
+    expect: &ExpectSpec,
+    response: &RecordedResponse,
+    findings: &mut Vec<Finding>,
+) {
     let json = response.json();
-    let errcode = json.as_ref().and_then(|j| j.get("errcode")).and_then(|e| e.as_str());
+    let errcode = json
+        .as_ref()
+        .and_then(|j| j.get("errcode"))
+        .and_then(|e| e.as_str());
     if let Some(allowed) = &expect.errcode
         && !errcode.is_some_and(|e| allowed.0.iter().any(|a| a == e))
     {
@@ -69,11 +117,18 @@ pub fn check_error_body(expect: &ExpectSpec, response: &RecordedResponse, findin
     }
     if expect.standard_error {
         let content_type = response.header("content-type").unwrap_or("");
-        if !content_type.to_ascii_lowercase().starts_with("application/json") {
+        if !content_type
+            .to_ascii_lowercase()
+            .starts_with("application/json")
+        {
             findings.push(Finding::new(
                 "error Content-Type",
                 "application/json",
-                if content_type.is_empty() { "no Content-Type" } else { content_type },
+                if content_type.is_empty() {
+                    "no Content-Type"
+                } else {
+                    content_type
+                },
             ));
         }
         let obj = json.as_ref().and_then(|j| j.as_object());

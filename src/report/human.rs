@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::outcome::{Outcome, Verdict};
 use super::sanitize;
+use crate::outcome::{Outcome, Verdict};
 use crate::redact::Redactor;
 use crate::run::Event;
 
@@ -52,11 +52,24 @@ const RESET: &str = "\x1b[0m";
 
 impl<W: Write> HumanReporter<W> {
     pub fn new(out: W, color: bool, show_progress: bool, redactor: Redactor) -> Self {
-        HumanReporter { out, color, redactor, started: Instant::now(), progress: None, show_progress, planned: 0, verbose: true }
+        HumanReporter {
+            out,
+            color,
+            redactor,
+            started: Instant::now(),
+            progress: None,
+            show_progress,
+            planned: 0,
+            verbose: true,
+        }
     }
 
     fn paint(&self, style: &str, text: &str) -> String {
-        if self.color { format!("{style}{text}{RESET}") } else { text.to_string() }
+        if self.color {
+            format!("{style}{text}{RESET}")
+        } else {
+            text.to_string()
+        }
     }
 
     fn emit(&mut self, text: &str) {
@@ -75,13 +88,24 @@ impl<W: Write> HumanReporter<W> {
     pub fn handle(&mut self, event: &Event) {
         match event {
             Event::Preflight(item) => {
-                let mark = if item.ok { self.paint(GREEN, "✔") } else { self.paint(YELLOW, "!") };
-                let line = format!("preflight  {mark} {}: {}", item.name, sanitize(&item.detail));
+                let mark = if item.ok {
+                    self.paint(GREEN, "✔")
+                } else {
+                    self.paint(YELLOW, "!")
+                };
+                let line = format!(
+                    "preflight  {mark} {}: {}",
+                    item.name,
+                    sanitize(&item.detail)
+                );
                 self.emit(&line);
             }
             Event::RunStarted { target, planned } => {
                 self.planned = *planned;
-                let version = target.server_version.clone().unwrap_or_else(|| "unknown server".into());
+                let version = target
+                    .server_version
+                    .clone()
+                    .unwrap_or_else(|| "unknown server".into());
                 let spec = match &target.spec_override {
                     Some(s) => format!("judged as {s}"),
                     None => format!("spec {}", advertised(&target.versions)),
@@ -105,7 +129,10 @@ impl<W: Write> HumanReporter<W> {
                 }
                 let mut parts = vec![
                     self.paint(GREEN, &format!("{} passed", summary.passed)),
-                    self.paint(if summary.failed > 0 { RED } else { GREEN }, &format!("{} failed", summary.failed)),
+                    self.paint(
+                        if summary.failed > 0 { RED } else { GREEN },
+                        &format!("{} failed", summary.failed),
+                    ),
                     self.paint(YELLOW, &format!("{} warned", summary.warned)),
                     format!("{} skipped", summary.skipped),
                 ];
@@ -113,7 +140,10 @@ impl<W: Write> HumanReporter<W> {
                     parts.push(format!("{} expected failures", summary.expected_failures));
                 }
                 if summary.unexpected_passes > 0 {
-                    parts.push(self.paint(YELLOW, &format!("{} unexpected passes", summary.unexpected_passes)));
+                    parts.push(self.paint(
+                        YELLOW,
+                        &format!("{} unexpected passes", summary.unexpected_passes),
+                    ));
                 }
                 let line = format!("{}   {:.1} s", parts.join(", "), elapsed.as_secs_f64());
                 self.emit(&line);
@@ -122,9 +152,16 @@ impl<W: Write> HumanReporter<W> {
     }
 
     fn tick(&mut self) {
-        if self.progress.is_none() && self.show_progress && self.started.elapsed() > Duration::from_secs(1) {
-            let pb = ProgressBar::with_draw_target(Some(self.planned as u64), ProgressDrawTarget::stderr());
-            if let Ok(style) = ProgressStyle::with_template("{bar:30} {pos}/{len} cases {elapsed}") {
+        if self.progress.is_none()
+            && self.show_progress
+            && self.started.elapsed() > Duration::from_secs(1)
+        {
+            let pb = ProgressBar::with_draw_target(
+                Some(self.planned as u64),
+                ProgressDrawTarget::stderr(),
+            );
+            if let Ok(style) = ProgressStyle::with_template("{bar:30} {pos}/{len} cases {elapsed}")
+            {
                 pb.set_style(style);
             }
             self.progress = Some(pb);
@@ -143,21 +180,40 @@ impl<W: Write> HumanReporter<W> {
             Outcome::ExpectedFailure => ("✘", DIM),
             Outcome::UnexpectedPass => ("✔", YELLOW),
         };
-        let detailed = matches!(v.outcome, Outcome::Failed | Outcome::Warned | Outcome::UnexpectedPass);
+        let detailed = matches!(
+            v.outcome,
+            Outcome::Failed | Outcome::Warned | Outcome::UnexpectedPass
+        );
         if !self.verbose && !detailed {
             return;
         }
-        let head = format!("{:<9} {} {:<22} {}", v.profile, self.paint(style, mark), v.id, v.title);
+        let head = format!(
+            "{:<9} {} {:<22} {}",
+            v.profile,
+            self.paint(style, mark),
+            v.id,
+            v.title
+        );
         let reason = sanitize(&v.reason);
         let tail = match v.outcome {
             Outcome::Skipped => self.paint(DIM, &format!("  (skipped: {reason})")),
             Outcome::ExpectedFailure => self.paint(DIM, &format!("  (expected failure: {reason})")),
-            Outcome::Passed if !v.reason.is_empty() => self.paint(DIM, &format!("  (observed: {reason})")),
-            _ => format!("  {}", self.paint(DIM, &format!("{} ms", v.duration.as_millis()))),
+            Outcome::Passed if !v.reason.is_empty() => {
+                self.paint(DIM, &format!("  (observed: {reason})"))
+            }
+            _ => format!(
+                "  {}",
+                self.paint(DIM, &format!("{} ms", v.duration.as_millis()))
+            ),
         };
         self.emit(&format!("{head}{tail}"));
         if detailed {
-            let mut lines = vec![format!("{} {} — {}", v.level, v.spec_ref, v.outcome.as_str())];
+            let mut lines = vec![format!(
+                "{} {} — {}",
+                v.level,
+                v.spec_ref,
+                v.outcome.as_str()
+            )];
             if v.outcome == Outcome::UnexpectedPass || v.steps.is_empty() {
                 lines.push(reason);
             }
@@ -167,7 +223,10 @@ impl<W: Write> HumanReporter<W> {
                     lines.push(format!("  {l}"));
                 }
                 for f in &step.findings {
-                    lines.push(sanitize(&format!("{}: expected {}   got {}", f.check, f.expected, f.actual)));
+                    lines.push(sanitize(&format!(
+                        "{}: expected {}   got {}",
+                        f.check, f.expected, f.actual
+                    )));
                 }
             }
             for l in lines {

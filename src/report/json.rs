@@ -42,7 +42,12 @@ pub struct JsonStep<'a> {
 }
 
 /// Builds the JSON text (redacted).
-pub fn render_json(target: &TargetInfo, verdicts: &[Verdict], duration_ms: u128, redactor: &Redactor) -> Result<String, String> {
+pub fn render_json(
+    target: &TargetInfo,
+    verdicts: &[Verdict],
+    duration_ms: u128,
+    redactor: &Redactor,
+) -> Result<String, String> {
     let report = JsonReport {
         mediaconf_version: env!("CARGO_PKG_VERSION"),
         target,
@@ -62,7 +67,11 @@ pub fn render_json(target: &TargetInfo, verdicts: &[Verdict], duration_ms: u128,
                 steps: v
                     .steps
                     .iter()
-                    .map(|s| JsonStep { request: &s.request_line, response: &s.response_summary, findings: &s.findings })
+                    .map(|s| JsonStep {
+                        request: &s.request_line,
+                        response: &s.response_summary,
+                        findings: &s.findings,
+                    })
                     .collect(),
             })
             .collect(),
@@ -71,7 +80,13 @@ pub fn render_json(target: &TargetInfo, verdicts: &[Verdict], duration_ms: u128,
     Ok(redactor.redact(&text))
 }
 
-pub fn write_json(path: &Path, target: &TargetInfo, verdicts: &[Verdict], duration_ms: u128, redactor: &Redactor) -> Result<(), String> {
+pub fn write_json(
+    path: &Path,
+    target: &TargetInfo,
+    verdicts: &[Verdict],
+    duration_ms: u128,
+    redactor: &Redactor,
+) -> Result<(), String> {
     let text = render_json(target, verdicts, duration_ms, redactor)?;
     std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }

@@ -14,7 +14,12 @@ use crate::redact::Redactor;
 use crate::run::TargetInfo;
 
 /// Builds the XML text.
-pub fn render_junit(target: &TargetInfo, verdicts: &[Verdict], strict_baseline: bool, redactor: &Redactor) -> Result<String, String> {
+pub fn render_junit(
+    target: &TargetInfo,
+    verdicts: &[Verdict],
+    strict_baseline: bool,
+    redactor: &Redactor,
+) -> Result<String, String> {
     let r = |s: &str| redactor.redact(s);
     let mut report = Report::new("mediaconf");
     let mut by_profile: BTreeMap<&str, Vec<&Verdict>> = BTreeMap::new();
@@ -33,18 +38,25 @@ pub fn render_junit(target: &TargetInfo, verdicts: &[Verdict], strict_baseline: 
                 Outcome::UnexpectedPass if !strict_baseline => TestCaseStatus::success(),
                 Outcome::Failed | Outcome::UnexpectedPass => {
                     let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
-                    s.set_message(message.as_str()).set_type(v.level.as_str()).set_description(details.as_str());
+                    s.set_message(message.as_str())
+                        .set_type(v.level.as_str())
+                        .set_description(details.as_str());
                     s
                 }
                 Outcome::Skipped | Outcome::ExpectedFailure => {
                     let mut s = TestCaseStatus::skipped();
-                    let prefix = if v.outcome == Outcome::ExpectedFailure { "expected failure: " } else { "" };
+                    let prefix = if v.outcome == Outcome::ExpectedFailure {
+                        "expected failure: "
+                    } else {
+                        ""
+                    };
                     s.set_message(format!("{prefix}{}", r(&v.reason)));
                     s
                 }
             };
             let mut tc = TestCase::new(format!("{} {}", v.id, v.title), status);
-            tc.set_classname(format!("mediaconf.{profile}")).set_time(v.duration);
+            tc.set_classname(format!("mediaconf.{profile}"))
+                .set_time(v.duration);
             tc.add_property(("level", v.level.as_str()));
             tc.add_property(("spec", v.spec_ref.as_str()));
             tc.add_property(("outcome", v.outcome.as_str()));
@@ -61,7 +73,13 @@ pub fn render_junit(target: &TargetInfo, verdicts: &[Verdict], strict_baseline: 
 }
 
 /// Writes the XML file.
-pub fn write_junit(path: &Path, target: &TargetInfo, verdicts: &[Verdict], strict_baseline: bool, redactor: &Redactor) -> Result<(), String> {
+pub fn write_junit(
+    path: &Path,
+    target: &TargetInfo,
+    verdicts: &[Verdict],
+    strict_baseline: bool,
+    redactor: &Redactor,
+) -> Result<(), String> {
     let text = render_junit(target, verdicts, strict_baseline, redactor)?;
     std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
@@ -82,7 +100,10 @@ fn details(v: &Verdict) -> String {
             out.push('\n');
         }
         for f in &step.findings {
-            out.push_str(&format!("{}: expected {}, got {}\n", f.check, f.expected, f.actual));
+            out.push_str(&format!(
+                "{}: expected {}, got {}\n",
+                f.check, f.expected, f.actual
+            ));
         }
     }
     out

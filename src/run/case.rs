@@ -21,7 +21,12 @@ use crate::template;
 pub const MAX_GENERATED_BODY: usize = 256 * 1024 * 1024;
 
 /// Headers worth showing in a failure, besides those the case checked.
-const SHOWN_HEADERS: &[&str] = &["content-type", "content-disposition", "location", "content-length"];
+const SHOWN_HEADERS: &[&str] = &[
+    "content-type",
+    "content-disposition",
+    "location",
+    "content-length",
+];
 
 /// Runs every step of a case and judges it.
 pub async fn run_case(session: Arc<Session>, case: Case) -> Verdict {
@@ -33,14 +38,26 @@ pub async fn run_case(session: Arc<Session>, case: Case) -> Verdict {
             Some(Ok(m)) => {
                 vars.insert(format!("media.{name}.id"), m.id.clone());
                 vars.insert(format!("media.{name}.server"), m.server.clone());
-                vars.insert(format!("media.{name}.mxc"), format!("mxc://{}/{}", m.server, m.id));
+                vars.insert(
+                    format!("media.{name}.mxc"),
+                    format!("mxc://{}/{}", m.server, m.id),
+                );
             }
             Some(Err(e)) => return setup_failure(&case, format!("setup failed: {e}"), started),
-            None => return setup_failure(&case, format!("setup failed: media `{name}` was not prepared"), started),
+            None => {
+                return setup_failure(
+                    &case,
+                    format!("setup failed: media `{name}` was not prepared"),
+                    started,
+                );
+            }
         }
     }
     vars.insert("unique".into(), session.unique());
-    let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0);
     vars.insert("now_ms".into(), now_ms.to_string());
 
     let mut background = Vec::new();
@@ -55,7 +72,11 @@ pub async fn run_case(session: Arc<Session>, case: Case) -> Verdict {
             Ok(r) => r,
             Err(e) => {
                 reports.push(StepReport {
-                    request_line: format!("{} {}", step.request.method, step.request.path.get_ref()),
+                    request_line: format!(
+                        "{} {}",
+                        step.request.method,
+                        step.request.path.get_ref()
+                    ),
                     response_summary: "(not sent)".into(),
                     findings: vec![Finding::new("request", "a request built from the case", e)],
                 });
@@ -76,7 +97,10 @@ pub async fn run_case(session: Arc<Session>, case: Case) -> Verdict {
             ));
             continue;
         }
-        let exchange = session.http.send(request, step.request.follow_redirects).await;
+        let exchange = session
+            .http
+            .send(request, step.request.follow_redirects)
+            .await;
         let report = judge(&session, &case, step, &exchange, &vars);
         let failed = !report.findings.is_empty();
         capture(step, &exchange, &mut vars);
@@ -92,7 +116,11 @@ pub async fn run_case(session: Arc<Session>, case: Case) -> Verdict {
             Err(e) => reports.push(StepReport {
                 request_line: format!("{} {}", step.request.method, step.request.path.get_ref()),
                 response_summary: "(background step did not finish)".into(),
-                findings: vec![Finding::new("request", "a completed request", e.to_string())],
+                findings: vec![Finding::new(
+                    "request",
+                    "a completed request",
+                    e.to_string(),
+                )],
             }),
         }
     }
@@ -130,12 +158,30 @@ fn reason_of(reports: &[StepReport], stopped: bool) -> String {
     }
 }
 
-fn judge(session: &Session, case: &Case, step: &StepSpec, exchange: &Exchange, vars: &BTreeMap<String, String>) -> StepReport {
+fn judge(
+    session: &Session,
+    case: &Case,
+    step: &StepSpec,
+    exchange: &Exchange,
+    vars: &BTreeMap<String, String>,
+) -> StepReport {
     let _ = case;
-    let ctx = CheckContext { media: &session.media_defs, vars };
+    let ctx = CheckContext {
+        media: &session.media_defs,
+        vars,
+    };
     let findings = check::check_step(&step.expect, exchange, &ctx);
-    let extra: Vec<String> = step.expect.headers.keys().map(|k| k.to_ascii_lowercase()).collect();
-    let label = step.name.as_ref().map(|n| format!("[{n}] ")).unwrap_or_default();
+    let extra: Vec<String> = step
+        .expect
+        .headers
+        .keys()
+        .map(|k| k.to_ascii_lowercase())
+        .collect();
+    let label = step
+        .name
+        .as_ref()
+        .map(|n| format!("[{n}] "))
+        .unwrap_or_default();
     StepReport {
         request_line: format!("{label}{}", exchange.request.line()),
         response_summary: summarize(exchange, &extra),
@@ -147,18 +193,30 @@ fn judge(session: &Session, case: &Case, step: &StepSpec, exchange: &Exchange, v
 pub fn summarize(exchange: &Exchange, extra_headers: &[String]) -> String {
     let mut out = String::new();
     for (req, resp) in &exchange.redirects {
-        out.push_str(&format!("{} → {} Location: {}\n", req.line(), resp.status, resp.header("location").unwrap_or("?")));
+        out.push_str(&format!(
+            "{} → {} Location: {}\n",
+            req.line(),
+            resp.status,
+            resp.header("location").unwrap_or("?")
+        ));
     }
     match &exchange.response {
         Err(e) => out.push_str(&e.to_string()),
         Ok(r) => {
-            out.push_str(&format!("{} ({} ms)", r.status, exchange.elapsed.as_millis()));
+            out.push_str(&format!(
+                "{} ({} ms)",
+                r.status,
+                exchange.elapsed.as_millis()
+            ));
             for (name, value) in &r.headers {
                 if SHOWN_HEADERS.contains(&name.as_str()) || extra_headers.contains(name) {
                     out.push_str(&format!("\n{name}: {value}"));
                 }
             }
-            out.push_str(&format!("\n{}", check::body_excerpt(&r.body, r.body_len, 200)));
+            out.push_str(&format!(
+                "\n{}",
+                check::body_excerpt(&r.body, r.body_len, 200)
+            ));
         }
     }
     out
@@ -169,7 +227,9 @@ fn capture(step: &StepSpec, exchange: &Exchange, vars: &mut BTreeMap<String, Str
         return;
     };
     for (name, spec) in &step.capture {
-        let Some(value) = json.pointer(&spec.json) else { continue };
+        let Some(value) = json.pointer(&spec.json) else {
+            continue;
+        };
         let text = match value {
             Value::String(s) => s.clone(),
             other => other.to_string(),
@@ -177,8 +237,11 @@ fn capture(step: &StepSpec, exchange: &Exchange, vars: &mut BTreeMap<String, Str
         let captured = match &spec.regex {
             None => Some(text),
             Some(pattern) => Regex::new(pattern).ok().and_then(|re| {
-                re.captures(&text)
-                    .map(|c| c.get(1).or_else(|| c.get(0)).map_or(String::new(), |m| m.as_str().to_string()))
+                re.captures(&text).map(|c| {
+                    c.get(1)
+                        .or_else(|| c.get(0))
+                        .map_or(String::new(), |m| m.as_str().to_string())
+                })
             }),
         };
         if let Some(v) = captured {
@@ -188,25 +251,44 @@ fn capture(step: &StepSpec, exchange: &Exchange, vars: &mut BTreeMap<String, Str
 }
 
 /// Expands a step into a request with the case's credentials.
-pub fn build_request(session: &Session, step: &StepSpec, vars: &BTreeMap<String, String>) -> Result<OutgoingRequest, String> {
+pub fn build_request(
+    session: &Session,
+    step: &StepSpec,
+    vars: &BTreeMap<String, String>,
+) -> Result<OutgoingRequest, String> {
     let req = &step.request;
     let path = template::expand(req.path.get_ref(), vars).map_err(|e| e.to_string())?;
-    let mut url = reqwest::Url::parse(&format!("{}{}", session.base, path)).map_err(|e| format!("bad URL for path `{path}`: {e}"))?;
+    let mut url = reqwest::Url::parse(&format!("{}{}", session.base, path))
+        .map_err(|e| format!("bad URL for path `{path}`: {e}"))?;
     let mut query: Vec<(String, String)> = Vec::new();
     for (k, v) in &req.query {
-        query.push((template::expand(k, vars).map_err(|e| e.to_string())?, template::expand(&v.0, vars).map_err(|e| e.to_string())?));
+        query.push((
+            template::expand(k, vars).map_err(|e| e.to_string())?,
+            template::expand(&v.0, vars).map_err(|e| e.to_string())?,
+        ));
     }
     let mut headers: Vec<(String, String)> = Vec::new();
     for (k, v) in &req.headers {
-        headers.push((k.clone(), template::expand(v, vars).map_err(|e| e.to_string())?));
+        headers.push((
+            k.clone(),
+            template::expand(v, vars).map_err(|e| e.to_string())?,
+        ));
     }
     let token_of = |account: &Option<crate::target::Account>, what: &str| {
-        account.as_ref().map(|a| a.access_token.clone()).ok_or_else(|| format!("no {what} account in this run"))
+        account
+            .as_ref()
+            .map(|a| a.access_token.clone())
+            .ok_or_else(|| format!("no {what} account in this run"))
     };
-    let invalid = format!("mediaconf_invalid_{}", vars.get("unique").map_or("token", String::as_str));
+    let invalid = format!(
+        "mediaconf_invalid_{}",
+        vars.get("unique").map_or("token", String::as_str)
+    );
     match req.auth {
         AuthMode::User => headers.push(bearer(&token_of(&session.user, "user")?)),
-        AuthMode::UserQuery => query.push(("access_token".into(), token_of(&session.user, "user")?)),
+        AuthMode::UserQuery => {
+            query.push(("access_token".into(), token_of(&session.user, "user")?))
+        }
         AuthMode::UserHeaderAndQuery => {
             let t = token_of(&session.user, "user")?;
             headers.push(bearer(&t));
@@ -215,7 +297,10 @@ pub fn build_request(session: &Session, step: &StepSpec, vars: &BTreeMap<String,
         AuthMode::OtherUser => headers.push(bearer(&token_of(&session.other_user, "other-user")?)),
         AuthMode::Guest => headers.push(bearer(&token_of(&session.guest, "guest")?)),
         AuthMode::LoggedOut => headers.push(bearer(
-            session.logged_out_token.as_deref().ok_or("no logged-out token in this run")?,
+            session
+                .logged_out_token
+                .as_deref()
+                .ok_or("no logged-out token in this run")?,
         )),
         AuthMode::Invalid => headers.push(bearer(&invalid)),
         AuthMode::InvalidQuery => query.push(("access_token".into(), invalid)),
@@ -227,7 +312,8 @@ pub fn build_request(session: &Session, step: &StepSpec, vars: &BTreeMap<String,
             pairs.append_pair(k, v);
         }
     }
-    let has_header = |h: &[(String, String)], name: &str| h.iter().any(|(n, _)| n.eq_ignore_ascii_case(name));
+    let has_header =
+        |h: &[(String, String)], name: &str| h.iter().any(|(n, _)| n.eq_ignore_ascii_case(name));
     let mut body = Vec::new();
     if let Some(spec) = &req.body {
         if let Some(json) = &spec.json {
@@ -236,9 +322,14 @@ pub fn build_request(session: &Session, step: &StepSpec, vars: &BTreeMap<String,
                 headers.push(("Content-Type".into(), "application/json".into()));
             }
         } else if let Some(text) = &spec.text {
-            body = template::expand(text, vars).map_err(|e| e.to_string())?.into_bytes();
+            body = template::expand(text, vars)
+                .map_err(|e| e.to_string())?
+                .into_bytes();
         } else if let Some(media) = &spec.media {
-            let def = session.media_defs.get(media).ok_or_else(|| format!("no media `{media}`"))?;
+            let def = session
+                .media_defs
+                .get(media)
+                .ok_or_else(|| format!("no media `{media}`"))?;
             body = def.bytes.as_ref().clone();
             if let Some(ct) = &def.spec.content_type
                 && !has_header(&headers, "content-type")
@@ -247,17 +338,31 @@ pub fn build_request(session: &Session, step: &StepSpec, vars: &BTreeMap<String,
             }
         } else if let Some(zeros) = &spec.zeros {
             let n_text = template::expand(&zeros.0, vars).map_err(|e| e.to_string())?;
-            let n: i64 = n_text.parse().map_err(|_| format!("`zeros = {n_text}` is not a number"))?;
+            let n: i64 = n_text
+                .parse()
+                .map_err(|_| format!("`zeros = {n_text}` is not a number"))?;
             let total = n.saturating_add(spec.zeros_plus);
-            let size = usize::try_from(total).map_err(|_| format!("body size {total} is negative"))?;
+            let size =
+                usize::try_from(total).map_err(|_| format!("body size {total} is negative"))?;
             if size > MAX_GENERATED_BODY {
-                return Err(format!("body of {size} bytes is larger than the {MAX_GENERATED_BODY}-byte limit for generated bodies"));
+                return Err(format!(
+                    "body of {size} bytes is larger than the {MAX_GENERATED_BODY}-byte limit for generated bodies"
+                ));
             }
             body = vec![0u8; size];
         }
     }
-    let timeout = req.timeout_secs.map(Duration::from_secs).unwrap_or(session.timeout);
-    Ok(OutgoingRequest { method: req.method.clone(), url: url.to_string(), headers, body, timeout })
+    let timeout = req
+        .timeout_secs
+        .map(Duration::from_secs)
+        .unwrap_or(session.timeout);
+    Ok(OutgoingRequest {
+        method: req.method.clone(),
+        url: url.to_string(),
+        headers,
+        body,
+        timeout,
+    })
 }
 
 fn bearer(token: &str) -> (String, String) {
@@ -267,10 +372,19 @@ fn bearer(token: &str) -> (String, String) {
 fn expand_json(v: &Value, vars: &BTreeMap<String, String>) -> Result<Value, String> {
     Ok(match v {
         Value::String(s) => Value::String(template::expand(s, vars).map_err(|e| e.to_string())?),
-        Value::Array(a) => Value::Array(a.iter().map(|x| expand_json(x, vars)).collect::<Result<_, _>>()?),
+        Value::Array(a) => Value::Array(
+            a.iter()
+                .map(|x| expand_json(x, vars))
+                .collect::<Result<_, _>>()?,
+        ),
         Value::Object(o) => Value::Object(
             o.iter()
-                .map(|(k, x)| Ok((template::expand(k, vars).map_err(|e| e.to_string())?, expand_json(x, vars)?)))
+                .map(|(k, x)| {
+                    Ok((
+                        template::expand(k, vars).map_err(|e| e.to_string())?,
+                        expand_json(x, vars)?,
+                    ))
+                })
                 .collect::<Result<_, String>>()?,
         ),
         other => other.clone(),

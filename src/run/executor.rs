@@ -26,22 +26,39 @@ pub struct PreflightError {
 }
 
 fn preflight_error(message: impl Into<String>, fix: impl Into<String>) -> PreflightError {
-    PreflightError { message: message.into(), fix: fix.into() }
+    PreflightError {
+        message: message.into(),
+        fix: fix.into(),
+    }
 }
 
 /// Runs the suite against the target. Events go to `on_event` in order; the verdicts come back
 /// in plan order.
-pub async fn execute(config: RunConfig, suite: Suite, on_event: &mut (dyn FnMut(Event) + Send)) -> Result<Vec<Verdict>, PreflightError> {
+pub async fn execute(
+    config: RunConfig,
+    suite: Suite,
+    on_event: &mut (dyn FnMut(Event) + Send),
+) -> Result<Vec<Verdict>, PreflightError> {
     let started = Instant::now();
     let redactor = config.redactor.clone();
     for s in &config.secrets {
         redactor.add(s);
     }
-    let http = HttpClient::new(config.max_body, redactor.clone(), true).map_err(|e| preflight_error(e, "report this as a bug"))?;
-    let accounts = AccountClient { http: &http, base: config.target.clone(), timeout: config.timeout };
-    let preflight = |on_event: &mut (dyn FnMut(Event) + Send), name: &str, ok: bool, detail: String| {
-        on_event(Event::Preflight(PreflightItem { name: name.to_string(), ok, detail }));
+    let http = HttpClient::new(config.max_body, redactor.clone(), true)
+        .map_err(|e| preflight_error(e, "report this as a bug"))?;
+    let accounts = AccountClient {
+        http: &http,
+        base: config.target.clone(),
+        timeout: config.timeout,
     };
+    let preflight =
+        |on_event: &mut (dyn FnMut(Event) + Send), name: &str, ok: bool, detail: String| {
+            on_event(Event::Preflight(PreflightItem {
+                name: name.to_string(),
+                ok,
+                detail,
+            }));
+        };
 
     // 1. The client API answers.
     let (versions, unstable) = accounts.versions().await.map_err(|e| {
@@ -52,7 +69,12 @@ pub async fn execute(config: RunConfig, suite: Suite, on_event: &mut (dyn FnMut(
     })?;
     let server_version = accounts.server_version().await;
     let advertised = AdvertisedVersions::from_strings(versions.iter().map(String::as_str));
-    preflight(on_event, "client API", true, format!("spec {}", advertised.describe()));
+    preflight(
+        on_event,
+        "client API",
+        true,
+        format!("spec {}", advertised.describe()),
+    );
 
     // 2. Which cases could run at all.
     let basis = match config.spec_override {
@@ -64,7 +86,10 @@ pub async fn execute(config: RunConfig, suite: Suite, on_event: &mut (dyn FnMut(
 
     // 3. Accounts.
     let mut unavailable: BTreeMap<Need, String> = BTreeMap::new();
-    unavailable.insert(Need::MockPeer, "the mock remote homeserver is not part of this version of mediaconf yet".to_string());
+    unavailable.insert(
+        Need::MockPeer,
+        "the mock remote homeserver is not part of this version of mediaconf yet".to_string(),
+    );
     let password = format!("mc-pw-{}", std::process::id());
     redactor.add(&password);
     let session_user;
@@ -73,17 +98,33 @@ pub async fn execute(config: RunConfig, suite: Suite, on_event: &mut (dyn FnMut(
         AccountSource::ExistingToken(token) => {
             redactor.add(token);
             let user_id = accounts.whoami(token).await.map_err(|e| {
-                preflight_error(format!("--user-token was not accepted: {e}"), "pass a valid access token of a user on the target")
+                preflight_error(
+                    format!("--user-token was not accepted: {e}"),
+                    "pass a valid access token of a user on the target",
+                )
             })?;
-            preflight(on_event, "user", true, format!("{user_id} (from --user-token)"));
-            session_user = Some(crate::target::Account { user_id, access_token: token.clone(), device_id: None });
-            let why = "--user-token gives one account; pass a registration method for more".to_string();
+            preflight(
+                on_event,
+                "user",
+                true,
+                format!("{user_id} (from --user-token)"),
+            );
+            session_user = Some(crate::target::Account {
+                user_id,
+                access_token: token.clone(),
+                device_id: None,
+            });
+            let why =
+                "--user-token gives one account; pass a registration method for more".to_string();
             unavailable.insert(Need::OtherUser, why.clone());
             unavailable.insert(Need::LoggedOut, why);
         }
         AccountSource::Register(method) => {
             let tag = format!("{:x}", std::process::id());
-            let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.subsec_nanos())
+                .unwrap_or(0);
             let localpart = format!("mediaconf-{tag}-{nanos:x}");
             let user = accounts.register(method, &localpart, &password).await.map_err(|e| {
                 preflight_error(
@@ -91,40 +132,71 @@ pub async fn execute(config: RunConfig, suite: Suite, on_event: &mut (dyn FnMut(
                     "pass --registration-token T, --registration-shared-secret S, or --user-token TOKEN",
                 )
             })?;
-            preflight(on_event, "registration", true, format!("{} via {}", user.user_id, method.describe()));
+            preflight(
+                on_event,
+                "registration",
+                true,
+                format!("{} via {}", user.user_id, method.describe()),
+            );
             session_user = Some(user);
             registration = Some((method.clone(), localpart));
         }
     }
-    let user = session_user.ok_or_else(|| preflight_error("no user account", "report this as a bug"))?;
+    let user =
+        session_user.ok_or_else(|| preflight_error("no user account", "report this as a bug"))?;
     let server_name = match &config.server_name {
         Some(s) => s.clone(),
-        None => user.user_id.split_once(':').map(|(_, s)| s.to_string()).ok_or_else(|| {
-            preflight_error(format!("cannot derive the server name from user id {}", user.user_id), "pass --server-name")
-        })?,
+        None => user
+            .user_id
+            .split_once(':')
+            .map(|(_, s)| s.to_string())
+            .ok_or_else(|| {
+                preflight_error(
+                    format!(
+                        "cannot derive the server name from user id {}",
+                        user.user_id
+                    ),
+                    "pass --server-name",
+                )
+            })?,
     };
     let mut other_user = None;
     let mut logged_out_token = None;
     if let Some((method, localpart)) = &registration {
         if needs.contains(&Need::OtherUser) {
-            match accounts.register(method, &format!("{localpart}-other"), &password).await {
+            match accounts
+                .register(method, &format!("{localpart}-other"), &password)
+                .await
+            {
                 Ok(a) => other_user = Some(a),
                 Err(e) => {
                     preflight(on_event, "second user", false, e.clone());
-                    unavailable.insert(Need::OtherUser, format!("registering a second user failed: {e}"));
+                    unavailable.insert(
+                        Need::OtherUser,
+                        format!("registering a second user failed: {e}"),
+                    );
                 }
             }
         }
         if needs.contains(&Need::LoggedOut) {
-            let outcome = match accounts.register(method, &format!("{localpart}-out"), &password).await {
-                Ok(a) => accounts.logout(&a.access_token).await.map(|()| a.access_token),
+            let outcome = match accounts
+                .register(method, &format!("{localpart}-out"), &password)
+                .await
+            {
+                Ok(a) => accounts
+                    .logout(&a.access_token)
+                    .await
+                    .map(|()| a.access_token),
                 Err(e) => Err(e),
             };
             match outcome {
                 Ok(t) => logged_out_token = Some(t),
                 Err(e) => {
                     preflight(on_event, "logged-out token", false, e.clone());
-                    unavailable.insert(Need::LoggedOut, format!("making a logged-out token failed: {e}"));
+                    unavailable.insert(
+                        Need::LoggedOut,
+                        format!("making a logged-out token failed: {e}"),
+                    );
                 }
             }
         }
@@ -138,7 +210,10 @@ pub async fn execute(config: RunConfig, suite: Suite, on_event: &mut (dyn FnMut(
             }
             Err(e) => {
                 preflight(on_event, "guest registration", false, e.clone());
-                unavailable.insert(Need::Guest, format!("guest registration is not available on the target ({e})"));
+                unavailable.insert(
+                    Need::Guest,
+                    format!("guest registration is not available on the target ({e})"),
+                );
             }
         }
     }
@@ -155,16 +230,35 @@ pub async fn execute(config: RunConfig, suite: Suite, on_event: &mut (dyn FnMut(
             }
         }
     }
-    let mut session = Session::new(http.clone(), config.target.clone(), server_name.clone(), config.timeout, suite.media.clone());
-    session.base_vars.insert("server_name".into(), server_name.clone());
-    session.base_vars.insert("user_id".into(), user.user_id.clone());
-    session.base_vars.insert("mock_server_name".into(), "mediaconf-peer.invalid".into());
+    let mut session = Session::new(
+        http.clone(),
+        config.target.clone(),
+        server_name.clone(),
+        config.timeout,
+        suite.media.clone(),
+    );
+    session
+        .base_vars
+        .insert("server_name".into(), server_name.clone());
+    session
+        .base_vars
+        .insert("user_id".into(), user.user_id.clone());
+    session
+        .base_vars
+        .insert("mock_server_name".into(), "mediaconf-peer.invalid".into());
     if let Some(p) = &page {
         session.base_vars.insert("preview_url".into(), p.page_url());
-        session.base_vars.insert("preview_image_url".into(), p.image_url());
+        session
+            .base_vars
+            .insert("preview_image_url".into(), p.image_url());
         if needs.contains(&Need::Previews) {
             match probe_previews(&session, &user.access_token, &p.page_url()).await {
-                Ok(()) => preflight(on_event, "URL previews", true, "target previews the loopback page".into()),
+                Ok(()) => preflight(
+                    on_event,
+                    "URL previews",
+                    true,
+                    "target previews the loopback page".into(),
+                ),
                 Err(e) => {
                     preflight(on_event, "URL previews", false, e.clone());
                     unavailable.insert(Need::Previews, e);
@@ -172,8 +266,14 @@ pub async fn execute(config: RunConfig, suite: Suite, on_event: &mut (dyn FnMut(
             }
         }
     } else {
-        session.base_vars.insert("preview_url".into(), "http://127.0.0.1:9/unavailable".into());
-        session.base_vars.insert("preview_image_url".into(), "http://127.0.0.1:9/unavailable".into());
+        session.base_vars.insert(
+            "preview_url".into(),
+            "http://127.0.0.1:9/unavailable".into(),
+        );
+        session.base_vars.insert(
+            "preview_image_url".into(),
+            "http://127.0.0.1:9/unavailable".into(),
+        );
     }
     session.user = Some(user);
     session.other_user = other_user;
@@ -193,14 +293,18 @@ pub async fn execute(config: RunConfig, suite: Suite, on_event: &mut (dyn FnMut(
         .collect();
     let mut media_ok = 0;
     for name in &wanted {
-        let Some(def) = suite.media.get(name) else { continue };
+        let Some(def) = suite.media.get(name) else {
+            continue;
+        };
         let owner = match def.spec.owner {
             MediaOwner::User => session.user.clone(),
             MediaOwner::OtherUser => session.other_user.clone(),
         };
         let result = match owner {
             Some(account) => session.prepare_media(def, &account).await,
-            None => Err(format!("media `{name}` needs an account this run does not have")),
+            None => Err(format!(
+                "media `{name}` needs an account this run does not have"
+            )),
         };
         if let Err(e) = &result {
             preflight(on_event, "media", false, e.clone());
@@ -209,7 +313,12 @@ pub async fn execute(config: RunConfig, suite: Suite, on_event: &mut (dyn FnMut(
         }
         session.media.insert(name.clone(), result);
     }
-    preflight(on_event, "media", media_ok == wanted.len(), format!("{media_ok}/{} uploaded or created", wanted.len()));
+    preflight(
+        on_event,
+        "media",
+        media_ok == wanted.len(),
+        format!("{media_ok}/{} uploaded or created", wanted.len()),
+    );
 
     let target_info = TargetInfo {
         url: config.target.clone(),
@@ -219,10 +328,18 @@ pub async fn execute(config: RunConfig, suite: Suite, on_event: &mut (dyn FnMut(
         spec_override: config.spec_override.map(|v| v.to_string()),
         unstable_features: unstable
             .as_object()
-            .map(|o| o.iter().filter(|(_, v)| v.as_bool() == Some(true)).map(|(k, _)| k.clone()).collect())
+            .map(|o| {
+                o.iter()
+                    .filter(|(_, v)| v.as_bool() == Some(true))
+                    .map(|(k, _)| k.clone())
+                    .collect()
+            })
             .unwrap_or_default(),
     };
-    on_event(Event::RunStarted { target: target_info, planned: planned.len() });
+    on_event(Event::RunStarted {
+        target: target_info,
+        planned: planned.len(),
+    });
 
     // 6. Cases, in parallel, under the deadline.
     let session = Arc::new(session);
@@ -242,7 +359,10 @@ pub async fn execute(config: RunConfig, suite: Suite, on_event: &mut (dyn FnMut(
                 tokio::spawn(async move {
                     let permit = semaphore.acquire_owned().await;
                     let verdict = if Instant::now() >= deadline || permit.is_err() {
-                        let mut v = Verdict::skipped(&case, "not run: the run deadline passed before this case started (raise --deadline)");
+                        let mut v = Verdict::skipped(
+                            &case,
+                            "not run: the run deadline passed before this case started (raise --deadline)",
+                        );
                         v.outcome = Outcome::Failed;
                         v
                     } else {
@@ -251,7 +371,10 @@ pub async fn execute(config: RunConfig, suite: Suite, on_event: &mut (dyn FnMut(
                         match tokio::time::timeout(grace, run_case(session, case.clone())).await {
                             Ok(v) => v,
                             Err(_) => {
-                                let mut v = Verdict::skipped(&case, "stopped at the run deadline (raise --deadline)");
+                                let mut v = Verdict::skipped(
+                                    &case,
+                                    "stopped at the run deadline (raise --deadline)",
+                                );
                                 v.outcome = Outcome::Failed;
                                 v
                             }
@@ -267,7 +390,9 @@ pub async fn execute(config: RunConfig, suite: Suite, on_event: &mut (dyn FnMut(
         let (outcome, baseline_reason) = config.baseline.apply(&verdict.id, verdict.outcome);
         if let Some(reason) = baseline_reason {
             verdict.reason = match outcome {
-                Outcome::UnexpectedPass => format!("listed in the baseline ({reason}) but passed: remove it from the baseline"),
+                Outcome::UnexpectedPass => format!(
+                    "listed in the baseline ({reason}) but passed: remove it from the baseline"
+                ),
                 _ if verdict.reason.is_empty() => format!("baseline: {reason}"),
                 _ => format!("{} [baseline: {reason}]", verdict.reason),
             };
@@ -280,12 +405,19 @@ pub async fn execute(config: RunConfig, suite: Suite, on_event: &mut (dyn FnMut(
     }
     drop(page);
     let verdicts: Vec<Verdict> = verdicts.into_iter().flatten().collect();
-    on_event(Event::RunFinished { summary: Summary::of(&verdicts), elapsed: started.elapsed() });
+    on_event(Event::RunFinished {
+        summary: Summary::of(&verdicts),
+        elapsed: started.elapsed(),
+    });
     Ok(verdicts)
 }
 
 async fn probe_previews(session: &Session, token: &str, page_url: &str) -> Result<(), String> {
-    let mut url = reqwest::Url::parse(&format!("{}/_matrix/client/v1/media/preview_url", session.base)).map_err(|e| e.to_string())?;
+    let mut url = reqwest::Url::parse(&format!(
+        "{}/_matrix/client/v1/media/preview_url",
+        session.base
+    ))
+    .map_err(|e| e.to_string())?;
     url.query_pairs_mut().append_pair("url", page_url);
     let req = crate::target::OutgoingRequest {
         method: "GET".into(),

@@ -29,8 +29,14 @@ impl PreviewPage {
     pub async fn start() -> std::io::Result<Self> {
         let png = embedded::fixture("image-640x480.png").unwrap_or_default();
         let app = Router::new()
-            .route("/page.html", get(|| async { ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], PAGE) }))
-            .route("/image.png", get(move || async move { ([(header::CONTENT_TYPE, "image/png")], png) }));
+            .route(
+                "/page.html",
+                get(|| async { ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], PAGE) }),
+            )
+            .route(
+                "/image.png",
+                get(move || async move { ([(header::CONTENT_TYPE, "image/png")], png) }),
+            );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -41,7 +47,10 @@ impl PreviewPage {
                 })
                 .await;
         });
-        Ok(PreviewPage { addr, shutdown: Some(tx) })
+        Ok(PreviewPage {
+            addr,
+            shutdown: Some(tx),
+        })
     }
 
     pub fn page_url(&self) -> String {

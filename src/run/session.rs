@@ -36,8 +36,17 @@ pub struct Session {
 
 impl Session {
     #[allow(clippy::too_many_arguments)]
-    pub fn new(http: HttpClient, base: String, server_name: String, timeout: Duration, media_defs: BTreeMap<String, MediaDef>) -> Self {
-        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    pub fn new(
+        http: HttpClient,
+        base: String,
+        server_name: String,
+        timeout: Duration,
+        media_defs: BTreeMap<String, MediaDef>,
+    ) -> Self {
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
         let run_tag = format!("{:x}{:x}", std::process::id(), nanos % 0xffff_ffff);
         Session {
             http,
@@ -58,17 +67,32 @@ impl Session {
 
     /// A string unique within this run and very likely across runs (`mc3f2a9c1-7`).
     pub fn unique(&self) -> String {
-        format!("mc{}-{}", self.run_tag, self.counter.fetch_add(1, Ordering::Relaxed))
+        format!(
+            "mc{}-{}",
+            self.run_tag,
+            self.counter.fetch_add(1, Ordering::Relaxed)
+        )
     }
 
     /// Uploads a media definition's fixture (or creates pending media) as `account`.
-    pub async fn prepare_media(&self, def: &MediaDef, account: &Account) -> Result<PreparedMedia, String> {
-        let mut headers = vec![("Authorization".to_string(), format!("Bearer {}", account.access_token))];
+    pub async fn prepare_media(
+        &self,
+        def: &MediaDef,
+        account: &Account,
+    ) -> Result<PreparedMedia, String> {
+        let mut headers = vec![(
+            "Authorization".to_string(),
+            format!("Bearer {}", account.access_token),
+        )];
         let (url, body) = if def.spec.pending {
             headers.push(("Content-Type".to_string(), "application/json".to_string()));
-            (format!("{}/_matrix/media/v1/create", self.base), b"{}".to_vec())
+            (
+                format!("{}/_matrix/media/v1/create", self.base),
+                b"{}".to_vec(),
+            )
         } else {
-            let mut url = reqwest::Url::parse(&format!("{}/_matrix/media/v3/upload", self.base)).map_err(|e| e.to_string())?;
+            let mut url = reqwest::Url::parse(&format!("{}/_matrix/media/v3/upload", self.base))
+                .map_err(|e| e.to_string())?;
             if let Some(name) = &def.spec.filename {
                 url.query_pairs_mut().append_pair("filename", name);
             }
@@ -79,14 +103,34 @@ impl Session {
         };
         let ex = self
             .http
-            .send(OutgoingRequest { method: "POST".into(), url, headers, body, timeout: self.timeout }, false)
+            .send(
+                OutgoingRequest {
+                    method: "POST".into(),
+                    url,
+                    headers,
+                    body,
+                    timeout: self.timeout,
+                },
+                false,
+            )
             .await;
-        let what = if def.spec.pending { "creating" } else { "uploading" };
-        let response = ex.response.as_ref().map_err(|e| format!("{what} media `{}`: {} {e}", def.name, ex.request.line()))?;
+        let what = if def.spec.pending {
+            "creating"
+        } else {
+            "uploading"
+        };
+        let response = ex
+            .response
+            .as_ref()
+            .map_err(|e| format!("{what} media `{}`: {} {e}", def.name, ex.request.line()))?;
         let uri = response
             .json()
             .filter(|_| response.status == 200)
-            .and_then(|j| j.get("content_uri").and_then(|u| u.as_str()).map(str::to_string));
+            .and_then(|j| {
+                j.get("content_uri")
+                    .and_then(|u| u.as_str())
+                    .map(str::to_string)
+            });
         let Some(uri) = uri else {
             return Err(format!(
                 "{what} media `{}`: {} answered {} {}",
@@ -96,7 +140,12 @@ impl Session {
                 crate::check::body_excerpt(&response.body, response.body_len, 160)
             ));
         };
-        parse_mxc(&uri).ok_or_else(|| format!("{what} media `{}`: content_uri `{uri}` is not mxc://server/id", def.name))
+        parse_mxc(&uri).ok_or_else(|| {
+            format!(
+                "{what} media `{}`: content_uri `{uri}` is not mxc://server/id",
+                def.name
+            )
+        })
     }
 }
 
@@ -104,5 +153,8 @@ impl Session {
 pub fn parse_mxc(uri: &str) -> Option<PreparedMedia> {
     let rest = uri.strip_prefix("mxc://")?;
     let (server, id) = rest.split_once('/')?;
-    (!server.is_empty() && !id.is_empty()).then(|| PreparedMedia { server: server.to_string(), id: id.to_string() })
+    (!server.is_empty() && !id.is_empty()).then(|| PreparedMedia {
+        server: server.to_string(),
+        id: id.to_string(),
+    })
 }

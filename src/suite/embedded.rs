@@ -2,21 +2,48 @@
 
 /// `(file name, text)` of every file in `suites/`.
 pub const SUITES: &[(&str, &str)] = &[
-    ("client-auth.toml", include_str!("../../suites/client-auth.toml")),
-    ("client-download.toml", include_str!("../../suites/client-download.toml")),
-    ("client-thumbnail.toml", include_str!("../../suites/client-thumbnail.toml")),
-    ("client-config-preview.toml", include_str!("../../suites/client-config-preview.toml")),
-    ("client-upload.toml", include_str!("../../suites/client-upload.toml")),
+    (
+        "client-auth.toml",
+        include_str!("../../suites/client-auth.toml"),
+    ),
+    (
+        "client-download.toml",
+        include_str!("../../suites/client-download.toml"),
+    ),
+    (
+        "client-thumbnail.toml",
+        include_str!("../../suites/client-thumbnail.toml"),
+    ),
+    (
+        "client-config-preview.toml",
+        include_str!("../../suites/client-config-preview.toml"),
+    ),
+    (
+        "client-upload.toml",
+        include_str!("../../suites/client-upload.toml"),
+    ),
     ("legacy.toml", include_str!("../../suites/legacy.toml")),
     ("guest.toml", include_str!("../../suites/guest.toml")),
-    ("federation.toml", include_str!("../../suites/federation.toml")),
+    (
+        "federation.toml",
+        include_str!("../../suites/federation.toml"),
+    ),
 ];
 
 /// `(file name, bytes)` of every media fixture in `fixtures/`.
 pub const FIXTURES: &[(&str, &[u8])] = &[
-    ("image-640x480.png", include_bytes!("../../fixtures/image-640x480.png")),
-    ("image-320x240.jpg", include_bytes!("../../fixtures/image-320x240.jpg")),
-    ("animated-64x48.gif", include_bytes!("../../fixtures/animated-64x48.gif")),
+    (
+        "image-640x480.png",
+        include_bytes!("../../fixtures/image-640x480.png"),
+    ),
+    (
+        "image-320x240.jpg",
+        include_bytes!("../../fixtures/image-320x240.jpg"),
+    ),
+    (
+        "animated-64x48.gif",
+        include_bytes!("../../fixtures/animated-64x48.gif"),
+    ),
     ("text.txt", include_bytes!("../../fixtures/text.txt")),
     ("page.html", include_bytes!("../../fixtures/page.html")),
     ("image.svg", include_bytes!("../../fixtures/image.svg")),

@@ -19,7 +19,12 @@ pub struct SuiteError {
 
 impl SuiteError {
     /// Builds an error at `span` of `text`; a missing span points at the file only.
-    pub fn at(file: &str, text: &str, span: Option<std::ops::Range<usize>>, message: impl Into<String>) -> Self {
+    pub fn at(
+        file: &str,
+        text: &str,
+        span: Option<std::ops::Range<usize>>,
+        message: impl Into<String>,
+    ) -> Self {
         let (line, column, source_line, width) = match span {
             Some(span) => {
                 let start = span.start.min(text.len());
@@ -27,8 +32,12 @@ impl SuiteError {
                 let line = before.matches('\n').count() + 1;
                 let line_start = before.rfind('\n').map_or(0, |i| i + 1);
                 let column = before[line_start..].chars().count() + 1;
-                let line_end = text[line_start..].find('\n').map_or(text.len(), |i| line_start + i);
-                let source_line = text[line_start..line_end].trim_end_matches('\r').to_string();
+                let line_end = text[line_start..]
+                    .find('\n')
+                    .map_or(text.len(), |i| line_start + i);
+                let source_line = text[line_start..line_end]
+                    .trim_end_matches('\r')
+                    .to_string();
                 let end = span.end.clamp(start, line_end);
                 let width = text[floor_char_boundary(text, start)..floor_char_boundary(text, end)]
                     .chars()
@@ -38,7 +47,14 @@ impl SuiteError {
             }
             None => (0, 0, String::new(), 0),
         };
-        SuiteError { file: file.to_string(), line, column, source_line, width, message: message.into() }
+        SuiteError {
+            file: file.to_string(),
+            line,
+            column,
+            source_line,
+            width,
+            message: message.into(),
+        }
     }
 
     /// `file:line:column` (or just the file when the position is unknown).

@@ -33,7 +33,13 @@ pub const BUILTIN_VARIABLES: &[&str] = &[
 pub const MEDIA_FIELDS: &[&str] = &["id", "server", "mxc"];
 
 /// Known image media types for `image.types`.
-pub const IMAGE_TYPES: &[&str] = &["image/png", "image/apng", "image/jpeg", "image/gif", "image/webp"];
+pub const IMAGE_TYPES: &[&str] = &[
+    "image/png",
+    "image/apng",
+    "image/jpeg",
+    "image/gif",
+    "image/webp",
+];
 
 /// A suite file's name and text, plus the directory its relative fixtures live in.
 #[derive(Debug, Clone)]
@@ -55,7 +61,11 @@ pub fn parse_suite_text(name: &str, text: &str) -> Result<SuiteFile, SuiteError>
 pub fn load_suite(extra_dirs: &[PathBuf]) -> Result<Suite, SuiteErrors> {
     let mut files: Vec<SourceFile> = embedded::SUITES
         .iter()
-        .map(|(name, text)| SourceFile { name: format!("suites/{name}"), text: text.to_string(), dir: None })
+        .map(|(name, text)| SourceFile {
+            name: format!("suites/{name}"),
+            text: text.to_string(),
+            dir: None,
+        })
         .collect();
     let mut errors = Vec::new();
     for dir in extra_dirs {
@@ -76,7 +86,12 @@ pub fn load_suite(extra_dirs: &[PathBuf]) -> Result<Suite, SuiteErrors> {
                             text,
                             dir: Some(dir.clone()),
                         }),
-                        Err(e) => errors.push(SuiteError::at(&path.display().to_string(), "", None, format!("cannot read: {e}"))),
+                        Err(e) => errors.push(SuiteError::at(
+                            &path.display().to_string(),
+                            "",
+                            None,
+                            format!("cannot read: {e}"),
+                        )),
                     }
                 }
             }
@@ -107,10 +122,13 @@ fn read_dir_sorted(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     Ok(paths)
 }
 
+/// Reads a fixture by file name, given the directory of the suite file that names it.
+pub type FixtureReader<'a> = &'a dyn Fn(&str, Option<&Path>) -> Option<Vec<u8>>;
+
 /// Parses and validates all files together (media and ids are global across files).
 pub fn build_suite(
     files: &[SourceFile],
-    read_fixture: &dyn Fn(&str, Option<&Path>) -> Option<Vec<u8>>,
+    read_fixture: FixtureReader<'_>,
 ) -> Result<Suite, SuiteErrors> {
     let mut errors = Vec::new();
     let mut parsed = Vec::new();
@@ -128,7 +146,9 @@ pub fn build_suite(
             let err = |msg: String| SuiteError::at(&file.name, &file.text, Some(spec.span()), msg);
             let location = location_of(&file.name, &file.text, spec.span().start);
             if !valid_name(name) {
-                errors.push(err(format!("media name `{name}` may only use letters, digits, `-` and `_`")));
+                errors.push(err(format!(
+                    "media name `{name}` may only use letters, digits, `-` and `_`"
+                )));
                 continue;
             }
             let spec_value = spec.get_ref().clone();
@@ -155,13 +175,20 @@ pub fn build_suite(
                 },
                 None if spec_value.pending => Vec::new(),
                 None => {
-                    errors.push(err(format!("media `{name}` needs a `fixture` (or `pending = true`)")));
+                    errors.push(err(format!(
+                        "media `{name}` needs a `fixture` (or `pending = true`)"
+                    )));
                     continue;
                 }
             };
             media.insert(
                 name.clone(),
-                MediaDef { name: name.clone(), spec: spec_value, bytes: Arc::new(bytes), location },
+                MediaDef {
+                    name: name.clone(),
+                    spec: spec_value,
+                    bytes: Arc::new(bytes),
+                    location,
+                },
             );
         }
     }
@@ -170,10 +197,21 @@ pub fn build_suite(
     let mut seen_ids: BTreeMap<String, String> = BTreeMap::new();
     for (file, suite) in &parsed {
         for spec in &suite.cases {
-            let mut ctx = CaseValidation { file, builtins_used: BTreeSet::new(), errors: &mut errors, media: &media };
+            let mut ctx = CaseValidation {
+                file,
+                builtins_used: BTreeSet::new(),
+                errors: &mut errors,
+                media: &media,
+            };
             if let Some(case) = ctx.validate_case(spec, &suite.profile) {
                 if let Some(previous) = seen_ids.get(&case.id) {
-                    ctx.error(Some(spec.id.span()), format!("duplicate case id `{}` (first defined at {previous})", case.id));
+                    ctx.error(
+                        Some(spec.id.span()),
+                        format!(
+                            "duplicate case id `{}` (first defined at {previous})",
+                            case.id
+                        ),
+                    );
                     continue;
                 }
                 seen_ids.insert(case.id.clone(), case.location.clone());
@@ -181,7 +219,11 @@ pub fn build_suite(
             }
         }
     }
-    if errors.is_empty() { Ok(Suite { cases, media }) } else { Err(SuiteErrors(errors)) }
+    if errors.is_empty() {
+        Ok(Suite { cases, media })
+    } else {
+        Err(SuiteErrors(errors))
+    }
 }
 
 fn location_of(file: &str, text: &str, offset: usize) -> String {
@@ -190,7 +232,10 @@ fn location_of(file: &str, text: &str, offset: usize) -> String {
 }
 
 fn valid_name(name: &str) -> bool {
-    !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 struct CaseValidation<'a> {
@@ -202,7 +247,12 @@ struct CaseValidation<'a> {
 
 impl CaseValidation<'_> {
     fn error(&mut self, span: Option<std::ops::Range<usize>>, message: String) {
-        self.errors.push(SuiteError::at(&self.file.name, &self.file.text, span, message));
+        self.errors.push(SuiteError::at(
+            &self.file.name,
+            &self.file.text,
+            span,
+            message,
+        ));
     }
 
     fn version(&mut self, v: &Spanned<String>) -> Option<SpecVersion> {
@@ -220,9 +270,14 @@ impl CaseValidation<'_> {
         let id = spec.id.get_ref().clone();
         let id_ok = !id.is_empty()
             && id.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
-            && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'));
+            && id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'));
         if !id_ok {
-            self.error(Some(spec.id.span()), format!("case id `{id}` must look like `C-04` or `B-01.thumbnail`"));
+            self.error(
+                Some(spec.id.span()),
+                format!("case id `{id}` must look like `C-04` or `B-01.thumbnail`"),
+            );
         }
         let since = self.version(&spec.since);
         let until = spec.until.as_ref().and_then(|u| self.version(u));
@@ -230,7 +285,10 @@ impl CaseValidation<'_> {
             && u < s
         {
             let span = spec.until.as_ref().map(|u| u.span());
-            self.error(span, format!("`until = \"{u}\"` is before `since = \"{s}\"`"));
+            self.error(
+                span,
+                format!("`until = \"{u}\"` is before `since = \"{s}\"`"),
+            );
         }
 
         let mut steps: Vec<StepSpec> = spec.steps.clone();
@@ -249,9 +307,14 @@ impl CaseValidation<'_> {
             }),
             (None, true) => {
                 if spec.expect.is_some() {
-                    self.error(Some(spec.id.span()), format!("case `{id}` has `[case.expect]` but no `[case.request]`"));
+                    self.error(
+                        Some(spec.id.span()),
+                        format!("case `{id}` has `[case.expect]` but no `[case.request]`"),
+                    );
                 }
-                let seam = spec.manual.is_some() || spec.api == Api::Federation || spec.peer_scenario.is_some();
+                let seam = spec.manual.is_some()
+                    || spec.api == Api::Federation
+                    || spec.peer_scenario.is_some();
                 if !seam {
                     self.error(
                         Some(spec.id.span()),
@@ -261,7 +324,10 @@ impl CaseValidation<'_> {
             }
             (None, false) => {
                 if spec.expect.is_some() {
-                    self.error(Some(spec.id.span()), format!("case `{id}`: put `expect` inside each `[[case.step]]`"));
+                    self.error(
+                        Some(spec.id.span()),
+                        format!("case `{id}`: put `expect` inside each `[[case.step]]`"),
+                    );
                 }
             }
         }
@@ -276,9 +342,17 @@ impl CaseValidation<'_> {
             self.validate_request(&step.request, &captured, &mut media_used);
             self.validate_expect(&step.request, &step.expect, &captured, &mut media_used);
             if step.background && !step.capture.is_empty() {
-                self.error(Some(step.request.path.span()), "a `background = true` step cannot `capture` (later steps do not wait for it)".to_string());
+                self.error(
+                    Some(step.request.path.span()),
+                    "a `background = true` step cannot `capture` (later steps do not wait for it)"
+                        .to_string(),
+                );
             }
-            if step.request.headers.keys().any(|k| k.eq_ignore_ascii_case("authorization"))
+            if step
+                .request
+                .headers
+                .keys()
+                .any(|k| k.eq_ignore_ascii_case("authorization"))
                 && step.request.auth != super::model::AuthMode::None
             {
                 self.error(
@@ -288,12 +362,18 @@ impl CaseValidation<'_> {
             }
             for (name, cap) in &step.capture {
                 if !valid_name(name) {
-                    self.error(Some(step.request.path.span()), format!("capture name `{name}` may only use letters, digits, `-` and `_`"));
+                    self.error(
+                        Some(step.request.path.span()),
+                        format!("capture name `{name}` may only use letters, digits, `-` and `_`"),
+                    );
                 }
                 if let Some(re) = &cap.regex
                     && let Err(e) = Regex::new(re)
                 {
-                    self.error(Some(step.request.path.span()), format!("capture `{name}`: invalid regex: {e}"));
+                    self.error(
+                        Some(step.request.path.span()),
+                        format!("capture `{name}`: invalid regex: {e}"),
+                    );
                 }
                 if !step.background {
                     captured.insert(name.clone());
@@ -310,7 +390,9 @@ impl CaseValidation<'_> {
         if !media_used.is_empty() {
             needs.insert(Need::User);
         }
-        if self.builtins_used.contains("preview_url") || self.builtins_used.contains("preview_image_url") {
+        if self.builtins_used.contains("preview_url")
+            || self.builtins_used.contains("preview_image_url")
+        {
             needs.insert(Need::PreviewPage);
         }
         if self.errors.len() > before {
@@ -323,7 +405,10 @@ impl CaseValidation<'_> {
             spec_ref: spec.spec.clone(),
             since: since?,
             until,
-            profile: spec.profile.clone().unwrap_or_else(|| file_profile.to_string()),
+            profile: spec
+                .profile
+                .clone()
+                .unwrap_or_else(|| file_profile.to_string()),
             api: spec.api,
             peer_scenario: spec.peer_scenario.clone(),
             needs,
@@ -334,7 +419,13 @@ impl CaseValidation<'_> {
         })
     }
 
-    fn check_template(&mut self, span: std::ops::Range<usize>, text: &str, captured: &BTreeSet<String>, media_used: &mut BTreeSet<String>) {
+    fn check_template(
+        &mut self,
+        span: std::ops::Range<usize>,
+        text: &str,
+        captured: &BTreeSet<String>,
+        media_used: &mut BTreeSet<String>,
+    ) {
         let vars = match template::variables(text) {
             Ok(v) => v,
             Err(e) => {
@@ -353,10 +444,22 @@ impl CaseValidation<'_> {
             if let Some(rest) = var.strip_prefix("media.") {
                 let (name, field) = rest.rsplit_once('.').unwrap_or((rest, ""));
                 if !MEDIA_FIELDS.contains(&field) {
-                    self.error(Some(span.clone()), format!("`{{{var}}}`: media variables end in one of {}", MEDIA_FIELDS.join(", ")));
+                    self.error(
+                        Some(span.clone()),
+                        format!(
+                            "`{{{var}}}`: media variables end in one of {}",
+                            MEDIA_FIELDS.join(", ")
+                        ),
+                    );
                 } else if !self.media.contains_key(name) {
                     let known: Vec<&str> = self.media.keys().map(String::as_str).collect();
-                    self.error(Some(span.clone()), format!("`{{{var}}}`: no media named `{name}` (defined: {})", known.join(", ")));
+                    self.error(
+                        Some(span.clone()),
+                        format!(
+                            "`{{{var}}}`: no media named `{name}` (defined: {})",
+                            known.join(", ")
+                        ),
+                    );
                 } else {
                     media_used.insert(name.to_string());
                 }
@@ -365,17 +468,34 @@ impl CaseValidation<'_> {
             let mut known: Vec<String> = BUILTIN_VARIABLES.iter().map(|s| s.to_string()).collect();
             known.extend(captured.iter().cloned());
             known.push("media.NAME.{id,server,mxc}".to_string());
-            self.error(Some(span.clone()), format!("unknown variable `{{{var}}}` (known: {})", known.join(", ")));
+            self.error(
+                Some(span.clone()),
+                format!("unknown variable `{{{var}}}` (known: {})", known.join(", ")),
+            );
         }
     }
 
-    fn validate_request(&mut self, req: &RequestSpec, captured: &BTreeSet<String>, media_used: &mut BTreeSet<String>) {
+    fn validate_request(
+        &mut self,
+        req: &RequestSpec,
+        captured: &BTreeSet<String>,
+        media_used: &mut BTreeSet<String>,
+    ) {
         let span = req.path.span();
         if !req.path.get_ref().starts_with('/') {
-            self.error(Some(span.clone()), "request path must start with `/`".to_string());
+            self.error(
+                Some(span.clone()),
+                "request path must start with `/`".to_string(),
+            );
         }
         if req.method.is_empty() || !req.method.chars().all(|c| c.is_ascii_uppercase()) {
-            self.error(Some(span.clone()), format!("method `{}` must be an upper-case HTTP method such as GET", req.method));
+            self.error(
+                Some(span.clone()),
+                format!(
+                    "method `{}` must be an upper-case HTTP method such as GET",
+                    req.method
+                ),
+            );
         }
         self.check_template(span.clone(), req.path.get_ref(), captured, media_used);
         for (k, v) in &req.query {
@@ -383,8 +503,15 @@ impl CaseValidation<'_> {
             self.check_template(span.clone(), &v.0, captured, media_used);
         }
         for (k, v) in &req.headers {
-            if k.is_empty() || !k.chars().all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c)) {
-                self.error(Some(span.clone()), format!("header name `{k}` is not a valid HTTP token"));
+            if k.is_empty()
+                || !k
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c))
+            {
+                self.error(
+                    Some(span.clone()),
+                    format!("header name `{k}` is not a valid HTTP token"),
+                );
             }
             self.check_template(span.clone(), v, captured, media_used);
         }
@@ -393,13 +520,27 @@ impl CaseValidation<'_> {
         }
     }
 
-    fn validate_body(&mut self, span: std::ops::Range<usize>, body: &BodySpec, captured: &BTreeSet<String>, media_used: &mut BTreeSet<String>) {
-        let set = [body.json.is_some(), body.text.is_some(), body.media.is_some(), body.zeros.is_some()]
-            .iter()
-            .filter(|b| **b)
-            .count();
+    fn validate_body(
+        &mut self,
+        span: std::ops::Range<usize>,
+        body: &BodySpec,
+        captured: &BTreeSet<String>,
+        media_used: &mut BTreeSet<String>,
+    ) {
+        let set = [
+            body.json.is_some(),
+            body.text.is_some(),
+            body.media.is_some(),
+            body.zeros.is_some(),
+        ]
+        .iter()
+        .filter(|b| **b)
+        .count();
         if set != 1 {
-            self.error(Some(span.clone()), "request body needs exactly one of `json`, `text`, `media`, `zeros`".to_string());
+            self.error(
+                Some(span.clone()),
+                "request body needs exactly one of `json`, `text`, `media`, `zeros`".to_string(),
+            );
         }
         if let Some(t) = &body.text {
             self.check_template(span.clone(), t, captured, media_used);
@@ -423,7 +564,10 @@ impl CaseValidation<'_> {
     fn media_ref(&mut self, span: std::ops::Range<usize>, name: &str) {
         if !self.media.contains_key(name) {
             let known: Vec<&str> = self.media.keys().map(String::as_str).collect();
-            self.error(Some(span), format!("no media named `{name}` (defined: {})", known.join(", ")));
+            self.error(
+                Some(span),
+                format!("no media named `{name}` (defined: {})", known.join(", ")),
+            );
         }
     }
 
@@ -437,20 +581,30 @@ impl CaseValidation<'_> {
         let span = req.path.span();
         if let Some(classes) = &expect.status_class {
             for c in &classes.0 {
-                let ok = c.len() == 3 && c.ends_with("xx") && matches!(c.as_bytes()[0], b'1'..=b'5');
+                let ok =
+                    c.len() == 3 && c.ends_with("xx") && matches!(c.as_bytes()[0], b'1'..=b'5');
                 if !ok {
-                    self.error(Some(span.clone()), format!("status-class `{c}` must be one of 1xx, 2xx, 3xx, 4xx, 5xx"));
+                    self.error(
+                        Some(span.clone()),
+                        format!("status-class `{c}` must be one of 1xx, 2xx, 3xx, 4xx, 5xx"),
+                    );
                 }
             }
         }
         for h in expect.headers.values() {
-            for t in [&h.equals, &h.contains, &h.not_contains, &h.matches].into_iter().flatten() {
+            for t in [&h.equals, &h.contains, &h.not_contains, &h.matches]
+                .into_iter()
+                .flatten()
+            {
                 self.check_template(span.clone(), t, captured, media_used);
             }
         }
         if let Some(json) = &expect.json {
             for f in json.fields.values() {
-                for t in [&f.matches, &f.not_matches, &f.not_equals].into_iter().flatten() {
+                for t in [&f.matches, &f.not_matches, &f.not_equals]
+                    .into_iter()
+                    .flatten()
+                {
                     self.check_template(span.clone(), t, captured, media_used);
                 }
                 if let Some(g) = &f.greater_than {
@@ -464,20 +618,29 @@ impl CaseValidation<'_> {
         if let Some(image) = &expect.image {
             for t in &image.types {
                 if !IMAGE_TYPES.contains(&t.as_str()) {
-                    self.error(Some(span.clone()), format!("image type `{t}` is not one of {}", IMAGE_TYPES.join(", ")));
+                    self.error(
+                        Some(span.clone()),
+                        format!("image type `{t}` is not one of {}", IMAGE_TYPES.join(", ")),
+                    );
                 }
             }
             if let Some(a) = &image.aspect
                 && parse_aspect(a).is_none()
             {
-                self.error(Some(span.clone()), format!("aspect `{a}` must look like `4:3`"));
+                self.error(
+                    Some(span.clone()),
+                    format!("aspect `{a}` must look like `4:3`"),
+                );
             }
             if let Some(m) = &image.same_size_as {
                 self.media_ref(span.clone(), m);
                 if let Some(def) = self.media.get(m)
                     && crate::imageinfo::decode_info(&def.bytes).is_err()
                 {
-                    self.error(Some(span.clone()), format!("`same-size-as = \"{m}\"`: that media's fixture is not an image"));
+                    self.error(
+                        Some(span.clone()),
+                        format!("`same-size-as = \"{m}\"`: that media's fixture is not an image"),
+                    );
                 }
             }
         }
@@ -486,7 +649,10 @@ impl CaseValidation<'_> {
         {
             for t in &types.0 {
                 if t != "inline" && t != "attachment" {
-                    self.error(Some(span.clone()), format!("disposition type `{t}` must be `inline` or `attachment`"));
+                    self.error(
+                        Some(span.clone()),
+                        format!("disposition type `{t}` must be `inline` or `attachment`"),
+                    );
                 }
             }
         }
@@ -494,19 +660,31 @@ impl CaseValidation<'_> {
             if let Some(re) = &h.matches
                 && let Err(e) = Regex::new(re)
             {
-                self.error(Some(span.clone()), format!("header `{name}`: invalid regex: {e}"));
+                self.error(
+                    Some(span.clone()),
+                    format!("header `{name}`: invalid regex: {e}"),
+                );
             }
             if h.present && h.absent {
-                self.error(Some(span.clone()), format!("header `{name}` cannot be both `present` and `absent`"));
+                self.error(
+                    Some(span.clone()),
+                    format!("header `{name}` cannot be both `present` and `absent`"),
+                );
             }
         }
         if let Some(json) = &expect.json {
             for (pointer, f) in &json.fields {
                 if !pointer.starts_with('/') {
-                    self.error(Some(span.clone()), format!("JSON field `{pointer}` must be a JSON pointer starting with `/`"));
+                    self.error(
+                        Some(span.clone()),
+                        format!("JSON field `{pointer}` must be a JSON pointer starting with `/`"),
+                    );
                 }
                 if f.present && f.absent {
-                    self.error(Some(span.clone()), format!("JSON field `{pointer}` cannot be both `present` and `absent`"));
+                    self.error(
+                        Some(span.clone()),
+                        format!("JSON field `{pointer}` cannot be both `present` and `absent`"),
+                    );
                 }
             }
         }

@@ -445,7 +445,11 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for OneOrMany<T> {
         };
         items
             .into_iter()
-            .map(|v| T::deserialize(v).map_err(|e| de::Error::custom(format!("{e} (expected a value or a list of values)"))))
+            .map(|v| {
+                T::deserialize(v).map_err(|e| {
+                    de::Error::custom(format!("{e} (expected a value or a list of values)"))
+                })
+            })
             .collect::<Result<Vec<T>, _>>()
             .map(OneOrMany)
     }

@@ -61,14 +61,25 @@ fn summary(ex: &Exchange) -> String {
     match &ex.response {
         Ok(r) => {
             let body = String::from_utf8_lossy(&r.body[..r.body.len().min(300)]).into_owned();
-            format!("{} answered {} {}", ex.request.line(), r.status, body.trim())
+            format!(
+                "{} answered {} {}",
+                ex.request.line(),
+                r.status,
+                body.trim()
+            )
         }
         Err(e) => format!("{}: {e}", ex.request.line()),
     }
 }
 
 impl AccountClient<'_> {
-    async fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<&Value>) -> Exchange {
+    async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> Exchange {
         let mut headers = Vec::new();
         if let Some(t) = token {
             headers.push(("Authorization".to_string(), format!("Bearer {t}")));
@@ -100,22 +111,43 @@ impl AccountClient<'_> {
                 Ok(Account {
                     user_id: u.to_string(),
                     access_token: t.to_string(),
-                    device_id: json.get("device_id").and_then(Value::as_str).map(str::to_string),
+                    device_id: json
+                        .get("device_id")
+                        .and_then(Value::as_str)
+                        .map(str::to_string),
                 })
             }
-            _ => Err(format!("{} (no access_token/user_id in the answer)", summary(ex))),
+            _ => Err(format!(
+                "{} (no access_token/user_id in the answer)",
+                summary(ex)
+            )),
         }
     }
 
     /// Registers `localpart` with the chosen method.
-    pub async fn register(&self, method: &Registration, localpart: &str, password: &str) -> Result<Account, String> {
+    pub async fn register(
+        &self,
+        method: &Registration,
+        localpart: &str,
+        password: &str,
+    ) -> Result<Account, String> {
         match method {
-            Registration::SharedSecret(secret) => self.register_shared_secret(secret, localpart, password).await,
-            Registration::Open | Registration::Token(_) => self.register_uia(method, localpart, password).await,
+            Registration::SharedSecret(secret) => {
+                self.register_shared_secret(secret, localpart, password)
+                    .await
+            }
+            Registration::Open | Registration::Token(_) => {
+                self.register_uia(method, localpart, password).await
+            }
         }
     }
 
-    async fn register_uia(&self, method: &Registration, localpart: &str, password: &str) -> Result<Account, String> {
+    async fn register_uia(
+        &self,
+        method: &Registration,
+        localpart: &str,
+        password: &str,
+    ) -> Result<Account, String> {
         let path = "/_matrix/client/v3/register";
         let mut body = json!({"username": localpart, "password": password, "inhibit_login": false});
         let mut completed: Vec<String> = Vec::new();
@@ -129,16 +161,28 @@ impl AccountClient<'_> {
             if r.status != 401 || json.get("flows").is_none() {
                 return Err(summary(&ex));
             }
-            let session = json.get("session").and_then(Value::as_str).unwrap_or_default().to_string();
+            let session = json
+                .get("session")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
             if let Some(done) = json.get("completed").and_then(Value::as_array) {
-                completed = done.iter().filter_map(Value::as_str).map(str::to_string).collect();
+                completed = done
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect();
             }
             let can_do = |stage: &str| match stage {
                 "m.login.dummy" => true,
                 "m.login.registration_token" => matches!(method, Registration::Token(_)),
                 _ => false,
             };
-            let flows = json.get("flows").and_then(Value::as_array).cloned().unwrap_or_default();
+            let flows = json
+                .get("flows")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
             let flow: Option<Vec<String>> = flows.iter().find_map(|f| {
                 let stages: Vec<String> = f
                     .get("stages")
@@ -171,15 +215,26 @@ impl AccountClient<'_> {
         Err("registration did not finish after 5 interactive-auth rounds".to_string())
     }
 
-    async fn register_shared_secret(&self, secret: &str, localpart: &str, password: &str) -> Result<Account, String> {
+    async fn register_shared_secret(
+        &self,
+        secret: &str,
+        localpart: &str,
+        password: &str,
+    ) -> Result<Account, String> {
         let path = "/_synapse/admin/v1/register";
         let ex = self.call("GET", path, None, None).await;
         let r = ex.ok().ok_or_else(|| summary(&ex))?;
         let nonce = r
             .json()
             .and_then(|j| j.get("nonce").and_then(Value::as_str).map(str::to_string))
-            .ok_or_else(|| format!("{} (no nonce: is this Synapse with registration_shared_secret set?)", summary(&ex)))?;
-        let mut mac = Hmac::<sha1::Sha1>::new_from_slice(secret.as_bytes()).map_err(|e| e.to_string())?;
+            .ok_or_else(|| {
+                format!(
+                    "{} (no nonce: is this Synapse with registration_shared_secret set?)",
+                    summary(&ex)
+                )
+            })?;
+        let mut mac =
+            Hmac::<sha1::Sha1>::new_from_slice(secret.as_bytes()).map_err(|e| e.to_string())?;
         mac.update(nonce.as_bytes());
         mac.update(b"\x00");
         mac.update(localpart.as_bytes());
@@ -199,7 +254,12 @@ impl AccountClient<'_> {
     /// Registers a guest; `Err` carries the target's answer (guest access disabled, …).
     pub async fn register_guest(&self) -> Result<Account, String> {
         let ex = self
-            .call("POST", "/_matrix/client/v3/register?kind=guest", None, Some(&json!({})))
+            .call(
+                "POST",
+                "/_matrix/client/v3/register?kind=guest",
+                None,
+                Some(&json!({})),
+            )
             .await;
         let r = ex.ok().ok_or_else(|| summary(&ex))?;
         if r.status != 200 {
@@ -210,7 +270,14 @@ impl AccountClient<'_> {
 
     /// Logs a token out.
     pub async fn logout(&self, token: &str) -> Result<(), String> {
-        let ex = self.call("POST", "/_matrix/client/v3/logout", Some(token), Some(&json!({}))).await;
+        let ex = self
+            .call(
+                "POST",
+                "/_matrix/client/v3/logout",
+                Some(token),
+                Some(&json!({})),
+            )
+            .await;
         match ex.ok() {
             Some(r) if r.status == 200 => Ok(()),
             _ => Err(summary(&ex)),
@@ -219,7 +286,14 @@ impl AccountClient<'_> {
 
     /// The user id of a token (for `--user-token`).
     pub async fn whoami(&self, token: &str) -> Result<String, String> {
-        let ex = self.call("GET", "/_matrix/client/v3/account/whoami", Some(token), None).await;
+        let ex = self
+            .call(
+                "GET",
+                "/_matrix/client/v3/account/whoami",
+                Some(token),
+                None,
+            )
+            .await;
         let r = ex.ok().ok_or_else(|| summary(&ex))?;
         if r.status != 200 {
             return Err(summary(&ex));
@@ -231,20 +305,37 @@ impl AccountClient<'_> {
 
     /// `GET /_matrix/client/versions` → (versions, unstable_features).
     pub async fn versions(&self) -> Result<(Vec<String>, Value), String> {
-        let ex = self.call("GET", "/_matrix/client/versions", None, None).await;
+        let ex = self
+            .call("GET", "/_matrix/client/versions", None, None)
+            .await;
         let r = ex.ok().ok_or_else(|| summary(&ex))?;
-        let json = r.json().filter(|_| r.status == 200).ok_or_else(|| summary(&ex))?;
+        let json = r
+            .json()
+            .filter(|_| r.status == 200)
+            .ok_or_else(|| summary(&ex))?;
         let versions = json
             .get("versions")
             .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
             .unwrap_or_default();
-        Ok((versions, json.get("unstable_features").cloned().unwrap_or(Value::Null)))
+        Ok((
+            versions,
+            json.get("unstable_features")
+                .cloned()
+                .unwrap_or(Value::Null),
+        ))
     }
 
     /// `GET /_matrix/federation/v1/version` → "Name version", best effort.
     pub async fn server_version(&self) -> Option<String> {
-        let ex = self.call("GET", "/_matrix/federation/v1/version", None, None).await;
+        let ex = self
+            .call("GET", "/_matrix/federation/v1/version", None, None)
+            .await;
         let json = ex.ok()?.json()?;
         let server = json.get("server")?;
         let name = server.get("name").and_then(Value::as_str).unwrap_or("?");

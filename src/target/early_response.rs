@@ -20,13 +20,22 @@ pub const EARLY_RESPONSE_THRESHOLD: usize = 1024 * 1024;
 const MAX_HEADER_BYTES: usize = 64 * 1024;
 
 /// Sends `req` and returns the response, even one that arrives before the body is written.
-pub async fn send(url: &reqwest::Url, req: &OutgoingRequest, max_body: usize) -> Result<RecordedResponse, TransportFailure> {
-    let host = url.host_str().ok_or_else(|| TransportFailure::Other("URL has no host".into()))?;
+pub async fn send(
+    url: &reqwest::Url,
+    req: &OutgoingRequest,
+    max_body: usize,
+) -> Result<RecordedResponse, TransportFailure> {
+    let host = url
+        .host_str()
+        .ok_or_else(|| TransportFailure::Other("URL has no host".into()))?;
     let port = url.port_or_known_default().unwrap_or(80);
-    let stream = tokio::time::timeout(Duration::from_secs(10), tokio::net::TcpStream::connect((host, port)))
-        .await
-        .map_err(|_| TransportFailure::Connect(format!("connecting to {host}:{port} timed out")))?
-        .map_err(|e| TransportFailure::Connect(format!("{host}:{port}: {e}")))?;
+    let stream = tokio::time::timeout(
+        Duration::from_secs(10),
+        tokio::net::TcpStream::connect((host, port)),
+    )
+    .await
+    .map_err(|_| TransportFailure::Connect(format!("connecting to {host}:{port} timed out")))?
+    .map_err(|e| TransportFailure::Connect(format!("{host}:{port}: {e}")))?;
     let (mut reader, mut writer) = stream.into_split();
 
     let mut head = format!(
@@ -34,13 +43,16 @@ pub async fn send(url: &reqwest::Url, req: &OutgoingRequest, max_body: usize) ->
         req.method,
         url.path(),
         url.query().map(|q| format!("?{q}")).unwrap_or_default(),
-        url.port().map_or(host.to_string(), |p| format!("{host}:{p}")),
+        url.port()
+            .map_or(host.to_string(), |p| format!("{host}:{p}")),
         req.body.len(),
         env!("CARGO_PKG_VERSION"),
     );
     for (name, value) in &req.headers {
         if name.contains(['\r', '\n']) || value.contains(['\r', '\n']) {
-            return Err(TransportFailure::Other(format!("header `{name}` contains a line break")));
+            return Err(TransportFailure::Other(format!(
+                "header `{name}` contains a line break"
+            )));
         }
         head.push_str(&format!("{name}: {value}\r\n"));
     }
@@ -62,12 +74,16 @@ pub async fn send(url: &reqwest::Url, req: &OutgoingRequest, max_body: usize) ->
             Ok(n) => n,
             Err(e) => {
                 write_task.abort();
-                return Err(TransportFailure::Other(format!("connection error before any response: {e}")));
+                return Err(TransportFailure::Other(format!(
+                    "connection error before any response: {e}"
+                )));
             }
         };
         if n == 0 {
             write_task.abort();
-            return Err(TransportFailure::Other("connection closed before any response".into()));
+            return Err(TransportFailure::Other(
+                "connection closed before any response".into(),
+            ));
         }
         buf.extend_from_slice(&chunk[..n]);
         let mut parsed_headers = [httparse::EMPTY_HEADER; 64];
@@ -78,31 +94,48 @@ pub async fn send(url: &reqwest::Url, req: &OutgoingRequest, max_body: usize) ->
                 let headers: Vec<(String, String)> = response
                     .headers
                     .iter()
-                    .map(|h| (h.name.to_ascii_lowercase(), String::from_utf8_lossy(h.value).into_owned()))
+                    .map(|h| {
+                        (
+                            h.name.to_ascii_lowercase(),
+                            String::from_utf8_lossy(h.value).into_owned(),
+                        )
+                    })
                     .collect();
                 break (status, headers, len);
             }
             Ok(httparse::Status::Partial) if buf.len() < MAX_HEADER_BYTES => {}
             Ok(httparse::Status::Partial) => {
                 write_task.abort();
-                return Err(TransportFailure::Other(format!("response header section longer than {MAX_HEADER_BYTES} bytes")));
+                return Err(TransportFailure::Other(format!(
+                    "response header section longer than {MAX_HEADER_BYTES} bytes"
+                )));
             }
             Err(e) => {
                 write_task.abort();
-                return Err(TransportFailure::Other(format!("malformed HTTP response: {e}")));
+                return Err(TransportFailure::Other(format!(
+                    "malformed HTTP response: {e}"
+                )));
             }
         }
     };
     // The server has answered: stop sending.
     write_task.abort();
 
-    let header = |name: &str| headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.trim().to_ascii_lowercase());
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.trim().to_ascii_lowercase())
+    };
     let chunked = header("transfer-encoding").is_some_and(|v| v.contains("chunked"));
     let declared: Option<usize> = header("content-length").and_then(|v| v.parse().ok());
     let mut raw = buf.split_off(header_len);
     let limit = max_body.saturating_add(1);
     loop {
-        if declared.is_some_and(|d| raw.len() >= d) || raw.len() >= limit || (chunked && raw.ends_with(b"0\r\n\r\n")) {
+        if declared.is_some_and(|d| raw.len() >= d)
+            || raw.len() >= limit
+            || (chunked && raw.ends_with(b"0\r\n\r\n"))
+        {
             break;
         }
         match reader.read(&mut chunk).await {
@@ -126,11 +159,12 @@ pub async fn send(url: &reqwest::Url, req: &OutgoingRequest, max_body: usize) ->
 /// Decodes a chunked body as far as it is well-formed.
 fn decode_chunked(mut raw: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
-    loop {
-        let Some(line_end) = raw.windows(2).position(|w| w == b"\r\n") else { break };
+    while let Some(line_end) = raw.windows(2).position(|w| w == b"\r\n") {
         let size_text = String::from_utf8_lossy(&raw[..line_end]);
         let size_text = size_text.split(';').next().unwrap_or("").trim();
-        let Ok(size) = usize::from_str_radix(size_text, 16) else { break };
+        let Ok(size) = usize::from_str_radix(size_text, 16) else {
+            break;
+        };
         let start = line_end + 2;
         if size == 0 || raw.len() < start + size {
             if size > 0 {
@@ -150,7 +184,10 @@ mod tests {
 
     #[test]
     fn decodes_chunked() {
-        assert_eq!(decode_chunked(b"3\r\nabc\r\n2;x=y\r\nde\r\n0\r\n\r\n"), b"abcde");
+        assert_eq!(
+            decode_chunked(b"3\r\nabc\r\n2;x=y\r\nde\r\n0\r\n\r\n"),
+            b"abcde"
+        );
         assert_eq!(decode_chunked(b"5\r\nab"), b"ab");
         assert_eq!(decode_chunked(b"zz\r\n"), b"");
     }
@@ -164,7 +201,10 @@ mod tests {
             let mut first = vec![0u8; 1024];
             let _ = socket.read(&mut first).await;
             let body = br#"{"errcode":"M_TOO_LARGE","error":"too large"}"#;
-            let head = format!("HTTP/1.1 413 Payload Too Large\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n", body.len());
+            let head = format!(
+                "HTTP/1.1 413 Payload Too Large\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+                body.len()
+            );
             socket.write_all(head.as_bytes()).await.unwrap();
             socket.write_all(body).await.unwrap();
             // Close without reading the rest: the client's later writes fail.

@@ -32,7 +32,11 @@ pub struct HttpClient {
 impl HttpClient {
     /// A client that never follows redirects by itself and accepts the mock peer's self-signed
     /// certificates only when `accept_invalid_certs` is set.
-    pub fn new(max_body: usize, redactor: Redactor, accept_invalid_certs: bool) -> Result<Self, String> {
+    pub fn new(
+        max_body: usize,
+        redactor: Redactor,
+        accept_invalid_certs: bool,
+    ) -> Result<Self, String> {
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(Duration::from_secs(10))
@@ -41,7 +45,11 @@ impl HttpClient {
             .no_proxy()
             .build()
             .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
-        Ok(HttpClient { client, max_body, redactor })
+        Ok(HttpClient {
+            client,
+            max_body,
+            redactor,
+        })
     }
 
     pub fn redactor(&self) -> &Redactor {
@@ -63,7 +71,10 @@ impl HttpClient {
     }
 
     /// Sends one request; never follows redirects.
-    pub async fn send_once(&self, req: &OutgoingRequest) -> (RecordedRequest, Result<RecordedResponse, TransportFailure>) {
+    pub async fn send_once(
+        &self,
+        req: &OutgoingRequest,
+    ) -> (RecordedRequest, Result<RecordedResponse, TransportFailure>) {
         let recorded = self.record(req);
         let result = tokio::time::timeout(req.timeout, self.send_inner(req)).await;
         let response = match result {
@@ -73,7 +84,10 @@ impl HttpClient {
         (recorded, response)
     }
 
-    async fn send_inner(&self, req: &OutgoingRequest) -> Result<RecordedResponse, TransportFailure> {
+    async fn send_inner(
+        &self,
+        req: &OutgoingRequest,
+    ) -> Result<RecordedResponse, TransportFailure> {
         if req.body.len() >= super::early_response::EARLY_RESPONSE_THRESHOLD
             && let Ok(url) = reqwest::Url::parse(&req.url)
             && url.scheme() == "http"
@@ -93,12 +107,20 @@ impl HttpClient {
         if !req.body.is_empty() || matches!(req.method.as_str(), "POST" | "PUT") {
             builder = builder.body(req.body.clone());
         }
-        let mut response = builder.send().await.map_err(|e| classify(&e, req.timeout, &self.redactor))?;
+        let mut response = builder
+            .send()
+            .await
+            .map_err(|e| classify(&e, req.timeout, &self.redactor))?;
         let status = response.status().as_u16();
         let headers = response
             .headers()
             .iter()
-            .map(|(n, v)| (n.as_str().to_string(), self.redactor.redact(&String::from_utf8_lossy(v.as_bytes()))))
+            .map(|(n, v)| {
+                (
+                    n.as_str().to_string(),
+                    self.redactor.redact(&String::from_utf8_lossy(v.as_bytes())),
+                )
+            })
             .collect();
         let mut body = Vec::new();
         let mut hasher = Sha256::new();
@@ -139,25 +161,46 @@ impl HttpClient {
         loop {
             let (recorded, response) = self.send_once(&current).await;
             let location = match &response {
-                Ok(r) if follow_redirects && matches!(r.status, 307 | 308) && redirects.len() < MAX_REDIRECTS => {
+                Ok(r)
+                    if follow_redirects
+                        && matches!(r.status, 307 | 308)
+                        && redirects.len() < MAX_REDIRECTS =>
+                {
                     r.header("location").map(str::to_string)
                 }
                 _ => None,
             };
             let (Some(location), Ok(resp)) = (location, &response) else {
-                return Exchange { request: recorded, response, redirects, elapsed: started.elapsed() };
+                return Exchange {
+                    request: recorded,
+                    response,
+                    redirects,
+                    elapsed: started.elapsed(),
+                };
             };
             let Ok(base) = reqwest::Url::parse(&current.url) else {
-                return Exchange { request: recorded, response, redirects, elapsed: started.elapsed() };
+                return Exchange {
+                    request: recorded,
+                    response,
+                    redirects,
+                    elapsed: started.elapsed(),
+                };
             };
             let Ok(next) = base.join(&location) else {
-                return Exchange { request: recorded, response, redirects, elapsed: started.elapsed() };
+                return Exchange {
+                    request: recorded,
+                    response,
+                    redirects,
+                    elapsed: started.elapsed(),
+                };
             };
             let same_origin = next.origin() == base.origin();
             redirects.push((recorded, resp.clone()));
             current.url = next.to_string();
             if !same_origin {
-                current.headers.retain(|(n, _)| !n.eq_ignore_ascii_case("authorization"));
+                current
+                    .headers
+                    .retain(|(n, _)| !n.eq_ignore_ascii_case("authorization"));
             }
         }
     }

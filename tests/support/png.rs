@@ -32,7 +32,7 @@ fn crc32(parts: &[&[u8]]) -> u32 {
 fn adler32(data: &[u8]) -> u32 {
     const MOD: u32 = 65_521;
     let (mut a, mut b) = (1u32, 0u32);
-    // 5552 is the largest run for which the sums cannot overflow a u32 before the modulo.
+    // 5552 is the longest run for which the sums cannot overflow a u32 before the modulo.
     for block in data.chunks(5552) {
         for &byte in block {
             a += u32::from(byte);
