@@ -206,10 +206,9 @@ async fn run(args: RunArgs) -> i32 {
     let verdicts = match execute(config, suite, &mut on_event).await {
         Ok(v) => v,
         Err(e) => {
-            eprintln!(
-                "{}",
-                redactor.redact(&format!("error: preflight failed: {e}"))
-            );
+            let message = redactor.redact(&format!("preflight failed: {e}"));
+            eprintln!("error: {message}");
+            write_preflight_reports(&args, &message);
             return EXIT_USAGE;
         }
     };
@@ -248,4 +247,38 @@ pub fn exit_code(verdicts: &[Verdict], strict_baseline: bool) -> i32 {
         Outcome::Passed | Outcome::Warned | Outcome::Skipped | Outcome::ExpectedFailure => false,
     });
     if bad { EXIT_FAILURES } else { EXIT_OK }
+}
+
+/// Reports for a run that could not start, so CI still finds its files: JUnit with one
+/// `preflight` testcase in error, JSON with an `error` and no cases.
+fn write_preflight_reports(args: &RunArgs, message: &str) {
+    use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+    if let Some(path) = &args.junit {
+        let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
+        status.set_message(message);
+        let mut suite = TestSuite::new("preflight");
+        suite.add_test_case(TestCase::new("preflight", status));
+        let mut report = Report::new("mediaconf");
+        report.add_test_suite(suite);
+        let written = report
+            .to_string()
+            .map_err(|e| e.to_string())
+            .and_then(|x| std::fs::write(path, x).map_err(|e| e.to_string()));
+        if let Err(e) = written {
+            eprintln!("error: cannot write {}: {e}", path.display());
+        }
+    }
+    if let Some(path) = &args.json {
+        let doc = serde_json::json!({
+            "mediaconf_version": env!("CARGO_PKG_VERSION"),
+            "target": {"url": args.target},
+            "error": message,
+            "summary": crate::outcome::Summary::default(),
+            "cases": [],
+        });
+        let text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+        if let Err(e) = std::fs::write(path, text) {
+            eprintln!("error: cannot write {}: {e}", path.display());
+        }
+    }
 }

@@ -36,10 +36,32 @@ const MAX_RENDER: u32 = 2000;
 const CSP: &str = "sandbox; default-src 'none'; script-src 'none'; plugin-types application/pdf; style-src 'unsafe-inline'; object-src 'self';";
 /// The spec's (v1.12) safe inline types, as in mediaconf's `check::disposition::SAFE_INLINE_TYPES`.
 const SAFE_INLINE_TYPES: &[&str] = &[
-    "text/css", "text/plain", "text/csv", "application/json", "application/ld+json", "image/jpeg", "image/gif",
-    "image/png", "image/apng", "image/webp", "image/avif", "video/mp4", "video/webm", "video/ogg",
-    "video/quicktime", "audio/mp4", "audio/webm", "audio/aac", "audio/mpeg", "audio/ogg", "audio/wave",
-    "audio/wav", "audio/x-wav", "audio/x-pn-wav", "audio/flac", "audio/x-flac",
+    "text/css",
+    "text/plain",
+    "text/csv",
+    "application/json",
+    "application/ld+json",
+    "image/jpeg",
+    "image/gif",
+    "image/png",
+    "image/apng",
+    "image/webp",
+    "image/avif",
+    "video/mp4",
+    "video/webm",
+    "video/ogg",
+    "video/quicktime",
+    "audio/mp4",
+    "audio/webm",
+    "audio/aac",
+    "audio/mpeg",
+    "audio/ogg",
+    "audio/wave",
+    "audio/wav",
+    "audio/x-wav",
+    "audio/x-pn-wav",
+    "audio/flac",
+    "audio/x-flac",
 ];
 /// RFC 8187 `attr-char`: everything else is percent-encoded in `filename*`.
 const ATTR_CHAR_ENCODE: &AsciiSet = &NON_ALPHANUMERIC
@@ -179,7 +201,9 @@ impl FakeTarget {
                 .expect("reqwest client"),
         });
         let app = Router::new().fallback(handle).with_state(fake);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local addr");
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(async move {
@@ -189,7 +213,10 @@ impl FakeTarget {
                 })
                 .await;
         });
-        FakeTarget { addr, shutdown: Some(tx) }
+        FakeTarget {
+            addr,
+            shutdown: Some(tx),
+        }
     }
 
     /// `http://127.0.0.1:PORT`.
@@ -261,8 +288,6 @@ type Reply = Result<Response, Response>;
 
 /// One parsed request.
 struct Req {
-    /// Path segments after the leading `/`, percent-decoded.
-    segs: Vec<String>,
     query: Vec<(String, String)>,
     headers: HeaderMap,
     body: Bytes,
@@ -270,7 +295,10 @@ struct Req {
 
 impl Req {
     fn q(&self, name: &str) -> Option<&str> {
-        self.query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -282,13 +310,30 @@ enum Endpoint {
     Whoami,
     Upload,
     Create,
-    AsyncUpload { server: String, id: String },
-    Download { server: String, id: String, name: Option<String> },
-    Thumbnail { server: String, id: String },
+    AsyncUpload {
+        server: String,
+        id: String,
+    },
+    Download {
+        server: String,
+        id: String,
+        name: Option<String>,
+    },
+    Thumbnail {
+        server: String,
+        id: String,
+    },
     Config,
     Preview,
-    LegacyDownload { server: String, id: String, name: Option<String> },
-    LegacyThumbnail { server: String, id: String },
+    LegacyDownload {
+        server: String,
+        id: String,
+        name: Option<String>,
+    },
+    LegacyThumbnail {
+        server: String,
+        id: String,
+    },
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -301,7 +346,10 @@ async fn handle(State(fake): State<Arc<Fake>>, request: Request) -> Response {
     let mut response = match fake.dispatch(request).await {
         Ok(r) | Err(r) => r,
     };
-    response.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    response.headers_mut().insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
     response
 }
 
@@ -312,7 +360,10 @@ fn random_string(len: usize) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     let mut bytes = vec![0u8; len];
     getrandom::fill(&mut bytes).expect("getrandom");
-    bytes.iter().map(|b| char::from(ALPHABET[usize::from(*b) % ALPHABET.len()])).collect()
+    bytes
+        .iter()
+        .map(|b| char::from(ALPHABET[usize::from(*b) % ALPHABET.len()]))
+        .collect()
 }
 
 fn now_ms() -> u64 {
@@ -323,37 +374,60 @@ fn now_ms() -> u64 {
 }
 
 fn essence(content_type: &str) -> String {
-    content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase()
+    content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
 }
 
 /// A DNS name or IPv4 address, or a bracketed IPv6 address, with an optional port.
 fn valid_server_name(name: &str) -> bool {
     let (host, port) = match name.rsplit_once(':') {
-        Some((h, p)) if !h.ends_with(':') && (!h.starts_with('[') || h.ends_with(']')) => (h, Some(p)),
+        Some((h, p)) if !h.ends_with(':') && (!h.starts_with('[') || h.ends_with(']')) => {
+            (h, Some(p))
+        }
         _ => (name, None),
     };
-    let port_ok = port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()));
+    let port_ok =
+        port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()));
     let host_ok = if let Some(v6) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
-        !v6.is_empty() && v6.bytes().all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
+        !v6.is_empty()
+            && v6
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
     } else {
-        !host.is_empty() && host.len() <= 255 && host.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+        !host.is_empty()
+            && host.len() <= 255
+            && host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
     };
     port_ok && host_ok
 }
 
 fn valid_media_id(id: &str, allow_dot: bool) -> bool {
-    !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || (allow_dot && b == b'.'))
+    !id.is_empty()
+        && id.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || (allow_dot && b == b'.')
+        })
 }
 
 /// RFC 7230 `token`: such a file name can go in `filename=` unquoted.
 fn is_token(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 fn parse_query(query: Option<&str>) -> Vec<(String, String)> {
     let Some(q) = query else { return Vec::new() };
     match reqwest::Url::parse(&format!("http://x/?{q}")) {
-        Ok(url) => url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect(),
+        Ok(url) => url
+            .query_pairs()
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect(),
         Err(_) => Vec::new(),
     }
 }
@@ -367,7 +441,11 @@ fn og_value(page: &str, property: &str) -> Option<String> {
     Some(rest[start..start + end].to_string())
 }
 
-fn response(status: u16, headers: &[(header::HeaderName, String)], body: impl Into<Body>) -> Response {
+fn response(
+    status: u16,
+    headers: &[(header::HeaderName, String)],
+    body: impl Into<Body>,
+) -> Response {
     let mut r = Response::new(body.into());
     *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     for (name, value) in headers {
@@ -379,7 +457,11 @@ fn response(status: u16, headers: &[(header::HeaderName, String)], body: impl In
 }
 
 fn json_response(status: u16, value: &Value) -> Response {
-    response(status, &[(header::CONTENT_TYPE, "application/json".into())], value.to_string())
+    response(
+        status,
+        &[(header::CONTENT_TYPE, "application/json".into())],
+        value.to_string(),
+    )
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -393,7 +475,11 @@ impl Fake {
     /// A Matrix error: standard JSON, or plain text under `ErrorsNotJson`.
     fn error(&self, status: u16, errcode: &str, message: &str) -> Response {
         if self.has(Fault::ErrorsNotJson) {
-            response(status, &[(header::CONTENT_TYPE, "text/plain; charset=utf-8".into())], format!("{errcode}: {message}"))
+            response(
+                status,
+                &[(header::CONTENT_TYPE, "text/plain; charset=utf-8".into())],
+                format!("{errcode}: {message}"),
+            )
         } else {
             json_response(status, &json!({"errcode": errcode, "error": message}))
         }
@@ -413,7 +499,11 @@ impl Fake {
             .path()
             .split('/')
             .skip(1)
-            .map(|s| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned())
+            .map(|s| {
+                percent_encoding::percent_decode_str(s)
+                    .decode_utf8_lossy()
+                    .into_owned()
+            })
             .collect();
         let Some((endpoint, method)) = self.route(&segs) else {
             return Err(self.error(404, "M_UNRECOGNIZED", "Unrecognized request"));
@@ -421,18 +511,28 @@ impl Fake {
         if parts.method != method {
             return Err(self.error(405, "M_UNRECOGNIZED", "Unrecognized request method"));
         }
-        let req = Req { query: parse_query(parts.uri.query()), headers: parts.headers, body, segs };
+        let req = Req {
+            query: parse_query(parts.uri.query()),
+            headers: parts.headers,
+            body,
+        };
         match endpoint {
             Endpoint::Versions => Ok(json_response(
                 200,
                 &json!({"versions": ["v1.11", "v1.12", "v1.13"], "unstable_features": {"org.matrix.msc3916.stable": true}}),
             )),
-            Endpoint::FederationVersion => Ok(json_response(200, &json!({"server": {"name": "FakeTarget", "version": "0"}}))),
+            Endpoint::FederationVersion => Ok(json_response(
+                200,
+                &json!({"server": {"name": "FakeTarget", "version": "0"}}),
+            )),
             Endpoint::Register => self.register(&req),
             Endpoint::Logout => self.logout(&req),
             Endpoint::Whoami => {
                 let s = self.caller(&req)?;
-                Ok(json_response(200, &json!({"user_id": s.user_id, "device_id": s.device_id, "is_guest": s.guest})))
+                Ok(json_response(
+                    200,
+                    &json!({"user_id": s.user_id, "device_id": s.device_id, "is_guest": s.guest}),
+                ))
             }
             Endpoint::Upload => self.upload(&req),
             Endpoint::Create => self.create(&req),
@@ -447,7 +547,11 @@ impl Fake {
             }
             Endpoint::Config => {
                 self.config_or_preview_caller(&req)?;
-                let size = if self.has(Fault::ConfigNotInteger) { json!(UPLOAD_LIMIT.to_string()) } else { json!(UPLOAD_LIMIT) };
+                let size = if self.has(Fault::ConfigNotInteger) {
+                    json!(UPLOAD_LIMIT.to_string())
+                } else {
+                    json!(UPLOAD_LIMIT)
+                };
                 Ok(json_response(200, &json!({"m.upload.size": size})))
             }
             Endpoint::Preview => {
@@ -456,20 +560,34 @@ impl Fake {
             }
             Endpoint::LegacyDownload { server, id, name } => {
                 if self.has(Fault::DeprecatedRedirects) {
-                    let tail = name.map(|n| format!("/{}", utf8_percent_encode(&n, NON_ALPHANUMERIC))).unwrap_or_default();
+                    let tail = name
+                        .map(|n| format!("/{}", utf8_percent_encode(&n, NON_ALPHANUMERIC)))
+                        .unwrap_or_default();
                     let location = format!("/_matrix/client/v1/media/download/{server}/{id}{tail}");
-                    return Ok(response(307, &[(header::LOCATION, location)], Body::empty()));
+                    return Ok(response(
+                        307,
+                        &[(header::LOCATION, location)],
+                        Body::empty(),
+                    ));
                 }
                 if self.has(Fault::NotFrozen) {
                     return self.download(&req, &server, &id, name.as_deref()).await;
                 }
-                Err(self.error(404, "M_NOT_FOUND", "Not found (media is frozen on this endpoint)"))
+                Err(self.error(
+                    404,
+                    "M_NOT_FOUND",
+                    "Not found (media is frozen on this endpoint)",
+                ))
             }
             Endpoint::LegacyThumbnail { server, id } => {
                 if self.has(Fault::NotFrozen) {
                     return self.thumbnail(&req, &server, &id).await;
                 }
-                Err(self.error(404, "M_NOT_FOUND", "Not found (media is frozen on this endpoint)"))
+                Err(self.error(
+                    404,
+                    "M_NOT_FOUND",
+                    "Not found (media is frozen on this endpoint)",
+                ))
             }
         }
     }
@@ -479,36 +597,81 @@ impl Fake {
         let own = |x: &str| x.to_string();
         Some(match s.as_slice() {
             ["_matrix", "client", "versions"] => (Endpoint::Versions, Method::GET),
-            ["_matrix", "federation", "v1", "version"] => (Endpoint::FederationVersion, Method::GET),
+            ["_matrix", "federation", "v1", "version"] => {
+                (Endpoint::FederationVersion, Method::GET)
+            }
             ["_matrix", "client", "v3", "register"] => (Endpoint::Register, Method::POST),
             ["_matrix", "client", "v3", "logout"] => (Endpoint::Logout, Method::POST),
             ["_matrix", "client", "v3", "account", "whoami"] => (Endpoint::Whoami, Method::GET),
             ["_matrix", "media", "v3", "upload"] => (Endpoint::Upload, Method::POST),
             ["_matrix", "media", "v1", "create"] => (Endpoint::Create, Method::POST),
-            ["_matrix", "media", "v3", "upload", server, id] => {
-                (Endpoint::AsyncUpload { server: own(server), id: own(id) }, Method::PUT)
-            }
-            ["_matrix", "client", "v1", "media", "download", server, id] => {
-                (Endpoint::Download { server: own(server), id: own(id), name: None }, Method::GET)
-            }
-            ["_matrix", "client", "v1", "media", "download", server, id, name] if !self.has(Fault::NoFileNameRoute) => {
-                (Endpoint::Download { server: own(server), id: own(id), name: Some(own(name)) }, Method::GET)
-            }
-            ["_matrix", "client", "v1", "media", "thumbnail", server, id] => {
-                (Endpoint::Thumbnail { server: own(server), id: own(id) }, Method::GET)
-            }
+            ["_matrix", "media", "v3", "upload", server, id] => (
+                Endpoint::AsyncUpload {
+                    server: own(server),
+                    id: own(id),
+                },
+                Method::PUT,
+            ),
+            ["_matrix", "client", "v1", "media", "download", server, id] => (
+                Endpoint::Download {
+                    server: own(server),
+                    id: own(id),
+                    name: None,
+                },
+                Method::GET,
+            ),
+            [
+                "_matrix",
+                "client",
+                "v1",
+                "media",
+                "download",
+                server,
+                id,
+                name,
+            ] if !self.has(Fault::NoFileNameRoute) => (
+                Endpoint::Download {
+                    server: own(server),
+                    id: own(id),
+                    name: Some(own(name)),
+                },
+                Method::GET,
+            ),
+            ["_matrix", "client", "v1", "media", "thumbnail", server, id] => (
+                Endpoint::Thumbnail {
+                    server: own(server),
+                    id: own(id),
+                },
+                Method::GET,
+            ),
             ["_matrix", "client", "v1", "media", "config"] => (Endpoint::Config, Method::GET),
             ["_matrix", "client", "v1", "media", "preview_url"] => (Endpoint::Preview, Method::GET),
-            ["_matrix", "media", "v3", "download", server, id] => {
-                (Endpoint::LegacyDownload { server: own(server), id: own(id), name: None }, Method::GET)
+            ["_matrix", "media", "v3", "download", server, id] => (
+                Endpoint::LegacyDownload {
+                    server: own(server),
+                    id: own(id),
+                    name: None,
+                },
+                Method::GET,
+            ),
+            ["_matrix", "media", "v3", "download", server, id, name] => (
+                Endpoint::LegacyDownload {
+                    server: own(server),
+                    id: own(id),
+                    name: Some(own(name)),
+                },
+                Method::GET,
+            ),
+            ["_matrix", "media", "v3", "thumbnail", server, id] => (
+                Endpoint::LegacyThumbnail {
+                    server: own(server),
+                    id: own(id),
+                },
+                Method::GET,
+            ),
+            ["_matrix", "media", "v3", "config"] if !self.has(Fault::DeprecatedConfigRemoved) => {
+                (Endpoint::Config, Method::GET)
             }
-            ["_matrix", "media", "v3", "download", server, id, name] => {
-                (Endpoint::LegacyDownload { server: own(server), id: own(id), name: Some(own(name)) }, Method::GET)
-            }
-            ["_matrix", "media", "v3", "thumbnail", server, id] => {
-                (Endpoint::LegacyThumbnail { server: own(server), id: own(id) }, Method::GET)
-            }
-            ["_matrix", "media", "v3", "config"] if !self.has(Fault::DeprecatedConfigRemoved) => (Endpoint::Config, Method::GET),
             ["_matrix", "media", "v3", "preview_url"] => (Endpoint::Preview, Method::GET),
             _ => return None,
         })
@@ -521,8 +684,14 @@ impl Fake {
         response(
             204,
             &[
-                (header::ACCESS_CONTROL_ALLOW_METHODS, "GET, HEAD, POST, PUT, DELETE, OPTIONS".into()),
-                (header::ACCESS_CONTROL_ALLOW_HEADERS, "X-Requested-With, Content-Type, Authorization".into()),
+                (
+                    header::ACCESS_CONTROL_ALLOW_METHODS,
+                    "GET, HEAD, POST, PUT, DELETE, OPTIONS".into(),
+                ),
+                (
+                    header::ACCESS_CONTROL_ALLOW_HEADERS,
+                    "X-Requested-With, Content-Type, Authorization".into(),
+                ),
             ],
             Body::empty(),
         )
@@ -538,14 +707,26 @@ impl Fake {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::to_string);
-        let from_query = if self.has(Fault::QueryTokenRejected) { None } else { req.q("access_token").map(str::to_string) };
+        let from_query = if self.has(Fault::QueryTokenRejected) {
+            None
+        } else {
+            req.q("access_token").map(str::to_string)
+        };
         let token = match (from_header, from_query) {
             (Some(_), Some(_)) => {
-                return Err(self.error(401, "M_MISSING_TOKEN", "Mixing Authorization headers and access_token query parameters"));
+                return Err(self.error(
+                    401,
+                    "M_MISSING_TOKEN",
+                    "Mixing Authorization headers and access_token query parameters",
+                ));
             }
             (Some(t), None) | (None, Some(t)) => t,
             (None, None) => {
-                let errcode = if self.has(Fault::MissingTokenWrongErrcode) { "M_UNKNOWN_TOKEN" } else { "M_MISSING_TOKEN" };
+                let errcode = if self.has(Fault::MissingTokenWrongErrcode) {
+                    "M_UNKNOWN_TOKEN"
+                } else {
+                    "M_MISSING_TOKEN"
+                };
                 return Err(self.error(401, errcode, "Missing access token"));
             }
         };
@@ -557,30 +738,50 @@ impl Fake {
             && !db.revoked.contains(&token)
             && let Some(user) = &db.first_user
         {
-            return Ok(Session { user_id: user.clone(), device_id: "FAKEDEVICE".into(), guest: false });
+            return Ok(Session {
+                user_id: user.clone(),
+                device_id: "FAKEDEVICE".into(),
+                guest: false,
+            });
         }
         Err(self.error(401, "M_UNKNOWN_TOKEN", "Unknown access token"))
     }
 
     fn guest_forbidden(&self) -> Response {
-        self.error(403, "M_GUEST_ACCESS_FORBIDDEN", "Guest access is not allowed on this endpoint")
+        self.error(
+            403,
+            "M_GUEST_ACCESS_FORBIDDEN",
+            "Guest access is not allowed on this endpoint",
+        )
     }
 
     /// Download and thumbnail: guests are allowed (v1.12).
     fn guest_may_read(&self, s: &Session) -> Result<(), Response> {
-        if s.guest && self.has(Fault::GuestCannotDownload) { Err(self.guest_forbidden()) } else { Ok(()) }
+        if s.guest && self.has(Fault::GuestCannotDownload) {
+            Err(self.guest_forbidden())
+        } else {
+            Ok(())
+        }
     }
 
     /// Upload, create and async upload: no guests.
     fn uploader(&self, req: &Req) -> Result<Session, Response> {
         let s = self.caller(req)?;
-        if s.guest && !self.has(Fault::GuestCanUpload) { Err(self.guest_forbidden()) } else { Ok(s) }
+        if s.guest && !self.has(Fault::GuestCanUpload) {
+            Err(self.guest_forbidden())
+        } else {
+            Ok(s)
+        }
     }
 
     /// Config and preview_url: no guests.
     fn config_or_preview_caller(&self, req: &Req) -> Result<Session, Response> {
         let s = self.caller(req)?;
-        if s.guest && !self.has(Fault::GuestCanUseConfigAndPreview) { Err(self.guest_forbidden()) } else { Ok(s) }
+        if s.guest && !self.has(Fault::GuestCanUseConfigAndPreview) {
+            Err(self.guest_forbidden())
+        } else {
+            Ok(s)
+        }
     }
 
     fn register(&self, req: &Req) -> Reply {
@@ -591,21 +792,33 @@ impl Fake {
         let (localpart, device_id) = if guest {
             db.guests += 1;
             if self.has(Fault::GuestHonoursBody) {
-                (field("username").unwrap_or_else(|| format!("guest{}", db.guests)), field("device_id").unwrap_or_else(|| random_string(10)))
+                (
+                    field("username").unwrap_or_else(|| format!("guest{}", db.guests)),
+                    field("device_id").unwrap_or_else(|| random_string(10)),
+                )
             } else {
                 (format!("guest{}", db.guests), random_string(10))
             }
         } else {
-            let auth_type = body.get("auth").and_then(|a| a.get("type")).and_then(Value::as_str);
+            let auth_type = body
+                .get("auth")
+                .and_then(|a| a.get("type"))
+                .and_then(Value::as_str);
             if auth_type != Some("m.login.dummy") {
                 // User-interactive authentication: one stage, the dummy one. Always JSON.
-                return Err(json_response(401, &json!({"flows": [{"stages": ["m.login.dummy"]}], "params": {}, "session": "s"})));
+                return Err(json_response(
+                    401,
+                    &json!({"flows": [{"stages": ["m.login.dummy"]}], "params": {}, "session": "s"}),
+                ));
             }
             let localpart = field("username").unwrap_or_else(|| random_string(8).to_lowercase());
             if db.localparts.contains(&localpart) {
                 return Err(self.error(400, "M_USER_IN_USE", "User ID already taken"));
             }
-            (localpart, field("device_id").unwrap_or_else(|| random_string(10)))
+            (
+                localpart,
+                field("device_id").unwrap_or_else(|| random_string(10)),
+            )
         };
         db.localparts.insert(localpart.clone());
         let user_id = format!("@{localpart}:{SERVER_NAME}");
@@ -613,8 +826,18 @@ impl Fake {
             db.first_user = Some(user_id.clone());
         }
         let token = format!("fake_{}", random_string(32));
-        db.sessions.insert(token.clone(), Session { user_id: user_id.clone(), device_id: device_id.clone(), guest });
-        Ok(json_response(200, &json!({"user_id": user_id, "access_token": token, "device_id": device_id})))
+        db.sessions.insert(
+            token.clone(),
+            Session {
+                user_id: user_id.clone(),
+                device_id: device_id.clone(),
+                guest,
+            },
+        );
+        Ok(json_response(
+            200,
+            &json!({"user_id": user_id, "access_token": token, "device_id": device_id}),
+        ))
     }
 
     fn logout(&self, req: &Req) -> Reply {
@@ -639,7 +862,11 @@ impl Fake {
 
     fn new_media_id(&self) -> String {
         let id = random_string(24);
-        if self.has(Fault::UnsafeMediaIds) { format!("{}.{}", &id[..12], &id[12..]) } else { id }
+        if self.has(Fault::UnsafeMediaIds) {
+            format!("{}.{}", &id[..12], &id[12..])
+        } else {
+            id
+        }
     }
 
     fn check_size(&self, req: &Req) -> Result<(), Response> {
@@ -650,14 +877,22 @@ impl Fake {
     }
 
     fn content_of(&self, req: &Req) -> Result<Content, Response> {
-        let content_type = match req.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) {
+        let content_type = match req
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+        {
             Some(ct) => ct.to_string(),
             None if self.has(Fault::UploadRequiresContentType) => {
                 return Err(self.error(400, "M_MISSING_PARAM", "Content-Type is required"));
             }
             None => "application/octet-stream".to_string(),
         };
-        Ok(Content { bytes: req.body.clone(), content_type, filename: req.q("filename").map(str::to_string) })
+        Ok(Content {
+            bytes: req.body.clone(),
+            content_type,
+            filename: req.q("filename").map(str::to_string),
+        })
     }
 
     fn upload(&self, req: &Req) -> Reply {
@@ -665,16 +900,38 @@ impl Fake {
         self.check_size(req)?;
         let content = self.content_of(req)?;
         let id = self.new_media_id();
-        lock(&self.db).media.insert(id.clone(), Media { owner: s.user_id, content: Some(content) });
-        Ok(json_response(200, &json!({"content_uri": format!("mxc://{SERVER_NAME}/{id}")})))
+        lock(&self.db).media.insert(
+            id.clone(),
+            Media {
+                owner: s.user_id,
+                content: Some(content),
+            },
+        );
+        Ok(json_response(
+            200,
+            &json!({"content_uri": format!("mxc://{SERVER_NAME}/{id}")}),
+        ))
     }
 
     fn create(&self, req: &Req) -> Reply {
         let s = self.uploader(req)?;
         let id = self.new_media_id();
-        lock(&self.db).media.insert(id.clone(), Media { owner: s.user_id, content: None });
-        let expires = if self.has(Fault::ExpiresInPast) { now_ms() - 3_600_000 } else { now_ms() + 24 * 3_600_000 };
-        Ok(json_response(200, &json!({"content_uri": format!("mxc://{SERVER_NAME}/{id}"), "unused_expires_at": expires})))
+        lock(&self.db).media.insert(
+            id.clone(),
+            Media {
+                owner: s.user_id,
+                content: None,
+            },
+        );
+        let expires = if self.has(Fault::ExpiresInPast) {
+            now_ms() - 3_600_000
+        } else {
+            now_ms() + 24 * 3_600_000
+        };
+        Ok(json_response(
+            200,
+            &json!({"content_uri": format!("mxc://{SERVER_NAME}/{id}"), "unused_expires_at": expires}),
+        ))
     }
 
     fn async_upload(&self, req: &Req, server: &str, id: &str) -> Reply {
@@ -688,15 +945,29 @@ impl Fake {
         let mut db = lock(&self.db);
         match db.media.get_mut(id) {
             None if lax => {
-                db.media.insert(id.to_string(), Media { owner: s.user_id, content: Some(content) });
+                db.media.insert(
+                    id.to_string(),
+                    Media {
+                        owner: s.user_id,
+                        content: Some(content),
+                    },
+                );
             }
             None => return Err(self.error(404, "M_NOT_FOUND", "Unknown media id")),
             Some(m) => {
                 if m.owner != s.user_id && !self.has(Fault::NoOwnerCheck) {
-                    return Err(self.error(403, "M_FORBIDDEN", "Media was created by another user"));
+                    return Err(self.error(
+                        403,
+                        "M_FORBIDDEN",
+                        "Media was created by another user",
+                    ));
                 }
                 if m.content.is_some() && !self.has(Fault::NoOverwriteCheck) {
-                    return Err(self.error(409, "M_CANNOT_OVERWRITE_MEDIA", "Media already uploaded"));
+                    return Err(self.error(
+                        409,
+                        "M_CANNOT_OVERWRITE_MEDIA",
+                        "Media already uploaded",
+                    ));
                 }
                 m.content = Some(content);
             }
@@ -728,7 +999,11 @@ impl Fake {
     async fn content(&self, req: &Req, server: &str, id: &str) -> Result<Content, Response> {
         self.check_ids(server, id)?;
         if server != SERVER_NAME {
-            return Err(self.error(404, "M_NOT_FOUND", "Remote media is not available from this fake"));
+            return Err(self.error(
+                404,
+                "M_NOT_FOUND",
+                "Remote media is not available from this fake",
+            ));
         }
         let wait = req
             .q("timeout_ms")
@@ -745,7 +1020,11 @@ impl Fake {
                     return Err(self.error(404, "M_NOT_FOUND", "Media not found"));
                 }
                 Some(None) if Instant::now() >= deadline => {
-                    return Err(self.error(504, "M_NOT_YET_UPLOADED", "Media has not been uploaded yet"));
+                    return Err(self.error(
+                        504,
+                        "M_NOT_YET_UPLOADED",
+                        "Media has not been uploaded yet",
+                    ));
                 }
                 Some(None) => tokio::time::sleep(Duration::from_millis(100)).await,
             }
@@ -755,12 +1034,18 @@ impl Fake {
     /// The `filename` / `filename*` parameter for a name.
     fn filename_param(&self, name: &str) -> String {
         if self.has(Fault::AsciiOnlyFilenames) && !name.is_ascii() {
-            let lossy: String = name.chars().map(|c| if c.is_ascii() { c } else { '?' }).collect();
+            let lossy: String = name
+                .chars()
+                .map(|c| if c.is_ascii() { c } else { '?' })
+                .collect();
             format!("filename=\"{lossy}\"")
         } else if is_token(name) {
             format!("filename={name}")
         } else {
-            format!("filename*=utf-8''{}", utf8_percent_encode(name, ATTR_CHAR_ENCODE))
+            format!(
+                "filename*=utf-8''{}",
+                utf8_percent_encode(name, ATTR_CHAR_ENCODE)
+            )
         }
     }
 
@@ -770,7 +1055,10 @@ impl Fake {
             headers.push((header::CONTENT_SECURITY_POLICY, CSP.into()));
         }
         if !self.has(Fault::NoCorp) {
-            headers.push((header::HeaderName::from_static("cross-origin-resource-policy"), "cross-origin".into()));
+            headers.push((
+                header::HeaderName::from_static("cross-origin-resource-policy"),
+                "cross-origin".into(),
+            ));
         }
         headers.push((header::CACHE_CONTROL, "private, max-age=60".into()));
     }
@@ -784,7 +1072,8 @@ impl Fake {
             *last ^= 0xFF;
         }
         let media_type = essence(&content.content_type);
-        let inline = SAFE_INLINE_TYPES.contains(&media_type.as_str()) || (self.has(Fault::HtmlInline) && media_type == "text/html");
+        let inline = SAFE_INLINE_TYPES.contains(&media_type.as_str())
+            || (self.has(Fault::HtmlInline) && media_type == "text/html");
         let name = match path_name {
             Some(n) if !self.has(Fault::IgnorePathFileName) => Some(n.to_string()),
             _ => content.filename.clone(),
@@ -821,32 +1110,59 @@ impl Fake {
             Some(v) => match v.parse::<i64>() {
                 Ok(n) if n >= 0 => Ok(u32::try_from(n).unwrap_or(u32::MAX)),
                 _ if self.has(Fault::InvalidParamsOk) => Ok(96),
-                _ => Err(self.error(400, "M_INVALID_PARAM", &format!("{name} must be a non-negative integer"))),
+                _ => Err(self.error(
+                    400,
+                    "M_INVALID_PARAM",
+                    &format!("{name} must be a non-negative integer"),
+                )),
             },
         }
     }
 
     async fn thumbnail(&self, req: &Req, server: &str, id: &str) -> Reply {
-        let (width, height) = (self.dimension(req, "width")?, self.dimension(req, "height")?);
+        let (width, height) = (
+            self.dimension(req, "width")?,
+            self.dimension(req, "height")?,
+        );
         let method = match req.q("method") {
             None | Some("scale") => ThumbMethod::Scale,
             Some("crop") => ThumbMethod::Crop,
-            Some(_) => return Err(self.error(400, "M_INVALID_PARAM", "method must be crop or scale")),
+            Some(_) => {
+                return Err(self.error(400, "M_INVALID_PARAM", "method must be crop or scale"));
+            }
         };
         let animated = match req.q("animated") {
             None | Some("false") => false,
             Some("true") => true,
-            Some(_) => return Err(self.error(400, "M_INVALID_PARAM", "animated must be true or false")),
+            Some(_) => {
+                return Err(self.error(400, "M_INVALID_PARAM", "animated must be true or false"));
+            }
         };
         let content = self.content(req, server, id).await?;
         let Ok(info) = decode_info(&content.bytes) else {
-            return Err(self.error(400, "M_UNKNOWN", "Cannot generate thumbnails for this media"));
+            return Err(self.error(
+                400,
+                "M_UNKNOWN",
+                "Cannot generate thumbnails for this media",
+            ));
         };
         let original = |me: &Self| {
-            let ext = content.content_type.rsplit('/').next().unwrap_or("bin").to_string();
-            me.thumbnail_response(content.content_type.clone(), &format!("thumbnail.{ext}"), content.bytes.clone())
+            let ext = content
+                .content_type
+                .rsplit('/')
+                .next()
+                .unwrap_or("bin")
+                .to_string();
+            me.thumbnail_response(
+                content.content_type.clone(),
+                &format!("thumbnail.{ext}"),
+                content.bytes.clone(),
+            )
         };
-        if info.format == ImageFormat::Gif && info.animated && (animated || self.has(Fault::AnimatedAlways)) {
+        if info.format == ImageFormat::Gif
+            && info.animated
+            && (animated || self.has(Fault::AnimatedAlways))
+        {
             return Ok(original(self));
         }
         let (sw, sh) = (info.width.max(1), info.height.max(1));
@@ -859,28 +1175,52 @@ impl Fake {
             (w.min(sw), h.min(sh))
         };
         let (w, h) = match method {
-            ThumbMethod::Scale | ThumbMethod::Crop if upscale && (width > sw || height > sh) => (width, height),
+            ThumbMethod::Scale | ThumbMethod::Crop if upscale && (width > sw || height > sh) => {
+                (width, height)
+            }
             ThumbMethod::Scale if factor >= 1.0 => return Ok(original(self)),
             ThumbMethod::Scale => scaled(),
             ThumbMethod::Crop if self.has(Fault::CropKeepsAspect) => scaled(),
             ThumbMethod::Crop => (width.min(sw), height.min(sh)),
         };
-        let (w, h) = if self.has(Fault::SmallThumbnails) { (w / 2, h / 2) } else { (w, h) };
+        let (w, h) = if self.has(Fault::SmallThumbnails) {
+            (w / 2, h / 2)
+        } else {
+            (w, h)
+        };
         let (w, h) = (w.clamp(1, MAX_RENDER), h.clamp(1, MAX_RENDER));
         let png = self.render(w, h);
-        let content_type = if self.has(Fault::ThumbnailMislabelled) { "image/jpeg" } else { "image/png" };
+        let content_type = if self.has(Fault::ThumbnailMislabelled) {
+            "image/jpeg"
+        } else {
+            "image/png"
+        };
         Ok(self.thumbnail_response(content_type.to_string(), "thumbnail.png", png))
     }
 
     fn render(&self, w: u32, h: u32) -> Bytes {
         let mut cache = lock(&self.thumbnails);
-        cache.entry((w, h)).or_insert_with(|| Bytes::from(png::solid_rgb(w, h, [0x20, 0x80, 0xC0]))).clone()
+        cache
+            .entry((w, h))
+            .or_insert_with(|| Bytes::from(png::solid_rgb(w, h, [0x20, 0x80, 0xC0])))
+            .clone()
     }
 
     fn thumbnail_response(&self, content_type: String, filename: &str, bytes: Bytes) -> Response {
-        let kind = if self.has(Fault::ThumbnailAttachment) { "attachment" } else { "inline" };
-        let disposition = if self.has(Fault::ThumbnailNoFilename) { kind.to_string() } else { format!("{kind}; filename={filename}") };
-        let mut headers = vec![(header::CONTENT_TYPE, content_type), (header::CONTENT_DISPOSITION, disposition)];
+        let kind = if self.has(Fault::ThumbnailAttachment) {
+            "attachment"
+        } else {
+            "inline"
+        };
+        let disposition = if self.has(Fault::ThumbnailNoFilename) {
+            kind.to_string()
+        } else {
+            format!("{kind}; filename={filename}")
+        };
+        let mut headers = vec![
+            (header::CONTENT_TYPE, content_type),
+            (header::CONTENT_DISPOSITION, disposition),
+        ];
         self.security_headers(&mut headers);
         response(200, &headers, bytes)
     }
@@ -893,7 +1233,12 @@ impl Fake {
         };
         let fail = |e: String| self.error(502, "M_UNKNOWN", &format!("Cannot preview {url}: {e}"));
         let page_url = reqwest::Url::parse(url).map_err(|e| fail(e.to_string()))?;
-        let page = self.http.get(page_url.clone()).send().await.map_err(|e| fail(e.to_string()))?;
+        let page = self
+            .http
+            .get(page_url.clone())
+            .send()
+            .await
+            .map_err(|e| fail(e.to_string()))?;
         let page = page.text().await.map_err(|e| fail(e.to_string()))?;
         let mut answer = serde_json::Map::new();
         if let Some(title) = og_value(&page, "og:title") {
@@ -903,7 +1248,12 @@ impl Fake {
             && !self.has(Fault::PreviewWithoutImage)
         {
             let image_url = page_url.join(&image).map_err(|e| fail(e.to_string()))?;
-            let r = self.http.get(image_url.clone()).send().await.map_err(|e| fail(e.to_string()))?;
+            let r = self
+                .http
+                .get(image_url.clone())
+                .send()
+                .await
+                .map_err(|e| fail(e.to_string()))?;
             let content_type = r
                 .headers()
                 .get(header::CONTENT_TYPE)
@@ -913,11 +1263,22 @@ impl Fake {
             let bytes = r.bytes().await.map_err(|e| fail(e.to_string()))?;
             let size = bytes.len();
             let id = self.new_media_id();
-            lock(&self.db)
-                .media
-                .insert(id.clone(), Media { owner: s.user_id.clone(), content: Some(Content { bytes, content_type, filename: None }) });
-            let image_value =
-                if self.has(Fault::PreviewImageNotMxc) { image_url.to_string() } else { format!("mxc://{SERVER_NAME}/{id}") };
+            lock(&self.db).media.insert(
+                id.clone(),
+                Media {
+                    owner: s.user_id.clone(),
+                    content: Some(Content {
+                        bytes,
+                        content_type,
+                        filename: None,
+                    }),
+                },
+            );
+            let image_value = if self.has(Fault::PreviewImageNotMxc) {
+                image_url.to_string()
+            } else {
+                format!("mxc://{SERVER_NAME}/{id}")
+            };
             answer.insert("og:image".into(), json!(image_value));
             answer.insert("matrix:image:size".into(), json!(size));
         }

@@ -10,7 +10,11 @@ const CRC_TABLE: [u32; 256] = {
         let mut c = n as u32;
         let mut k = 0;
         while k < 8 {
-            c = if c & 1 == 1 { 0xEDB8_8320 ^ (c >> 1) } else { c >> 1 };
+            c = if c & 1 == 1 {
+                0xEDB8_8320 ^ (c >> 1)
+            } else {
+                c >> 1
+            };
             k += 1;
         }
         table[n] = c;
@@ -49,7 +53,11 @@ fn zlib_stored(data: &[u8]) -> Vec<u8> {
     const MAX_BLOCK: usize = 65_535;
     let mut out = Vec::with_capacity(data.len() + data.len() / MAX_BLOCK * 5 + 16);
     out.extend_from_slice(&[0x78, 0x01]);
-    let blocks: Vec<&[u8]> = if data.is_empty() { vec![&[]] } else { data.chunks(MAX_BLOCK).collect() };
+    let blocks: Vec<&[u8]> = if data.is_empty() {
+        vec![&[]]
+    } else {
+        data.chunks(MAX_BLOCK).collect()
+    };
     let last = blocks.len() - 1;
     for (i, block) in blocks.iter().enumerate() {
         out.push(u8::from(i == last)); // BFINAL bit, BTYPE = 00 (stored)
@@ -63,7 +71,11 @@ fn zlib_stored(data: &[u8]) -> Vec<u8> {
 }
 
 fn chunk(png: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
-    png.extend_from_slice(&u32::try_from(data.len()).expect("chunk fits u32").to_be_bytes());
+    png.extend_from_slice(
+        &u32::try_from(data.len())
+            .expect("chunk fits u32")
+            .to_be_bytes(),
+    );
     png.extend_from_slice(kind);
     png.extend_from_slice(data);
     png.extend_from_slice(&crc32(&[kind, data]).to_be_bytes());
@@ -74,7 +86,10 @@ pub fn solid_rgb(width: u32, height: u32, rgb: [u8; 3]) -> Vec<u8> {
     let row: Vec<u8> = std::iter::once(0u8) // filter type None
         .chain(std::iter::repeat_n(rgb, width as usize).flatten())
         .collect();
-    let raw: Vec<u8> = std::iter::repeat_n(row.as_slice(), height as usize).flatten().copied().collect();
+    let raw: Vec<u8> = std::iter::repeat_n(row.as_slice(), height as usize)
+        .flatten()
+        .copied()
+        .collect();
     let mut ihdr = Vec::with_capacity(13);
     ihdr.extend_from_slice(&width.to_be_bytes());
     ihdr.extend_from_slice(&height.to_be_bytes());

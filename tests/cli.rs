@@ -1,0 +1,134 @@
+//! The command line: exit codes and messages for usage, suite and preflight errors, and `list`.
+
+use std::process::Command;
+
+fn mediaconf(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_mediaconf"))
+        .args(args)
+        .env_remove("MEDIACONF_TARGET")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn list_shows_every_case_with_level_versions_and_reference() {
+    let (code, stdout, _) = mediaconf(&["list"]);
+    assert_eq!(code, 0);
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("C-04 "))
+        .expect("C-04 listed");
+    assert!(
+        line.contains("MUST") && line.contains("v1.12+") && line.contains("Content-Disposition"),
+        "{line}"
+    );
+    let (code, guest, _) = mediaconf(&["list", "--profile", "guest"]);
+    assert_eq!(code, 0);
+    assert!(guest.lines().filter(|l| l.starts_with('H')).count() >= 15);
+    assert!(!guest.contains("C-04"));
+}
+
+#[test]
+fn unknown_profile_is_a_usage_error_naming_the_known_ones() {
+    let (code, _, stderr) = mediaconf(&["list", "--profile", "clients"]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("unknown profile `clients`") && stderr.contains("client, "),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn bad_flags_are_usage_errors() {
+    assert_eq!(mediaconf(&["run"]).0, 2, "--target is required");
+    let (code, _, stderr) = mediaconf(&["run", "--target", "ftp://x"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("is not an http(s) URL"), "{stderr}");
+    let (code, _, stderr) = mediaconf(&["run", "--target", "http://127.0.0.1:1", "--spec", "1.12"]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("--spec: `1.12` is not a spec version"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = mediaconf(&[
+        "run",
+        "--target",
+        "http://127.0.0.1:1",
+        "--user-token",
+        "a",
+        "--registration-token",
+        "b",
+    ]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("give only one of"), "{stderr}");
+    assert_eq!(
+        mediaconf(&["run", "--target", "http://127.0.0.1:1", "--jobs", "0"]).0,
+        2
+    );
+}
+
+#[test]
+fn a_bad_baseline_is_reported_with_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("b.txt");
+    std::fs::write(&path, "C-01 known\nC-02\n").unwrap();
+    let (code, _, stderr) = mediaconf(&[
+        "run",
+        "--target",
+        "http://127.0.0.1:1",
+        "--baseline",
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("b.txt:2: `C-02` has no reason"), "{stderr}");
+}
+
+#[test]
+fn an_unreachable_target_is_a_preflight_error_with_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let (junit, json) = (dir.path().join("r.xml"), dir.path().join("r.json"));
+    let (code, _, stderr) = mediaconf(&[
+        "run",
+        "--target",
+        "http://127.0.0.1:1",
+        "--timeout",
+        "2",
+        "--junit",
+        junit.to_str().unwrap(),
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("client API is not reachable"), "{stderr}");
+    assert!(
+        stderr.contains("fix: check --target http://127.0.0.1:1"),
+        "{stderr}"
+    );
+    // The reports are still written, so CI shows why nothing ran.
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    let report = quick_junit::Report::deserialize_from_str(&xml).unwrap();
+    assert_eq!(report.test_suites[0].name.as_str(), "preflight");
+    assert_eq!(report.errors, 1);
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert!(doc["error"].as_str().unwrap().contains("not reachable"));
+}
+
+#[test]
+fn a_bad_suite_directory_is_a_suite_error() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("x.toml"),
+        "profile = \"x\"\n[[case]]\nid = \"X-01\"\nlevl = \"MUST\"\n",
+    )
+    .unwrap();
+    let (code, _, stderr) = mediaconf(&["list", "--suite", dir.path().to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("x.toml:4:1"), "{stderr}");
+    assert!(stderr.contains("unknown field `levl`"), "{stderr}");
+}

@@ -1,0 +1,626 @@
+//! Fault matrix: tests the tester. For each [`Fault`] an in-process fake homeserver
+//! (`support::fake_target`) breaks exactly one rule, the real `mediaconf` binary runs the
+//! client, guest and legacy profiles against it, and the test checks that exactly the case ids
+//! listed in [`breaks`] come out failed or warned, each with a reason, and that the exit code
+//! matches (1 when a MUST case failed, else 0). With `Fault::None` everything passes or is skipped
+//! for an accepted reason. A coverage test checks that every MUST case that runs against the fake
+//! is broken by some fault, or is listed in [`NOT_COVERED`] with the reason it is not.
+//!
+//! When a suite changes, a failing test prints the actual list to paste into `breaks`.
+
+mod support;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::Command;
+
+use serde_json::Value;
+use support::fake_target::{FakeTarget, Fault};
+
+/// The case ids that must change from passed to failed (MUST) or warned (SHOULD/MAY/GAP) when the
+/// fake has `fault`. INFO cases never fail, so they never appear here.
+fn breaks(fault: Fault) -> &'static [&'static str] {
+    match fault {
+        Fault::None => &[],
+        // ---- access tokens and generic API behaviour ----
+        // A never-issued token (header for B-02, query for B-06) is accepted, so each endpoint
+        // answers 200 instead of 401 M_UNKNOWN_TOKEN.
+        Fault::AcceptInvalidToken => &[
+            "B-02.download",
+            "B-02.download-filename",
+            "B-02.thumbnail",
+            "B-02.config",
+            "B-02.preview-url",
+            "B-06.download",
+            "B-06.download-filename",
+            "B-06.thumbnail",
+            "B-06.config",
+            "B-06.preview-url",
+        ],
+        // The logged-out token made in preflight still works: B-03.* get 200, not 401.
+        Fault::LoggedOutStillValid => &[
+            "B-03.download",
+            "B-03.download-filename",
+            "B-03.thumbnail",
+            "B-03.config",
+            "B-03.preview-url",
+        ],
+        // Every case sending no token and expecting errcode M_MISSING_TOKEN: B-01.* on the v1
+        // endpoints, J-01/J-07/J-08 on upload/create/async PUT, I-08.no-token/I-09 on the
+        // deprecated config and preview_url. (B-11 only checks the 401 status.)
+        Fault::MissingTokenWrongErrcode => &[
+            "B-01.download",
+            "B-01.download-filename",
+            "B-01.thumbnail",
+            "B-01.config",
+            "B-01.preview-url",
+            "J-01",
+            "J-07",
+            "J-08",
+            "I-08.no-token",
+            "I-09",
+        ],
+        // B-05.*: the valid query token is ignored, so 401 instead of 200. B-06.*: the unknown
+        // query token is ignored too, so the answer is M_MISSING_TOKEN, not M_UNKNOWN_TOKEN.
+        Fault::QueryTokenRejected => &[
+            "B-05.download",
+            "B-05.download-filename",
+            "B-05.thumbnail",
+            "B-05.config",
+            "B-05.preview-url",
+            "B-06.download",
+            "B-06.download-filename",
+            "B-06.thumbnail",
+            "B-06.config",
+            "B-06.preview-url",
+        ],
+        // B-08.* expect a 2xx preflight; B-09.preflight (SHOULD) a 2xx with Allow-Headers.
+        Fault::OptionsNeedsAuth => &[
+            "B-08.download",
+            "B-08.download-filename",
+            "B-08.thumbnail",
+            "B-08.config",
+            "B-08.preview-url",
+            "B-09.preflight",
+        ],
+        // Every case checking `errcode` or `standard-error` on an error response (the body is
+        // no longer JSON). Cases checking only the status (B-11, C-18.*, C-19.*, D-11.*, D-12,
+        // *.status, I-06, I-07, I-10) keep passing.
+        Fault::ErrorsNotJson => &[
+            "B-01.download",
+            "B-01.download-filename",
+            "B-01.thumbnail",
+            "B-01.config",
+            "B-01.preview-url",
+            "B-02.download",
+            "B-02.download-filename",
+            "B-02.thumbnail",
+            "B-02.config",
+            "B-02.preview-url",
+            "B-03.download",
+            "B-03.download-filename",
+            "B-03.thumbnail",
+            "B-03.config",
+            "B-03.preview-url",
+            "B-06.download",
+            "B-06.download-filename",
+            "B-06.thumbnail",
+            "B-06.config",
+            "B-06.preview-url",
+            "B-10.download",
+            "B-10.thumbnail",
+            "B-10.config",
+            "C-17",
+            "C-20",
+            "C-22",
+            "C-24.download",
+            "C-24.thumbnail",
+            "D-10.width",
+            "D-10.height",
+            "D-17",
+            "D-19",
+            "D-21",
+            "E-02",
+            "E-04",
+            "I-01",
+            "I-02.filename",
+            "I-02.thumbnail",
+            "I-08.no-token",
+            "I-09",
+            "J-01",
+            "J-05",
+            "J-07",
+            "J-08",
+            "J-10",
+            "J-11",
+            "J-12",
+            "J-13",
+            "H-06",
+            "H-07",
+            "H-08",
+            "H-09",
+            "H-11.config",
+            "H-11.preview-url",
+            "H-10",
+        ],
+        // ---- download ----
+        // Every body-equals check on a download: C-01/C-09/C-10/C-11 (user), J-09 (after the
+        // async PUT), H-03/H-04 (guest). C-21 gets the 504 (the fake's wait ends before C-21
+        // uploads) and E-05 only decodes the image (the flipped byte is in the IEND CRC).
+        Fault::WrongBytes => &["C-01", "C-09", "C-10", "C-11", "J-09", "H-03", "H-04"],
+        // Every content-type check on a download: C-02/C-09/J-09/H-03 (reasonable), C-10 (one-of).
+        Fault::NoContentType => &["C-02", "C-09", "C-10", "J-09", "H-03"],
+        // Every disposition check on a download reports the header absent.
+        Fault::NoDisposition => &[
+            "C-03",
+            "C-04",
+            "C-05",
+            "C-06.png",
+            "C-06.text",
+            "C-06.json",
+            "C-06.mp4",
+            "C-07.html",
+            "C-07.svg",
+            "C-07.js",
+            "C-07.xhtml",
+            "C-07.pdf",
+            "C-07.octet",
+            "C-08.html",
+            "C-08.svg",
+            "C-08.js",
+            "C-09",
+            "C-11",
+            "C-12",
+            "C-13",
+            "J-09",
+            "H-03",
+            "H-04",
+        ],
+        // text/html inline: C-07.html and C-13 want attachment, C-08.html inline only if safe.
+        Fault::HtmlInline => &["C-07.html", "C-08.html", "C-13"],
+        // Every download filename check: the upload name (C-04, J-09, H-03) and the path name
+        // (C-11, C-12, H-04).
+        Fault::NoFilename => &["C-04", "C-11", "C-12", "J-09", "H-03", "H-04"],
+        // C-05: media uploaded without a name must download without one.
+        Fault::InventedFilename => &["C-05"],
+        // The /{fileName} cases get the upload's name instead.
+        Fault::IgnorePathFileName => &["C-11", "C-12", "H-04"],
+        // C-12 is the only non-ASCII file name.
+        Fault::AsciiOnlyFilenames => &["C-12"],
+        // Every case using download/…/{fileName} with a token gets 404 M_UNRECOGNIZED: A-01
+        // (not-errcode), B-01/02/03/06 (want 401), B-04/B-05 (want 200), C-11/C-12/C-13 and
+        // H-04 (want 200). B-08.download-filename passes: OPTIONS never reaches routing.
+        Fault::NoFileNameRoute => &[
+            "A-01.download-filename",
+            "B-01.download-filename",
+            "B-02.download-filename",
+            "B-03.download-filename",
+            "B-04.download-filename",
+            "B-05.download-filename",
+            "B-06.download-filename",
+            "C-11",
+            "C-12",
+            "C-13",
+            "H-04",
+        ],
+        // C-14 (download) and D-20.csp (thumbnail) want a sandboxing CSP.
+        Fault::NoCsp => &["C-14", "D-20.csp"],
+        // C-15 (download) and D-20.corp (thumbnail) want CORP cross-origin.
+        Fault::NoCorp => &["C-15", "D-20.corp"],
+        // The three invalid media ids answer 500 instead of a 4xx.
+        Fault::MediaIdNotSanitised => &["C-18.traversal", "C-18.dot", "C-18.nul"],
+        // The two invalid server names answer 500 instead of a 4xx.
+        Fault::ServerNameNotSanitised => &["C-19.bang", "C-19.traversal"],
+        // Pending media: C-20/C-22/D-19 want 504 M_NOT_YET_UPLOADED, C-21 200 or 504.
+        Fault::PendingReturns404 => &["C-20", "C-21", "C-22", "D-19"],
+        // ---- thumbnails ----
+        // D-02: the bytes (PNG) disagree with the Content-Type (image/jpeg).
+        Fault::ThumbnailMislabelled => &["D-02"],
+        // D-03: thumbnails MUST be inline.
+        Fault::ThumbnailAttachment => &["D-03"],
+        // D-04: thumbnails SHOULD have a file name.
+        Fault::ThumbnailNoFilename => &["D-04"],
+        // D-08 (max 640x480) and D-09 (same size as the original) ask for 2000x2000.
+        Fault::UpscaleThumbnails => &["D-08", "D-09"],
+        // Every min-width/min-height check: D-05 (scale), D-07 (crop), H-05 (guest crop).
+        Fault::SmallThumbnails => &["D-05", "D-07", "H-05"],
+        // D-07 is the only aspect check on a crop (96x96 becomes 128x96; its min size holds).
+        Fault::CropKeepsAspect => &["D-07"],
+        // D-13 (animated=false, MUST) and D-14 (no animated, SHOULD) want a static image.
+        Fault::AnimatedAlways => &["D-13", "D-14"],
+        // D-10.* leave out width or height and want a 400.
+        Fault::BadParamsOk => &["D-10.width", "D-10.height"],
+        // D-11.* (abc, -5) and C-24.thumbnail (abc) want a 4xx.
+        Fault::InvalidParamsOk => &["D-11.text", "D-11.negative", "C-24.thumbnail"],
+        // ---- config and URL previews ----
+        // E-01 checks the type; E-02 and J-05 read the limit in their first step.
+        Fault::ConfigNotInteger => &["E-01", "E-02", "J-05"],
+        // E-05 requires og:image to be present. E-03 should break too, but its og:image and
+        // matrix:image:size expectations lack `present = true` (see the report to the lead).
+        Fault::PreviewWithoutImage => &["E-05"],
+        // E-03 and E-05 want og:image to match ^mxc://.
+        Fault::PreviewImageNotMxc => &["E-03", "E-05"],
+        // ---- guests ----
+        // H-02: guest registration must ignore username and device_id from the body.
+        Fault::GuestHonoursBody => &["H-02"],
+        // H-08/H-09 (and their .status GAP twins) want guests refused on upload and create.
+        // H-10 still passes: the async PUT is then refused with 403 M_FORBIDDEN (not the owner).
+        Fault::GuestCanUpload => &["H-08", "H-08.status", "H-09", "H-09.status"],
+        // The guest download and thumbnail cases; H-12 (INFO) allows 403.
+        Fault::GuestCannotDownload => &["H-03", "H-04", "H-05"],
+        // Guests get 200 on config and preview_url, v1 (H-06, H-07) and v3 (H-11.*), and the
+        // .status GAP twins.
+        Fault::GuestCanUseConfigAndPreview => &[
+            "H-06",
+            "H-06.status",
+            "H-07",
+            "H-07.status",
+            "H-11.config",
+            "H-11.config.status",
+            "H-11.preview-url",
+            "H-11.preview-url.status",
+        ],
+        // ---- deprecated endpoints ----
+        // The three freeze cases get 200 instead of 404 (I-10 is INFO).
+        Fault::NotFrozen => &["I-01", "I-02.filename", "I-02.thumbnail"],
+        // I-06 must not see a redirect; I-01 and I-02.filename follow it to the v1 download,
+        // which answers 401 without a token (they want the freeze 404). I-07 allows 307.
+        Fault::DeprecatedRedirects => &["I-01", "I-02.filename", "I-06"],
+        // Every case on /_matrix/media/v3/config now gets 404 M_UNRECOGNIZED.
+        Fault::DeprecatedConfigRemoved => {
+            &["I-08", "I-08.no-token", "H-11.config", "H-11.config.status"]
+        }
+        // ---- upload, create, async upload ----
+        // J-04 uploads without Content-Type; C-10's media `untyped` cannot be prepared.
+        Fault::UploadRequiresContentType => &["J-04", "C-10"],
+        // J-03 and J-06 check content_uri against ^mxc://server/[A-Za-z0-9_-]+$.
+        Fault::UnsafeMediaIds => &["J-03", "J-06"],
+        // J-06: unused_expires_at must be in the future.
+        Fault::ExpiresInPast => &["J-06"],
+        // J-10: the second PUT must be refused with 409.
+        Fault::NoOverwriteCheck => &["J-10"],
+        // J-11: a PUT to media another user created must be refused with 403.
+        Fault::NoOwnerCheck => &["J-11"],
+        // J-12 (never created) and J-13 (other server) want 404 M_NOT_FOUND.
+        Fault::PutNoExistenceCheck => &["J-12", "J-13"],
+    }
+}
+
+/// MUST cases that run against the fake but that no fault breaks, and why.
+const NOT_COVERED: &[(&str, &str)] = &[
+    (
+        "A-01.versions",
+        "cannot fail: a /versions without a versions array advertises no version, and then every case (this one too) is skipped",
+    ),
+    (
+        "A-01.download",
+        "only a missing v1 download breaks it, which fails nearly every case; NoFileNameRoute shows the not-errcode check works",
+    ),
+    ("A-01.thumbnail", "as A-01.download, for the v1 thumbnail"),
+    ("A-01.config", "as A-01.download, for the v1 config"),
+    (
+        "A-01.preview-url",
+        "as A-01.download, for the v1 preview_url",
+    ),
+    (
+        "B-04.download",
+        "as A-01.download: a user token refused on download breaks nearly every case",
+    ),
+    (
+        "B-04.thumbnail",
+        "as B-04.download, for thumbnails (NoFileNameRoute breaks B-04.download-filename)",
+    ),
+    (
+        "B-04.config",
+        "as B-04.download, for config (E-01 etc. would all fail too)",
+    ),
+    (
+        "B-04.preview-url",
+        "sends the same request as the preview preflight probe: if it fails, the probe skips the case instead",
+    ),
+    (
+        "J-02",
+        "every media of the run is uploaded in preflight the same way; a broken upload breaks nearly every case",
+    ),
+];
+
+// ------------------------------------------------------------------------------------------------
+// Running mediaconf against the fake
+
+/// One case of the JSON report.
+#[derive(Debug)]
+struct CaseResult {
+    level: String,
+    outcome: String,
+    reason: String,
+}
+
+/// What one run produced.
+#[derive(Debug)]
+struct RunReport {
+    fault: Fault,
+    exit_code: Option<i32>,
+    cases: BTreeMap<String, CaseResult>,
+}
+
+/// Skip reasons a run against the fake may give: manual cases, federation/mock-peer cases and
+/// cases for spec versions the fake does not advertise.
+const ALLOWED_SKIP_REASONS: &[&str] = &[
+    "not automated:",
+    "federation requests and mock-peer scenarios",
+    "applies to ",
+];
+
+async fn run_against(fault: Fault) -> RunReport {
+    let fake = FakeTarget::start(fault).await;
+    let target = fake.url();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let json_path = dir.path().join("report.json");
+    let path = json_path.clone();
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_mediaconf"))
+            .args([
+                "run",
+                "--target",
+                &target,
+                "--profile",
+                "client,guest,legacy",
+                "--json",
+            ])
+            .arg(&path)
+            .args([
+                "--color",
+                "never",
+                "--jobs",
+                "8",
+                "--timeout",
+                "10",
+                "--quiet",
+            ])
+            // The developer's own settings must not change how the run registers.
+            .env_remove("MEDIACONF_TARGET")
+            .env_remove("MEDIACONF_REGISTRATION_TOKEN")
+            .env_remove("MEDIACONF_REGISTRATION_SHARED_SECRET")
+            .env_remove("MEDIACONF_USER_TOKEN")
+            .output()
+    })
+    .await
+    .expect("mediaconf runner task")
+    .expect("start mediaconf");
+    drop(fake);
+    let text = std::fs::read_to_string(&json_path).unwrap_or_else(|e| {
+        panic!(
+            "{fault:?}: no JSON report ({e}); exit {:?}\nstdout:\n{}\nstderr:\n{}",
+            output.status.code(),
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    let json: Value = serde_json::from_str(&text).expect("JSON report parses");
+    let field = |c: &Value, k: &str| {
+        c.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let cases = json
+        .get("cases")
+        .and_then(Value::as_array)
+        .expect("report has cases")
+        .iter()
+        .map(|c| {
+            let result = CaseResult {
+                level: field(c, "level"),
+                outcome: field(c, "outcome"),
+                reason: field(c, "reason"),
+            };
+            (field(c, "id"), result)
+        })
+        .collect();
+    RunReport {
+        fault,
+        exit_code: output.status.code(),
+        cases,
+    }
+}
+
+/// The run with `Fault::None`, shared by the no-fault test and the coverage test.
+async fn baseline() -> &'static RunReport {
+    static BASELINE: tokio::sync::OnceCell<RunReport> = tokio::sync::OnceCell::const_new();
+    BASELINE.get_or_init(|| run_against(Fault::None)).await
+}
+
+/// Checks a run against `breaks(report.fault)`.
+fn check(report: &RunReport) {
+    let fault = report.fault;
+    assert!(
+        !report.cases.is_empty(),
+        "{fault:?}: the report has no cases"
+    );
+    let mut problems = Vec::new();
+    for (id, c) in &report.cases {
+        match c.outcome.as_str() {
+            "passed" | "failed" | "warned" => {}
+            "skipped" if ALLOWED_SKIP_REASONS.iter().any(|r| c.reason.starts_with(r)) => {}
+            _ => problems.push(format!("{id} is {} ({})", c.outcome, c.reason)),
+        }
+    }
+    let expected: BTreeSet<&str> = breaks(fault).iter().copied().collect();
+    assert_eq!(
+        expected.len(),
+        breaks(fault).len(),
+        "{fault:?}: breaks() lists an id twice"
+    );
+    let broken: BTreeMap<&str, &CaseResult> = report
+        .cases
+        .iter()
+        .filter(|(_, c)| matches!(c.outcome.as_str(), "failed" | "warned"))
+        .map(|(id, c)| (id.as_str(), c))
+        .collect();
+    for (id, c) in &broken {
+        if !expected.contains(id) {
+            problems.push(format!(
+                "{id} is {} but not listed in breaks(): {}",
+                c.outcome, c.reason
+            ));
+        } else if c.reason.trim().is_empty() {
+            problems.push(format!("{id} is {} without a reason", c.outcome));
+        }
+        let want = if c.level == "MUST" {
+            "failed"
+        } else {
+            "warned"
+        };
+        if c.outcome != want {
+            problems.push(format!("{id} is a {} case but {}", c.level, c.outcome));
+        }
+    }
+    for id in &expected {
+        match report.cases.get(*id) {
+            None => problems.push(format!(
+                "{id} is listed in breaks() but is not a case of the run"
+            )),
+            Some(c) if !broken.contains_key(id) => problems.push(format!(
+                "{id} is listed in breaks() but {} ({})",
+                c.outcome, c.reason
+            )),
+            Some(_) => {}
+        }
+    }
+    let any_failed = broken.values().any(|c| c.outcome == "failed");
+    let want_exit = if any_failed { 1 } else { 0 };
+    if report.exit_code != Some(want_exit) {
+        problems.push(format!(
+            "exit code {:?}, expected {want_exit}",
+            report.exit_code
+        ));
+    }
+    let actual: Vec<String> = broken.keys().map(|id| format!("{id:?}")).collect();
+    assert!(
+        problems.is_empty(),
+        "{fault:?}:\n  {}\nactual broken cases: [{}]",
+        problems.join("\n  "),
+        actual.join(", ")
+    );
+}
+
+async fn check_fault(fault: Fault) {
+    let report = run_against(fault).await;
+    check(&report);
+}
+
+// ------------------------------------------------------------------------------------------------
+// The tests
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_fault_passes_everything() {
+    check(baseline().await);
+}
+
+macro_rules! fault_tests {
+    ($($name:ident => $fault:ident,)*) => {
+        /// Every fault with a test (the no-fault run is `no_fault_passes_everything`).
+        const ALL_FAULTS: &[Fault] = &[$(Fault::$fault),*];
+        $(
+            #[tokio::test(flavor = "multi_thread")]
+            async fn $name() {
+                check_fault(Fault::$fault).await;
+            }
+        )*
+    };
+}
+
+fault_tests! {
+    accept_invalid_token => AcceptInvalidToken,
+    logged_out_still_valid => LoggedOutStillValid,
+    missing_token_wrong_errcode => MissingTokenWrongErrcode,
+    query_token_rejected => QueryTokenRejected,
+    options_needs_auth => OptionsNeedsAuth,
+    errors_not_json => ErrorsNotJson,
+    wrong_bytes => WrongBytes,
+    no_content_type => NoContentType,
+    no_disposition => NoDisposition,
+    html_inline => HtmlInline,
+    no_filename => NoFilename,
+    invented_filename => InventedFilename,
+    ignore_path_file_name => IgnorePathFileName,
+    ascii_only_filenames => AsciiOnlyFilenames,
+    no_file_name_route => NoFileNameRoute,
+    no_csp => NoCsp,
+    no_corp => NoCorp,
+    media_id_not_sanitised => MediaIdNotSanitised,
+    server_name_not_sanitised => ServerNameNotSanitised,
+    pending_returns_404 => PendingReturns404,
+    thumbnail_mislabelled => ThumbnailMislabelled,
+    thumbnail_attachment => ThumbnailAttachment,
+    thumbnail_no_filename => ThumbnailNoFilename,
+    upscale_thumbnails => UpscaleThumbnails,
+    small_thumbnails => SmallThumbnails,
+    crop_keeps_aspect => CropKeepsAspect,
+    animated_always => AnimatedAlways,
+    bad_params_ok => BadParamsOk,
+    invalid_params_ok => InvalidParamsOk,
+    config_not_integer => ConfigNotInteger,
+    preview_without_image => PreviewWithoutImage,
+    preview_image_not_mxc => PreviewImageNotMxc,
+    guest_honours_body => GuestHonoursBody,
+    guest_can_upload => GuestCanUpload,
+    guest_cannot_download => GuestCannotDownload,
+    guest_can_use_config_and_preview => GuestCanUseConfigAndPreview,
+    not_frozen => NotFrozen,
+    deprecated_redirects => DeprecatedRedirects,
+    deprecated_config_removed => DeprecatedConfigRemoved,
+    upload_requires_content_type => UploadRequiresContentType,
+    unsafe_media_ids => UnsafeMediaIds,
+    expires_in_past => ExpiresInPast,
+    no_overwrite_check => NoOverwriteCheck,
+    no_owner_check => NoOwnerCheck,
+    put_no_existence_check => PutNoExistenceCheck,
+}
+
+/// Every MUST case that runs against the fake is broken by some fault or explained in
+/// `NOT_COVERED`; `NOT_COVERED` holds only running MUST cases that no fault breaks.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_must_case_is_covered() {
+    let report = baseline().await;
+    let covered: BTreeSet<&str> = ALL_FAULTS
+        .iter()
+        .flat_map(|f| breaks(*f))
+        .copied()
+        .collect();
+    let not_covered: BTreeMap<&str, &str> = NOT_COVERED.iter().copied().collect();
+    let mut problems = Vec::new();
+    for (id, c) in &report.cases {
+        let runs_must = c.level == "MUST" && c.outcome != "skipped";
+        if runs_must && !covered.contains(id.as_str()) && !not_covered.contains_key(id.as_str()) {
+            problems.push(format!(
+                "{id}: a MUST case no fault breaks (add a fault, or a NOT_COVERED entry)"
+            ));
+        }
+    }
+    for (id, why) in NOT_COVERED {
+        assert!(!why.trim().is_empty(), "NOT_COVERED {id} has no reason");
+        match report.cases.get(*id) {
+            None => problems.push(format!(
+                "NOT_COVERED lists {id}, which is not a case of the run"
+            )),
+            Some(c) if c.level != "MUST" || c.outcome == "skipped" => {
+                problems.push(format!(
+                    "NOT_COVERED lists {id}, which is {} and {}",
+                    c.level, c.outcome
+                ));
+            }
+            Some(_) if covered.contains(id) => {
+                problems.push(format!("NOT_COVERED lists {id}, but a fault breaks it"))
+            }
+            Some(_) => {}
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn zz_debug_serve() {
+    let fake = FakeTarget::start(Fault::None).await;
+    std::fs::write("/tmp/fake_url", fake.url()).unwrap();
+    tokio::time::sleep(std::time::Duration::from_secs(40)).await;
+}
