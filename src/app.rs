@@ -6,12 +6,14 @@ use std::io::IsTerminal;
 use std::time::Duration;
 
 use crate::baseline::{Baseline, load_baseline};
+use crate::cli::KeygenArgs;
 use crate::cli::{Cli, Command, ListArgs, RunArgs, SuiteArgs};
+use crate::federation::signing_key::SigningKey;
 use crate::outcome::{Outcome, Verdict};
 use crate::redact::Redactor;
 use crate::report::human::HumanReporter;
 use crate::report::{json, junit};
-use crate::run::{AccountSource, Event, RunConfig, TargetInfo, execute};
+use crate::run::{AccountSource, Event, FederationSettings, RunConfig, TargetInfo, execute};
 use crate::spec_version::SpecVersion;
 use crate::suite::{Suite, load_suite};
 use crate::target::Registration;
@@ -27,6 +29,7 @@ pub const EXIT_USAGE: i32 = 2;
 pub fn run_cli(cli: Cli) -> i32 {
     match cli.command {
         Command::List(args) => list(&args),
+        Command::Keygen(args) => keygen(&args),
         Command::Run(args) => {
             let runtime = match tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
@@ -100,6 +103,19 @@ fn list(args: &ListArgs) -> i32 {
     }
     println!("{n} cases");
     EXIT_OK
+}
+
+fn keygen(args: &KeygenArgs) -> i32 {
+    match SigningKey::create_new(&args.out, args.force) {
+        Ok(key) => {
+            println!("wrote {} ({}, mode 0600)", args.out.display(), key.key_id);
+            EXIT_OK
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            EXIT_USAGE
+        }
+    }
 }
 
 fn usage_error(message: &str) -> i32 {
@@ -180,6 +196,19 @@ async fn run(args: RunArgs) -> i32 {
         baseline,
         extra_suites: args.suite.suites.clone(),
         secrets,
+        federation: FederationSettings {
+            signing_key: args.signing_key.clone(),
+            peer_listen: args.peer_listen,
+            peer_server_name: args
+                .peer_server_name
+                .clone()
+                .unwrap_or_else(|| args.peer_listen.to_string()),
+            ca_out: args.peer_ca_out.clone(),
+            federation_url: args
+                .federation_url
+                .clone()
+                .unwrap_or_else(|| args.target.trim_end_matches('/').to_string()),
+        },
         redactor: redactor.clone(),
     };
     let color = args.color.enabled(

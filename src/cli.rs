@@ -21,7 +21,22 @@ pub enum Command {
     Run(Box<RunArgs>),
     /// List the cases (id, level, spec versions, reference, title).
     List(ListArgs),
+    /// Create the ed25519 signing key file the tester signs federation requests with.
+    Keygen(KeygenArgs),
 }
+
+#[derive(Debug, Args)]
+pub struct KeygenArgs {
+    /// Where to write the key (Synapse's format, mode 0600).
+    #[arg(long, default_value = DEFAULT_SIGNING_KEY, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Replace an existing key file.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Default signing key file, in the working directory.
+pub const DEFAULT_SIGNING_KEY: &str = "mediaconf-signing.key";
 
 /// Suite selection shared by `run` and `list`.
 #[derive(Debug, Args)]
@@ -101,6 +116,21 @@ pub struct RunArgs {
         value_name = "TOKEN"
     )]
     pub user_token: Option<String>,
+    /// Signing key for federation requests (created with mode 0600 if missing).
+    #[arg(long, default_value = DEFAULT_SIGNING_KEY, value_name = "FILE")]
+    pub signing_key: PathBuf,
+    /// Where the tester's key server listens (HTTPS).
+    #[arg(long, default_value = "127.0.0.1:8448", value_name = "ADDR")]
+    pub peer_listen: std::net::SocketAddr,
+    /// The tester's server name as the target reaches it (default: the listen address).
+    #[arg(long, value_name = "NAME")]
+    pub peer_server_name: Option<String>,
+    /// Where the key server's CA certificate is written (give it to the target to trust).
+    #[arg(long, default_value = "mediaconf-peer-ca.pem", value_name = "FILE")]
+    pub peer_ca_out: PathBuf,
+    /// Base URL of the target's federation API (default: --target).
+    #[arg(long, value_name = "URL")]
+    pub federation_url: Option<String>,
     /// Color: auto (a terminal and no NO_COLOR), always, never.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,

@@ -13,6 +13,7 @@ pub mod imageinfo;
 pub mod level;
 pub mod multipart;
 pub mod outcome;
+pub mod peer;
 pub mod plan;
 pub mod redact;
 pub mod report;

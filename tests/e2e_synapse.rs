@@ -96,6 +96,8 @@ fn full_suites_against_synapse() {
     let dir = tempfile::tempdir().unwrap();
     let junit = dir.path().join("r.xml");
     let json = dir.path().join("r.json");
+    let key = dir.path().join("signing.key");
+    let ca = dir.path().join("ca.pem");
     let target = synapse.url();
     let baseline = repo().join("baseline/synapse.toml");
     let started = std::time::Instant::now();
@@ -136,6 +138,25 @@ fn full_suites_against_synapse() {
         })
         .count();
     assert!(ran >= 80, "only {ran} client-side cases ran");
+    let federation_ran = cases
+        .iter()
+        .filter(|c| c["profile"] == "federation" && c["outcome"] != "skipped")
+        .count();
+    assert!(
+        federation_ran >= 30,
+        "only {federation_ran} federation cases ran"
+    );
+    let key_text = read(&key);
+    let seed = key_text
+        .split_whitespace()
+        .nth(2)
+        .expect("key file: ed25519 <version> <seed>");
+    assert!(
+        std::fs::metadata(&key)
+            .map(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o777)
+            .unwrap()
+            == 0o600
+    );
     for case in cases {
         let outcome = case["outcome"].as_str().unwrap_or("");
         assert!(

@@ -617,10 +617,3 @@ async fn every_must_case_is_covered() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
-
-#[tokio::test(flavor = "multi_thread")]
-async fn zz_debug_serve() {
-    let fake = FakeTarget::start(Fault::None).await;
-    std::fs::write("/tmp/fake_url", fake.url()).unwrap();
-    tokio::time::sleep(std::time::Duration::from_secs(40)).await;
-}

@@ -9,6 +9,8 @@ pub mod disposition;
 pub mod headers;
 pub mod image;
 pub mod json;
+pub mod key_document;
+pub mod multipart;
 pub mod status;
 
 use std::collections::BTreeMap;
@@ -64,6 +66,12 @@ pub fn check_step(
         }
         if let Some(i) = &expect.image {
             image::check_image(i, response, ctx, &mut findings);
+        }
+        if let Some(m) = &expect.multipart {
+            multipart::check_multipart(m, response, ctx, &mut findings);
+        }
+        if let Some(name) = &expect.key_document {
+            key_document::check_key_document(name, response, ctx, &mut findings);
         }
     } else {
         status::check_error_body(expect, response, &mut findings);

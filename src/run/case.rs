@@ -13,7 +13,7 @@ use crate::check::{self, CheckContext};
 use crate::exchange::Exchange;
 use crate::outcome::{Finding, StepReport, Verdict, outcome_for};
 use crate::suite::Case;
-use crate::suite::model::{AuthMode, StepSpec};
+use crate::suite::model::{Api, AuthMode, PeerAction, StepSpec};
 use crate::target::OutgoingRequest;
 use crate::template;
 
@@ -68,7 +68,15 @@ pub async fn run_case(session: Arc<Session>, case: Case) -> Verdict {
         if step.delay_ms > 0 && !step.background {
             tokio::time::sleep(Duration::from_millis(step.delay_ms)).await;
         }
-        let request = match build_request(&session, step, &vars) {
+        if let Some(action) = step.peer {
+            match (action, &session.federation) {
+                (PeerAction::RotateKey, Some(f)) => {
+                    f.keys.rotate();
+                }
+                (PeerAction::RotateKey, None) => {}
+            }
+        }
+        let request = match build_request(&session, case.api, step, &vars) {
             Ok(r) => r,
             Err(e) => {
                 reports.push(StepReport {
@@ -253,12 +261,21 @@ fn capture(step: &StepSpec, exchange: &Exchange, vars: &mut BTreeMap<String, Str
 /// Expands a step into a request with the case's credentials.
 pub fn build_request(
     session: &Session,
+    case_api: Api,
     step: &StepSpec,
     vars: &BTreeMap<String, String>,
 ) -> Result<OutgoingRequest, String> {
     let req = &step.request;
     let path = template::expand(req.path.get_ref(), vars).map_err(|e| e.to_string())?;
-    let mut url = reqwest::Url::parse(&format!("{}{}", session.base, path))
+    let base = match req.api.unwrap_or(case_api) {
+        Api::Client => session.base.as_str(),
+        Api::Federation => session
+            .federation
+            .as_ref()
+            .map(|f| f.base.as_str())
+            .ok_or("federation requests are not available in this run")?,
+    };
+    let mut url = reqwest::Url::parse(&format!("{base}{path}"))
         .map_err(|e| format!("bad URL for path `{path}`: {e}"))?;
     let mut query: Vec<(String, String)> = Vec::new();
     for (k, v) in &req.query {
@@ -304,7 +321,7 @@ pub fn build_request(
         )),
         AuthMode::Invalid => headers.push(bearer(&invalid)),
         AuthMode::InvalidQuery => query.push(("access_token".into(), invalid)),
-        AuthMode::None => {}
+        AuthMode::None | AuthMode::XMatrix => {}
     }
     if !query.is_empty() {
         let mut pairs = url.query_pairs_mut();
@@ -351,6 +368,24 @@ pub fn build_request(
             }
             body = vec![0u8; size];
         }
+    }
+    if req.auth == AuthMode::XMatrix {
+        let federation = session
+            .federation
+            .as_ref()
+            .ok_or("signed requests are not available in this run")?;
+        let uri = match url.query() {
+            Some(q) => format!("{}?{q}", url.path()),
+            None => url.path().to_string(),
+        };
+        let content: Option<Value> = if body.is_empty() {
+            None
+        } else {
+            serde_json::from_slice(&body).ok()
+        };
+        let spec = req.xmatrix.clone().unwrap_or_default();
+        let value = federation.authorization(&spec, &req.method, &uri, content.as_ref(), vars)?;
+        headers.push(("Authorization".into(), value));
     }
     let timeout = req
         .timeout_secs

@@ -17,6 +17,19 @@ pub enum AccountSource {
     ExistingToken(String),
 }
 
+/// Where the tester's own server (key server) listens and how it is known.
+#[derive(Clone, Debug)]
+pub struct FederationSettings {
+    /// The signing key file (created with mode 0600 on first use).
+    pub signing_key: PathBuf,
+    pub peer_listen: std::net::SocketAddr,
+    pub peer_server_name: String,
+    /// Where the CA certificate of the key server is written.
+    pub ca_out: PathBuf,
+    /// Base URL of the target's federation API.
+    pub federation_url: String,
+}
+
 /// Everything `execute` needs.
 #[derive(Clone)]
 pub struct RunConfig {
@@ -38,6 +51,7 @@ pub struct RunConfig {
     pub extra_suites: Vec<PathBuf>,
     /// Secrets to redact besides tokens learned during the run.
     pub secrets: Vec<String>,
+    pub federation: FederationSettings,
     /// Shared with the reports, so tokens learned during the run are redacted there too.
     pub redactor: Redactor,
 }

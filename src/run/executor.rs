@@ -10,10 +10,14 @@ use super::config::{AccountSource, RunConfig};
 use super::event::{Event, PreflightItem, TargetInfo};
 use super::preview_page::PreviewPage;
 use super::session::Session;
+use super::signer::FederationContext;
+use crate::federation::signing_key::SigningKey;
 use crate::outcome::{Outcome, Summary, Verdict};
+use crate::peer::{Peer, PeerConfig};
 use crate::plan::{self, Planned, VersionBasis};
 use crate::spec_version::AdvertisedVersions;
 use crate::suite::Suite;
+use crate::suite::model::XMatrixSpec;
 use crate::suite::model::{Account as MediaOwner, Need};
 use crate::target::{AccountClient, HttpClient};
 
@@ -280,6 +284,22 @@ pub async fn execute(
     session.guest = guest;
     session.logged_out_token = logged_out_token;
 
+    // 4b. Federation: our signing key, our key server, and one signed request.
+    let mut peer_handle: Option<Arc<Peer>> = None;
+    if needs.contains(&Need::Federation) {
+        match setup_federation(&config.federation, &session).await {
+            Ok((peer, context, detail)) => {
+                preflight(on_event, "federation", true, detail);
+                session.federation = Some(context);
+                peer_handle = Some(peer);
+            }
+            Err(reason) => {
+                preflight(on_event, "federation", false, reason.clone());
+                unavailable.insert(Need::Federation, reason);
+            }
+        }
+    }
+
     let planned = plan::apply_capabilities(selected, &unavailable);
 
     // 5. Media the runnable cases use.
@@ -347,8 +367,10 @@ pub async fn execute(
     let deadline = started + config.deadline;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(usize, Verdict)>();
     let mut verdicts: Vec<Option<Verdict>> = vec![None; planned.len()];
+    let mut serial = Vec::new();
     for (index, p) in planned.into_iter().enumerate() {
         match p {
+            Planned::Run(case) if case.serial => serial.push((index, case)),
             Planned::Skip(case, reason) => {
                 let _ = tx.send((index, Verdict::skipped(&case, reason)));
             }
@@ -386,24 +408,43 @@ pub async fn execute(
         }
     }
     drop(tx);
-    while let Some((index, mut verdict)) = rx.recv().await {
-        let (outcome, baseline_reason) = config.baseline.apply(&verdict.id, verdict.outcome);
-        if let Some(reason) = baseline_reason {
-            verdict.reason = match outcome {
-                Outcome::UnexpectedPass => format!(
-                    "listed in the baseline ({reason}) but passed: remove it from the baseline"
-                ),
-                _ if verdict.reason.is_empty() => format!("baseline: {reason}"),
-                _ => format!("{} [baseline: {reason}]", verdict.reason),
-            };
-        }
-        verdict.outcome = outcome;
-        on_event(Event::CaseFinished(Box::new(verdict.clone())));
-        if let Some(slot) = verdicts.get_mut(index) {
-            *slot = Some(verdict);
-        }
+    let mut finish =
+        |index: usize, mut verdict: Verdict, on_event: &mut (dyn FnMut(Event) + Send)| {
+            let (outcome, baseline_reason) = config.baseline.apply(&verdict.id, verdict.outcome);
+            if let Some(reason) = baseline_reason {
+                verdict.reason = match outcome {
+                    Outcome::UnexpectedPass => format!(
+                        "listed in the baseline ({reason}) but passed: remove it from the baseline"
+                    ),
+                    _ if verdict.reason.is_empty() => format!("baseline: {reason}"),
+                    _ => format!("{} [baseline: {reason}]", verdict.reason),
+                };
+            }
+            verdict.outcome = outcome;
+            on_event(Event::CaseFinished(Box::new(verdict.clone())));
+            if let Some(slot) = verdicts.get_mut(index) {
+                *slot = Some(verdict);
+            }
+        };
+    while let Some((index, verdict)) = rx.recv().await {
+        finish(index, verdict, on_event);
+    }
+    // Cases that change shared state run alone, after everything else.
+    for (index, case) in serial {
+        let verdict = if Instant::now() >= deadline {
+            let mut v = Verdict::skipped(
+                &case,
+                "not run: the run deadline passed before this case started (raise --deadline)",
+            );
+            v.outcome = Outcome::Failed;
+            v
+        } else {
+            run_case(session.clone(), case).await
+        };
+        finish(index, verdict, on_event);
     }
     drop(page);
+    drop(peer_handle);
     let verdicts: Vec<Verdict> = verdicts.into_iter().flatten().collect();
     on_event(Event::RunFinished {
         summary: Summary::of(&verdicts),
@@ -436,5 +477,95 @@ async fn probe_previews(session: &Session, token: &str, page_url: &str) -> Resul
             crate::check::body_excerpt(&r.body, r.body_len, 120)
         )),
         Err(e) => Err(format!("{}: {e}", ex.request.line())),
+    }
+}
+
+/// Loads (or creates) our signing key, starts the key server and checks with one signed request
+/// that the target can verify us. `Err` is the reason federation cases are skipped, with the fix.
+async fn setup_federation(
+    settings: &super::config::FederationSettings,
+    session: &Session,
+) -> Result<(Arc<Peer>, FederationContext, String), String> {
+    let existed = settings.signing_key.exists();
+    let key = SigningKey::load_or_create(&settings.signing_key).map_err(|e| {
+        format!("cannot use the signing key {}: {e} (pass --signing-key FILE, or create one with mediaconf keygen)", settings.signing_key.display())
+    })?;
+    let key_id = key.key_id.clone();
+    if let Some(seed) = key.to_key_file().split_whitespace().nth(2) {
+        session.http.redactor().add(seed);
+    }
+    let peer = Peer::start(PeerConfig {
+        listen: settings.peer_listen,
+        server_name: settings.peer_server_name.clone(),
+        key,
+        ca_out: settings.ca_out.clone(),
+    })
+    .await
+    .map_err(|e| format!("the key server cannot start: {e}"))?;
+    let peer = Arc::new(peer);
+    let unknown_key =
+        SigningKey::generate("mcunknown").map_err(|e| format!("cannot make a test key: {e}"))?;
+    let context = FederationContext {
+        base: settings.federation_url.trim_end_matches('/').to_string(),
+        origin: settings.peer_server_name.clone(),
+        keys: peer.clone(),
+        unknown_key,
+    };
+    let key_url = format!(
+        "https://{}/_matrix/key/v2/server",
+        settings.peer_server_name
+    );
+    let fix = format!(
+        "the target cannot reach {key_url}: for Synapse set federation_verify_certificates: false or federation_custom_ca_list: [{}], ip_range_blacklist: [], trusted_key_servers: []",
+        peer.ca_path().display()
+    );
+    let path = format!(
+        "/_matrix/federation/v1/media/download/mediaconfProbe{}",
+        session.unique().replace('-', "")
+    );
+    let vars = session.base_vars.clone();
+    let auth = context.authorization(&XMatrixSpec::default(), "GET", &path, None, &vars)?;
+    let request = crate::target::OutgoingRequest {
+        method: "GET".into(),
+        url: format!("{}{path}", context.base),
+        headers: vec![("Authorization".into(), auth)],
+        body: Vec::new(),
+        timeout: session.timeout,
+    };
+    let exchange = session.http.send(request, false).await;
+    let response = exchange.response.as_ref().map_err(|e| {
+        format!(
+            "the target's federation API at {} is not reachable: {e} (pass --federation-url)",
+            context.base
+        )
+    })?;
+    let answer = format!(
+        "{} {}",
+        response.status,
+        crate::check::body_excerpt(&response.body, response.body_len, 160)
+    );
+    match response.status {
+        401 if peer.key_fetches() == 0 => Err(fix),
+        401 => Err(format!(
+            "the target fetched our key from {key_url} but rejected a signed request ({answer}); check that --peer-server-name ({}) is how the target reaches us",
+            settings.peer_server_name
+        )),
+        403 => Err(format!(
+            "the target refuses federation with {} ({answer}); for Synapse check federation_domain_whitelist",
+            settings.peer_server_name
+        )),
+        _ => Ok((
+            peer.clone(),
+            context,
+            format!(
+                "{} signs as {} with {key_id} ({}), key server https://{} (CA {}), signed probe answered {}",
+                settings.peer_server_name,
+                settings.peer_server_name,
+                if existed { "existing key" } else { "new key" },
+                peer.local_addr(),
+                peer.ca_path().display(),
+                response.status
+            ),
+        )),
     }
 }

@@ -7,7 +7,8 @@ pub mod event;
 pub mod executor;
 pub mod preview_page;
 pub mod session;
+pub mod signer;
 
-pub use config::{AccountSource, RunConfig};
+pub use config::{AccountSource, FederationSettings, RunConfig};
 pub use event::{Event, PreflightItem, TargetInfo};
 pub use executor::{PreflightError, execute};

@@ -31,6 +31,8 @@ pub struct Session {
     /// `server_name`, `preview_url`, … (no secrets).
     pub base_vars: BTreeMap<String, String>,
     pub run_tag: String,
+    /// Set when federation cases can run.
+    pub federation: Option<super::signer::FederationContext>,
     counter: AtomicU64,
 }
 
@@ -61,6 +63,7 @@ impl Session {
             media: BTreeMap::new(),
             base_vars: BTreeMap::new(),
             run_tag,
+            federation: None,
             counter: AtomicU64::new(0),
         }
     }

@@ -24,6 +24,8 @@ pub struct Case {
     pub needs: BTreeSet<Need>,
     /// Media names the case uses.
     pub media: BTreeSet<String>,
+    /// Runs alone after all other cases.
+    pub serial: bool,
     /// Set for cases that cannot be automated: the reason they are skipped.
     pub manual: Option<String>,
     /// The requests, in order (the single-request form becomes one step).

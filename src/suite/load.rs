@@ -299,6 +299,7 @@ impl CaseValidation<'_> {
             ),
             (Some(request), true) => steps.push(StepSpec {
                 name: None,
+                peer: None,
                 request: request.clone(),
                 expect: spec.expect.clone().unwrap_or_default(),
                 capture: BTreeMap::new(),
@@ -335,9 +336,45 @@ impl CaseValidation<'_> {
         let mut needs: BTreeSet<Need> = spec.needs.iter().copied().collect();
         let mut media_used = BTreeSet::new();
         let mut captured: BTreeSet<String> = BTreeSet::new();
+        if spec.api == Api::Federation {
+            needs.insert(Need::Federation);
+        }
         for step in &steps {
             if let Some(n) = step.request.auth.need() {
                 needs.insert(n);
+            }
+            if step.request.api == Some(Api::Federation) {
+                needs.insert(Need::Federation);
+            }
+            if let Some(x) = &step.request.xmatrix {
+                let span = step.request.path.span();
+                if step.request.auth != super::model::AuthMode::XMatrix {
+                    self.error(
+                        Some(span.clone()),
+                        "`xmatrix` needs `auth = \"x-matrix\"`".to_string(),
+                    );
+                }
+                if let Some(v) = &x.variant
+                    && crate::run::signer::variant_by_name(v).is_none()
+                {
+                    let names: Vec<&str> = crate::federation::xmatrix::HeaderVariant::ALL
+                        .iter()
+                        .map(|v| v.name())
+                        .collect();
+                    self.error(
+                        Some(span.clone()),
+                        format!(
+                            "unknown X-Matrix variant `{v}` (known: {})",
+                            names.join(", ")
+                        ),
+                    );
+                }
+                for t in [&x.destination, &x.sign_uri].into_iter().flatten() {
+                    self.check_template(span.clone(), t, &captured, &mut media_used);
+                }
+            }
+            if step.peer.is_some() && !spec.serial {
+                self.error(Some(step.request.path.span()), "a step with a `peer` action changes shared state: mark the case `serial = true`".to_string());
             }
             self.validate_request(&step.request, &captured, &mut media_used);
             self.validate_expect(&step.request, &step.expect, &captured, &mut media_used);
@@ -413,6 +450,7 @@ impl CaseValidation<'_> {
             peer_scenario: spec.peer_scenario.clone(),
             needs,
             media: media_used,
+            serial: spec.serial,
             manual: spec.manual.clone(),
             steps,
             location: location_of(&self.file.name, &self.file.text, spec.id.span().start),
@@ -643,6 +681,32 @@ impl CaseValidation<'_> {
                     );
                 }
             }
+        }
+        if let Some(m) = &expect.multipart {
+            for r in &m.rules {
+                if !crate::check::multipart::RULE_GROUPS.contains(&r.as_str()) {
+                    let groups = crate::check::multipart::RULE_GROUPS.join(", ");
+                    self.error(
+                        Some(span.clone()),
+                        format!("multipart rule `{r}` is not one of {groups}"),
+                    );
+                }
+            }
+            if let Some(c) = &m.content
+                && c != "bytes"
+                && c != "location"
+            {
+                self.error(
+                    Some(span.clone()),
+                    format!("multipart content `{c}` must be `bytes` or `location`"),
+                );
+            }
+            if let Some(b) = &m.body_equals {
+                self.media_ref(span.clone(), b);
+            }
+        }
+        if let Some(k) = &expect.key_document {
+            self.check_template(span.clone(), k, captured, media_used);
         }
         if let Some(d) = &expect.disposition
             && let Some(types) = &d.r#type

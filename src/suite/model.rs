@@ -78,8 +78,10 @@ pub enum Need {
     Previews,
     /// The tester's loopback page server (for preview_url).
     PreviewPage,
-    /// The mock remote homeserver (federation issue).
+    /// The mock remote homeserver (scenarios the target fetches from).
     MockPeer,
+    /// Signed federation requests: our key server is reachable by the target.
+    Federation,
 }
 
 impl fmt::Display for Need {
@@ -92,6 +94,7 @@ impl fmt::Display for Need {
             Need::Previews => "previews",
             Need::PreviewPage => "preview-page",
             Need::MockPeer => "mock-peer",
+            Need::Federation => "federation",
         })
     }
 }
@@ -119,6 +122,9 @@ pub struct CaseSpec {
     pub peer_scenario: Option<String>,
     #[serde(default)]
     pub needs: Vec<Need>,
+    /// Run alone, after every other case (it changes shared state, e.g. rotates our key).
+    #[serde(default)]
+    pub serial: bool,
     /// The case cannot be automated; it is listed and reported as skipped with this reason.
     #[serde(default)]
     pub manual: Option<String>,
@@ -139,6 +145,9 @@ pub struct StepSpec {
     #[serde(default)]
     pub name: Option<String>,
     pub request: RequestSpec,
+    /// Act on the tester's own server before sending this step's request (`rotate-key`).
+    #[serde(default)]
+    pub peer: Option<PeerAction>,
     #[serde(default)]
     pub expect: ExpectSpec,
     /// Values taken from this step's response for later templates: `capture.id = { json = "/content_uri", regex = "…" }`.
@@ -150,6 +159,14 @@ pub struct StepSpec {
     /// Start this step and go on with the next ones at once; it is awaited at the end of the case.
     #[serde(default)]
     pub background: bool,
+}
+
+/// Something the tester's own server does between requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PeerAction {
+    /// A new current signing key; the previous one moves to `old_verify_keys`.
+    RotateKey,
 }
 
 /// Where a captured value comes from.
@@ -183,6 +200,8 @@ pub enum AuthMode {
     InvalidQuery,
     /// A token that was logged out before the case ran.
     LoggedOut,
+    /// A federation request signed by the tester's server (`xmatrix` tunes how).
+    XMatrix,
 }
 
 impl AuthMode {
@@ -193,6 +212,7 @@ impl AuthMode {
             AuthMode::OtherUser => Some(Need::OtherUser),
             AuthMode::Guest => Some(Need::Guest),
             AuthMode::LoggedOut => Some(Need::LoggedOut),
+            AuthMode::XMatrix => Some(Need::Federation),
             AuthMode::None | AuthMode::Invalid | AuthMode::InvalidQuery => None,
         }
     }
@@ -208,6 +228,12 @@ pub struct RequestSpec {
     pub path: Spanned<String>,
     #[serde(default)]
     pub auth: AuthMode,
+    /// With `auth = "x-matrix"`: how the request is signed and the header spelled.
+    #[serde(default)]
+    pub xmatrix: Option<XMatrixSpec>,
+    /// Which API base URL the request goes to (default: the case's `api`).
+    #[serde(default)]
+    pub api: Option<Api>,
     #[serde(default)]
     pub query: BTreeMap<String, Scalar>,
     #[serde(default)]
@@ -220,6 +246,42 @@ pub struct RequestSpec {
     /// Per-request timeout, overriding `--timeout`.
     #[serde(default)]
     pub timeout_secs: Option<u64>,
+}
+
+/// How an `X-Matrix` request is signed; every key is optional and the defaults give a correct
+/// request from the tester's server to the target.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct XMatrixSpec {
+    /// Header spelling: `canonical` (default), `spaces-around-commas`, `tabs-around-commas`,
+    /// `uppercase-names`, `reordered`, `unquoted-tokens`, `unquoted-colon`, `unknown-param`,
+    /// `backslash-escaped`, `signature-param-name`, `missing-destination`, `lowercase-scheme`,
+    /// `multiple-spaces-after-scheme`.
+    #[serde(default)]
+    pub variant: Option<String>,
+    /// Which key signs: `current` (published in `verify_keys`), `old` (only in
+    /// `old_verify_keys`), `unknown` (never published).
+    #[serde(default)]
+    pub key: KeyChoice,
+    /// Destination, signed and sent (templated; default `{server_name}`).
+    #[serde(default)]
+    pub destination: Option<String>,
+    /// Sign this uri instead of the path and query actually sent (templated).
+    #[serde(default)]
+    pub sign_uri: Option<String>,
+    /// Corrupt one byte of the signature.
+    #[serde(default)]
+    pub flip_signature: bool,
+}
+
+/// The key an `X-Matrix` request is signed with.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum KeyChoice {
+    #[default]
+    Current,
+    Old,
+    Unknown,
 }
 
 fn default_method() -> String {
@@ -287,6 +349,13 @@ pub struct ExpectSpec {
     pub body_equals: Option<String>,
     #[serde(default)]
     pub image: Option<ImageExpect>,
+    /// The body is a federation `multipart/mixed` media response.
+    #[serde(default)]
+    pub multipart: Option<MultipartExpect>,
+    /// The body is a server key document (`/_matrix/key/v2/server`) of this server name
+    /// (templated), self-signed and valid for at least an hour.
+    #[serde(default)]
+    pub key_document: Option<String>,
     /// The response (or transport failure) arrives within this many milliseconds.
     #[serde(default)]
     pub within_ms: Option<u64>,
@@ -428,6 +497,30 @@ pub struct ImageExpect {
     /// Same pixel dimensions as this media's fixture.
     #[serde(default)]
     pub same_size_as: Option<String>,
+}
+
+/// Expectations on a federation media response (checklist §2): framing, the JSON part, and the
+/// media part, which is judged like a download response.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct MultipartExpect {
+    /// Groups of rules that must hold: `framing` (RFC 2046 delimiters, boundary, part headers),
+    /// `part-count` (exactly two parts), `json-part` (part 1 is an `application/json` object),
+    /// `media-part` (part 2 has bytes or a `Location`).
+    #[serde(default)]
+    pub rules: Vec<String>,
+    /// Part 2 must be `bytes` or `location`.
+    #[serde(default)]
+    pub content: Option<String>,
+    /// Part 2's bytes equal this media's fixture.
+    #[serde(default)]
+    pub body_equals: Option<String>,
+    #[serde(default)]
+    pub content_type: Option<ContentTypeExpect>,
+    #[serde(default)]
+    pub disposition: Option<DispositionExpect>,
+    #[serde(default)]
+    pub image: Option<ImageExpect>,
 }
 
 /// One value or a list: `status = 200` or `status = [200, 307]`.

@@ -1,0 +1,211 @@
+//! Federation media responses: `multipart/mixed` framing and parts judged with the strict
+//! parser, then the media part judged like a download (type, disposition, bytes, image).
+
+use super::CheckContext;
+use crate::exchange::RecordedResponse;
+use crate::multipart::{MediaContent, parse_media_response};
+use crate::outcome::Finding;
+use crate::suite::model::MultipartExpect;
+
+/// The rule group a parser violation belongs to (`framing`, `part-count`, `json-part`,
+/// `media-part`).
+pub fn rule_group(code: &str) -> &'static str {
+    match code {
+        "wrong-part-count" => "part-count",
+        c if c.starts_with("json-part") => "json-part",
+        c if c.starts_with("media-part") => "media-part",
+        _ => "framing",
+    }
+}
+
+/// Names accepted in `multipart.rules`.
+pub const RULE_GROUPS: &[&str] = &["framing", "part-count", "json-part", "media-part"];
+
+pub fn check_multipart(
+    expect: &MultipartExpect,
+    response: &RecordedResponse,
+    ctx: &CheckContext<'_>,
+    findings: &mut Vec<Finding>,
+) {
+    let content_type = response.header("content-type").unwrap_or("");
+    let parsed = parse_media_response(content_type, &response.body);
+    let mut reported = false;
+    for v in &parsed.violations {
+        if expect.rules.iter().any(|r| r == rule_group(v.code())) {
+            findings.push(Finding::new(
+                format!("multipart {}", v.code()),
+                "a conformant multipart/mixed body",
+                v.to_string(),
+            ));
+            reported = true;
+        }
+    }
+    let Some(media) = parsed.media() else {
+        if !reported {
+            findings.push(Finding::new(
+                "multipart",
+                "a JSON object part followed by a media part",
+                format!("{} part(s) in a `{content_type}` body", parsed.parts.len()),
+            ));
+        }
+        return;
+    };
+    let (kind, part) = match media.content {
+        MediaContent::Bytes {
+            content_type,
+            content_disposition,
+            body,
+        } => {
+            let mut headers = Vec::new();
+            if let Some(ct) = content_type {
+                headers.push(("content-type".to_string(), ct));
+            }
+            if let Some(cd) = content_disposition {
+                headers.push(("content-disposition".to_string(), cd));
+            }
+            let sha = crate::target::http::sha256_hex(&body);
+            let part = RecordedResponse {
+                status: 200,
+                headers,
+                body_len: body.len() as u64,
+                body,
+                body_sha256: sha,
+                truncated: response.truncated,
+            };
+            ("bytes", Some(part))
+        }
+        MediaContent::Location { .. } => ("location", None),
+    };
+    if let Some(wanted) = &expect.content
+        && wanted != kind
+    {
+        findings.push(Finding::new(
+            "multipart media part",
+            format!("{wanted}"),
+            kind,
+        ));
+    }
+    let Some(part) = part else { return };
+    let mut part_findings = Vec::new();
+    if let Some(ct) = &expect.content_type {
+        super::content_type::check_content_type(ct, &part, &mut part_findings);
+    }
+    if let Some(d) = &expect.disposition {
+        super::disposition::check_disposition(d, &part, &mut part_findings);
+    }
+    if let Some(m) = &expect.body_equals {
+        super::body::check_body_equals(m, &part, ctx, &mut part_findings);
+    }
+    if let Some(i) = &expect.image {
+        super::image::check_image(i, &part, ctx, &mut part_findings);
+    }
+    for mut f in part_findings {
+        f.check = format!("part 2 {}", f.check);
+        findings.push(f);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::multipart::{Builder, Fault};
+    use crate::suite::model::{ContentTypeExpect, DispositionExpect, OneOrMany};
+    use std::collections::BTreeMap;
+
+    fn response(builder: &Builder) -> RecordedResponse {
+        RecordedResponse {
+            status: 200,
+            headers: vec![("content-type".into(), builder.content_type())],
+            body: builder.build(),
+            ..Default::default()
+        }
+    }
+
+    fn judge(expect: &MultipartExpect, r: &RecordedResponse) -> Vec<String> {
+        let media = BTreeMap::new();
+        let vars = BTreeMap::new();
+        let mut f = Vec::new();
+        check_multipart(
+            expect,
+            r,
+            &CheckContext {
+                media: &media,
+                vars: &vars,
+            },
+            &mut f,
+        );
+        f.into_iter().map(|f| f.check).collect()
+    }
+
+    fn strict() -> MultipartExpect {
+        MultipartExpect {
+            rules: RULE_GROUPS.iter().map(|s| s.to_string()).collect(),
+            content: Some("bytes".into()),
+            content_type: Some(ContentTypeExpect {
+                reasonable: Some("text/plain".into()),
+                one_of: vec![],
+            }),
+            disposition: Some(DispositionExpect {
+                filename: Some("m.txt".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_synapse_shaped_body_passes() {
+        let b = Builder::bytes(
+            Some("text/plain"),
+            Some("inline; filename=m.txt"),
+            b"hello world",
+        );
+        assert!(judge(&strict(), &response(&b)).is_empty());
+    }
+
+    #[test]
+    fn each_broken_rule_is_named() {
+        let b = Builder::bytes(Some("text/plain"), Some("inline; filename=m.txt"), b"hello");
+        assert_eq!(
+            judge(&strict(), &response(&b.clone().fault(Fault::ThreeParts))),
+            ["multipart wrong-part-count"]
+        );
+        assert_eq!(
+            judge(&strict(), &response(&b.clone().fault(Fault::JsonArray))),
+            ["multipart json-part-not-object"]
+        );
+        let wrong_name =
+            Builder::bytes(Some("text/plain"), Some("inline; filename=x.txt"), b"hello");
+        assert_eq!(
+            judge(&strict(), &response(&wrong_name)),
+            ["part 2 Content-Disposition filename"]
+        );
+        let location = Builder::location("https://cdn.example/x");
+        assert_eq!(
+            judge(&strict(), &response(&location)),
+            ["multipart media part"]
+        );
+        let not_multipart = RecordedResponse {
+            status: 200,
+            headers: vec![("content-type".into(), "image/png".into())],
+            body: b"\x89PNG".to_vec(),
+            ..Default::default()
+        };
+        let found = judge(&strict(), &not_multipart);
+        assert!(
+            found
+                .iter()
+                .any(|c| c.starts_with("multipart not-multipart-mixed")
+                    || c.starts_with("multipart missing-boundary")),
+            "{found:?}"
+        );
+        let lenient = MultipartExpect {
+            disposition: Some(DispositionExpect {
+                r#type: Some(OneOrMany(vec!["inline".into()])),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        assert!(judge(&lenient, &response(&b)).is_empty());
+    }
+}

@@ -1,0 +1,650 @@
+//! The mock remote homeserver ("peer", `$MOCK` in the checklist) served over HTTPS.
+//!
+//! What it does: [`Peer::start`] binds the listen address, generates a CA and leaf certificate
+//! ([`super::tls`]), writes the CA PEM for the operator (the target must trust it, e.g.
+//! Synapse's `federation_custom_ca_list`), and serves with axum over axum-server/rustls:
+//! * `GET /_matrix/key/v2/server` and the pre-v1.7 `GET /_matrix/key/v2/server/{keyId}`: the
+//!   self-signed key document ([`super::key_document`]) with `valid_until_ts` = now + 24 h;
+//! * anything else: `404 M_UNRECOGNIZED` (a known path with another method: `405
+//!   M_UNRECOGNIZED`, as the spec asks).
+//!
+//! It records every request as an [`Observation`] (time, method, path, headers, remote address,
+//! our status), counts key fetches, and supports key rotation (K-02): [`Peer::rotate`] moves the
+//! current key to `old_verify_keys`. A second key, listed only in `old_verify_keys` from the
+//! start, is available for "signed with an old key" cases (F-23).
+//!
+//! What it does not do (yet): the mock media endpoints and their faults (a later issue; see the
+//! marked place in [`router`]), notary endpoints (`/_matrix/key/v2/query`), request bodies in
+//! observations, `.well-known` delegation, or plain HTTP (Synapse federates over TLS only).
+
+use std::io;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::json;
+use tokio::task::JoinHandle;
+
+use super::key_document::{KeyDocumentError, OldKey, server_key_document};
+use super::tls::{self, TlsError};
+use crate::federation::signing_key::{KeyError, SigningKey, random_version};
+
+/// How long the served key document claims to be valid.
+pub const KEY_VALIDITY: Duration = Duration::from_secs(24 * 3600);
+
+/// How long [`Peer::shutdown`] lets open connections finish.
+const GRACE: Duration = Duration::from_secs(2);
+
+/// What the peer needs to start.
+#[derive(Debug, Clone)]
+pub struct PeerConfig {
+    /// Address to listen on (port 0 picks a free port).
+    pub listen: SocketAddr,
+    /// The peer's server name as the target sees it, e.g. `127.0.0.1:9443`.
+    pub server_name: String,
+    /// The current signing key (published in `verify_keys`).
+    pub key: SigningKey,
+    /// Where to write the CA certificate (PEM).
+    pub ca_out: PathBuf,
+}
+
+/// One request the peer received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Observation {
+    /// Milliseconds since the peer started.
+    pub at_ms: u64,
+    /// HTTP method, e.g. `GET`.
+    pub method: String,
+    /// Path and query as received, e.g. `/_matrix/key/v2/server?x=1`.
+    pub path: String,
+    /// Request headers in order (names lowercase; non-UTF-8 values lossily decoded).
+    pub headers: Vec<(String, String)>,
+    /// The client's address.
+    pub remote: SocketAddr,
+    /// The status code the peer answered with.
+    pub status: u16,
+}
+
+impl Observation {
+    /// The first value of header `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Errors starting the peer.
+#[derive(Debug, thiserror::Error)]
+pub enum PeerError {
+    /// Something else already listens on the address.
+    #[error(
+        "cannot listen on {addr}: address already in use (another process holds this port; stop it or choose another listen port)"
+    )]
+    AddrInUse {
+        /// The listen address.
+        addr: SocketAddr,
+    },
+    /// Binding failed for another reason.
+    #[error("cannot listen on {addr}: {source} ({hint})")]
+    Bind {
+        /// The listen address.
+        addr: SocketAddr,
+        /// The underlying error.
+        source: io::Error,
+        /// What to try.
+        hint: &'static str,
+    },
+    /// Generating the certificates failed.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    /// rustls rejected the generated certificate or key.
+    #[error("cannot load the generated tls certificate: {0}")]
+    TlsConfig(io::Error),
+    /// Writing the CA file failed.
+    #[error(
+        "cannot write the ca certificate to {}: {source} (check that the directory exists and is writable)",
+        path.display()
+    )]
+    WriteCa {
+        /// The CA output path.
+        path: PathBuf,
+        /// The underlying error.
+        source: io::Error,
+    },
+    /// Generating the old signing key failed.
+    #[error("cannot generate the old signing key: {0}")]
+    Key(#[from] KeyError),
+    /// The configured key cannot be published (e.g. its ID clashes with the old key's).
+    #[error(transparent)]
+    KeyDocument(#[from] KeyDocumentError),
+}
+
+/// Mutable state shared by the handlers and the [`Peer`] handle.
+#[derive(Debug)]
+struct PeerState {
+    current: SigningKey,
+    old: Vec<OldKey>,
+    observations: Vec<Observation>,
+    key_fetches: usize,
+}
+
+#[derive(Debug)]
+struct Shared {
+    server_name: String,
+    started: Instant,
+    state: Mutex<PeerState>,
+}
+
+impl Shared {
+    /// Locks the state; a panic in another holder does not make the data unusable here.
+    fn lock(&self) -> MutexGuard<'_, PeerState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn elapsed_ms(&self) -> u64 {
+        u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// `[A-Za-z0-9]{8}` from the operating system's random source.
+fn random_suffix() -> Result<String, KeyError> {
+    // `random_version` gives `a_` + 4 random characters; two of them make 8.
+    Ok(format!(
+        "{}{}",
+        &random_version()?[2..],
+        &random_version()?[2..]
+    ))
+}
+
+/// A running mock peer. Dropping it stops the server; [`Peer::shutdown`] stops it gracefully.
+#[derive(Debug)]
+pub struct Peer {
+    shared: Arc<Shared>,
+    local_addr: SocketAddr,
+    ca_path: PathBuf,
+    old_key: SigningKey,
+    handle: axum_server::Handle<SocketAddr>,
+    task: Option<JoinHandle<io::Result<()>>>,
+}
+
+impl Peer {
+    /// Binds (error with a fix hint if the port is taken), generates TLS, writes the CA PEM to
+    /// `ca_out`, serves HTTPS. Must be called inside a tokio runtime.
+    pub async fn start(config: PeerConfig) -> Result<Peer, PeerError> {
+        // Only aws-lc-rs is compiled into rustls here, but an explicit default avoids a panic
+        // should another dependency ever enable a second provider. Already installed is fine.
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+
+        let listener = std::net::TcpListener::bind(config.listen).map_err(|source| {
+            let addr = config.listen;
+            match source.kind() {
+                io::ErrorKind::AddrInUse => PeerError::AddrInUse { addr },
+                io::ErrorKind::PermissionDenied => PeerError::Bind {
+                    addr,
+                    source,
+                    hint: "ports below 1024 need privileges; choose a port of 1024 or above",
+                },
+                io::ErrorKind::AddrNotAvailable => PeerError::Bind {
+                    addr,
+                    source,
+                    hint: "the ip address is not assigned to this machine; use 127.0.0.1 or 0.0.0.0",
+                },
+                _ => PeerError::Bind {
+                    addr,
+                    source,
+                    hint: "check the listen address",
+                },
+            }
+        })?;
+        let local_addr = listener.local_addr().map_err(|source| PeerError::Bind {
+            addr: config.listen,
+            source,
+            hint: "check the listen address",
+        })?;
+
+        let old_key = SigningKey::generate(&format!("mcold_{}", random_suffix()?))?;
+        let old = vec![OldKey {
+            key: old_key.clone(),
+            expired_ts: now_ms(),
+        }];
+        // Fail now rather than on every request if the keys cannot be published.
+        server_key_document(&config.server_name, &config.key, &old, now_ms())?;
+
+        let material = tls::generate(&config.server_name)?;
+        tokio::fs::write(&config.ca_out, material.ca_pem.as_bytes())
+            .await
+            .map_err(|source| PeerError::WriteCa {
+                path: config.ca_out.clone(),
+                source,
+            })?;
+        let rustls_config = axum_server::tls_rustls::RustlsConfig::from_pem(
+            material.cert_pem.into_bytes(),
+            material.key_pem.into_bytes(),
+        )
+        .await
+        .map_err(PeerError::TlsConfig)?;
+
+        let shared = Arc::new(Shared {
+            server_name: config.server_name,
+            started: Instant::now(),
+            state: Mutex::new(PeerState {
+                current: config.key,
+                old,
+                observations: Vec::new(),
+                key_fetches: 0,
+            }),
+        });
+
+        let handle = axum_server::Handle::new();
+        let server = axum_server::tls_rustls::from_tcp_rustls(listener, rustls_config)
+            .map_err(|source| PeerError::Bind {
+                addr: local_addr,
+                source,
+                hint: "check the listen address",
+            })?
+            .handle(handle.clone());
+        let app = router(shared.clone());
+        let task =
+            tokio::spawn(server.serve(app.into_make_service_with_connect_info::<SocketAddr>()));
+
+        Ok(Peer {
+            shared,
+            local_addr,
+            ca_path: config.ca_out,
+            old_key,
+            handle,
+            task: Some(task),
+        })
+    }
+
+    /// The server name the peer signs as.
+    pub fn server_name(&self) -> &str {
+        &self.shared.server_name
+    }
+
+    /// The address actually bound (the real port when 0 was asked for).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Where the CA certificate was written.
+    pub fn ca_path(&self) -> &Path {
+        &self.ca_path
+    }
+
+    /// The key currently published in `verify_keys`.
+    pub fn current_key(&self) -> SigningKey {
+        self.shared.lock().current.clone()
+    }
+
+    /// A key listed only in `old_verify_keys` (generated at start, version `mcold_<random>`).
+    pub fn old_key(&self) -> SigningKey {
+        self.old_key.clone()
+    }
+
+    /// K-02: publishes a new current key (version `mc_<random>`); the previous current key moves
+    /// to `old_verify_keys` with `expired_ts` = now. Returns the new key.
+    ///
+    /// # Panics
+    ///
+    /// If the operating system's random source fails.
+    pub fn rotate(&self) -> SigningKey {
+        let suffix = random_suffix().expect("the operating system's random source failed");
+        let new = SigningKey::generate(&format!("mc_{suffix}"))
+            .expect("the operating system's random source failed");
+        let mut state = self.shared.lock();
+        let previous = std::mem::replace(&mut state.current, new.clone());
+        state.old.push(OldKey {
+            key: previous,
+            expired_ts: now_ms(),
+        });
+        new
+    }
+
+    /// Every request received so far, in the order the answers were sent.
+    pub fn observations(&self) -> Vec<Observation> {
+        self.shared.lock().observations.clone()
+    }
+
+    /// Number of key document requests (`GET /_matrix/key/v2/server[/{keyId}]`) answered.
+    pub fn key_fetches(&self) -> usize {
+        self.shared.lock().key_fetches
+    }
+
+    /// Stops accepting connections, lets open ones finish (at most 2 s) and waits for the server
+    /// task to end.
+    pub async fn shutdown(mut self) {
+        self.handle.graceful_shutdown(Some(GRACE));
+        if let Some(task) = self.task.take() {
+            // A panic or I/O error in the server task has nothing left to report to.
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        // Stops the accept loop and every connection task, then makes sure of it.
+        self.handle.shutdown();
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+/// The peer's routes. Every request, including unknown ones, goes through [`record`].
+fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route(
+            "/_matrix/key/v2/server",
+            get(key_document).fallback(method_not_allowed),
+        )
+        .route(
+            "/_matrix/key/v2/server/{key_id}",
+            get(key_document).fallback(method_not_allowed),
+        )
+        // ---- mock media scenarios (later issue) ----
+        // Routes for `/_matrix/federation/v1/media/{download,thumbnail}/{mediaId}`, the legacy
+        // `/_matrix/media/v3/*` fallbacks and the CDN `Location` target go here, above the
+        // fallback, with their scenario state added to `PeerState`.
+        // ---- end of mock media scenarios ----
+        .fallback(unrecognized)
+        .layer(middleware::from_fn_with_state(shared.clone(), record))
+        .with_state(shared)
+}
+
+/// Records the request and the status of our answer.
+async fn record(
+    State(shared): State<Arc<Shared>>,
+    ConnectInfo(remote): ConnectInfo<SocketAddr>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let at_ms = shared.elapsed_ms();
+    let method = request.method().to_string();
+    let path = request
+        .uri()
+        .path_and_query()
+        .map_or_else(|| request.uri().path().to_owned(), |pq| pq.to_string());
+    let headers = request
+        .headers()
+        .iter()
+        .map(|(name, value)| {
+            (
+                name.as_str().to_owned(),
+                String::from_utf8_lossy(value.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    let response = next.run(request).await;
+    shared.lock().observations.push(Observation {
+        at_ms,
+        method,
+        path,
+        headers,
+        remote,
+        status: response.status().as_u16(),
+    });
+    response
+}
+
+/// A JSON response (axum's `json` feature is not enabled in this crate).
+fn json_response(status: StatusCode, body: &serde_json::Value) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+fn matrix_error(status: StatusCode, errcode: &str, error: &str) -> Response {
+    json_response(status, &json!({"errcode": errcode, "error": error}))
+}
+
+async fn key_document(State(shared): State<Arc<Shared>>) -> Response {
+    let (current, old) = {
+        let mut state = shared.lock();
+        state.key_fetches += 1;
+        (state.current.clone(), state.old.clone())
+    };
+    let valid_until =
+        now_ms().saturating_add(u64::try_from(KEY_VALIDITY.as_millis()).unwrap_or(u64::MAX));
+    match server_key_document(&shared.server_name, &current, &old, valid_until) {
+        Ok(doc) => json_response(StatusCode::OK, &doc),
+        Err(e) => matrix_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "M_UNKNOWN",
+            &format!("mediaconf peer: {e}"),
+        ),
+    }
+}
+
+async fn unrecognized() -> Response {
+    matrix_error(
+        StatusCode::NOT_FOUND,
+        "M_UNRECOGNIZED",
+        "Unrecognized request",
+    )
+}
+
+async fn method_not_allowed() -> Response {
+    matrix_error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "M_UNRECOGNIZED",
+        "Unrecognized request",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::peer::key_document::check_server_key_document;
+
+    const NAME: &str = "localhost:8448";
+
+    async fn start(dir: &Path) -> Peer {
+        Peer::start(PeerConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            server_name: NAME.into(),
+            key: SigningKey::generate("mc_first").unwrap(),
+            ca_out: dir.join("peer-ca.pem"),
+        })
+        .await
+        .unwrap()
+    }
+
+    fn client(ca_path: &Path) -> reqwest::Client {
+        let pem = std::fs::read(ca_path).unwrap();
+        reqwest::Client::builder()
+            .no_proxy()
+            .tls_certs_only([reqwest::Certificate::from_pem(&pem).unwrap()])
+            .build()
+            .unwrap()
+    }
+
+    async fn get_json(
+        client: &reqwest::Client,
+        url: &str,
+    ) -> (reqwest::StatusCode, String, serde_json::Value) {
+        let resp = client.get(url).send().await.unwrap();
+        let status = resp.status();
+        let ctype = resp
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        (status, ctype, resp.json().await.unwrap())
+    }
+
+    #[tokio::test]
+    async fn serves_rotates_records_and_shuts_down() {
+        let dir = tempfile::tempdir().unwrap();
+        let peer = start(dir.path()).await;
+        assert_eq!(peer.server_name(), NAME);
+        assert!(peer.ca_path().is_file());
+        assert_eq!(peer.key_fetches(), 0);
+        let base = format!("https://127.0.0.1:{}", peer.local_addr().port());
+        let client = client(peer.ca_path());
+
+        // K-01: the served document passes our own F-31 checker.
+        let first = peer.current_key();
+        let old = peer.old_key();
+        assert!(old.version().starts_with("mcold_"), "{}", old.key_id);
+        let (status, ctype, doc) =
+            get_json(&client, &format!("{base}/_matrix/key/v2/server")).await;
+        assert_eq!(status, 200);
+        assert_eq!(ctype, "application/json");
+        assert_eq!(check_server_key_document(&doc, NAME, now_ms()), vec![]);
+        assert_eq!(
+            doc["verify_keys"][&first.key_id]["key"],
+            first.public_key_b64()
+        );
+        assert_eq!(
+            doc["old_verify_keys"][&old.key_id]["key"],
+            old.public_key_b64()
+        );
+        assert!(doc["verify_keys"].get(&old.key_id).is_none());
+        let valid_until = doc["valid_until_ts"].as_u64().unwrap();
+        assert!(valid_until > now_ms() + 23 * 3_600_000);
+        assert_eq!(peer.key_fetches(), 1);
+
+        // K-02: rotation.
+        let second = peer.rotate();
+        assert_ne!(second.key_id, first.key_id);
+        assert!(second.version().starts_with("mc_"));
+        assert_eq!(peer.current_key().key_id, second.key_id);
+        let url = format!("{base}/_matrix/key/v2/server/{}", first.key_id);
+        let (status, _, doc) = get_json(&client, &url).await;
+        assert_eq!(status, 200);
+        assert_eq!(check_server_key_document(&doc, NAME, now_ms()), vec![]);
+        let verify: Vec<&String> = doc["verify_keys"].as_object().unwrap().keys().collect();
+        assert_eq!(verify, [&second.key_id]);
+        let olds = doc["old_verify_keys"].as_object().unwrap();
+        assert_eq!(olds.len(), 2);
+        assert_eq!(olds[&first.key_id]["key"], first.public_key_b64());
+        assert!(olds[&first.key_id]["expired_ts"].as_u64().unwrap() <= now_ms());
+        assert!(olds.contains_key(&old.key_id));
+        assert_eq!(peer.key_fetches(), 2);
+
+        // Unknown path and wrong method.
+        let (status, ctype, body) = get_json(
+            &client,
+            &format!("{base}/_matrix/federation/v1/version?x=1"),
+        )
+        .await;
+        assert_eq!(status, 404);
+        assert_eq!(ctype, "application/json");
+        assert_eq!(
+            body,
+            json!({"errcode": "M_UNRECOGNIZED", "error": "Unrecognized request"})
+        );
+        let resp = client
+            .post(format!("{base}/_matrix/key/v2/server"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 405);
+        let body: serde_json::Value = resp.json().await.unwrap();
+        assert_eq!(body["errcode"], "M_UNRECOGNIZED");
+        assert_eq!(peer.key_fetches(), 2);
+
+        // Observations.
+        let obs = peer.observations();
+        let summary: Vec<(&str, &str, u16)> = obs
+            .iter()
+            .map(|o| (o.method.as_str(), o.path.as_str(), o.status))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                ("GET", "/_matrix/key/v2/server", 200),
+                ("GET", url.strip_prefix(&base).unwrap(), 200),
+                ("GET", "/_matrix/federation/v1/version?x=1", 404),
+                ("POST", "/_matrix/key/v2/server", 405),
+            ]
+        );
+        assert!(obs.iter().all(|o| o.remote.ip().is_loopback()));
+        assert!(obs.windows(2).all(|w| w[0].at_ms <= w[1].at_ms));
+        assert!(obs[0].header("Host").unwrap().starts_with("127.0.0.1:"));
+
+        // Shutdown: new connections are refused.
+        let addr = peer.local_addr();
+        peer.shutdown().await;
+        let err = self::client(&dir.path().join("peer-ca.pem"))
+            .get(format!("https://{addr}/_matrix/key/v2/server"))
+            .send()
+            .await
+            .unwrap_err();
+        assert!(err.is_connect(), "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn drop_stops_the_server() {
+        let dir = tempfile::tempdir().unwrap();
+        let peer = start(dir.path()).await;
+        let addr = peer.local_addr();
+        drop(peer);
+        // The accept loop ends on its next poll; give the runtime a moment.
+        let mut refused = false;
+        for _ in 0..50 {
+            if tokio::net::TcpStream::connect(addr).await.is_err() {
+                refused = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(refused, "server still accepting after drop");
+    }
+
+    #[tokio::test]
+    async fn port_in_use_is_reported_with_a_hint() {
+        let dir = tempfile::tempdir().unwrap();
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let err = Peer::start(PeerConfig {
+            listen: taken.local_addr().unwrap(),
+            server_name: NAME.into(),
+            key: SigningKey::generate("mc_first").unwrap(),
+            ca_out: dir.path().join("ca.pem"),
+        })
+        .await
+        .unwrap_err();
+        assert!(matches!(err, PeerError::AddrInUse { .. }), "{err:?}");
+        assert!(
+            err.to_string().contains("choose another listen port"),
+            "{err}"
+        );
+        assert!(!dir.path().join("ca.pem").exists());
+    }
+
+    #[tokio::test]
+    async fn unwritable_ca_path_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = Peer::start(PeerConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            server_name: NAME.into(),
+            key: SigningKey::generate("mc_first").unwrap(),
+            ca_out: dir.path().join("missing-dir").join("ca.pem"),
+        })
+        .await
+        .unwrap_err();
+        assert!(matches!(err, PeerError::WriteCa { .. }), "{err:?}");
+        assert!(err.to_string().contains("directory exists"), "{err}");
+    }
+}
