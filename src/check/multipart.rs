@@ -79,11 +79,7 @@ pub fn check_multipart(
     if let Some(wanted) = &expect.content
         && wanted != kind
     {
-        findings.push(Finding::new(
-            "multipart media part",
-            format!("{wanted}"),
-            kind,
-        ));
+        findings.push(Finding::new("multipart media part", wanted.clone(), kind));
     }
     let Some(part) = part else { return };
     let mut part_findings = Vec::new();

@@ -356,8 +356,24 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// `Err` is an early answer (an error); `Ok` the normal one.
-type Reply = Result<Response, Response>;
+/// A Matrix error (`{"errcode", "error"}`), rendered by [`Fake::render_error`].
+struct MatrixError {
+    status: u16,
+    errcode: &'static str,
+    message: String,
+}
+
+impl MatrixError {
+    fn new(status: u16, errcode: &'static str, message: impl Into<String>) -> Self {
+        MatrixError {
+            status,
+            errcode,
+            message: message.into(),
+        }
+    }
+}
+
+type Reply = Result<Response, MatrixError>;
 
 /// One parsed request.
 struct Req {
@@ -417,7 +433,8 @@ enum ThumbMethod {
 
 async fn handle(State(fake): State<Arc<Fake>>, request: Request) -> Response {
     let mut response = match fake.dispatch(request).await {
-        Ok(r) | Err(r) => r,
+        Ok(r) => r,
+        Err(e) => fake.render_error(e),
     };
     response.headers_mut().insert(
         header::ACCESS_CONTROL_ALLOW_ORIGIN,
@@ -546,7 +563,12 @@ impl Fake {
     }
 
     /// A Matrix error: standard JSON, or plain text under `ErrorsNotJson`.
-    fn error(&self, status: u16, errcode: &str, message: &str) -> Response {
+    fn render_error(&self, e: MatrixError) -> Response {
+        let MatrixError {
+            status,
+            errcode,
+            message,
+        } = e;
         if self.has(Fault::ErrorsNotJson) {
             response(
                 status,
@@ -563,7 +585,7 @@ impl Fake {
         // Read the whole body first, then answer (also for uploads over the limit).
         let body = axum::body::to_bytes(body, 8 * UPLOAD_LIMIT)
             .await
-            .map_err(|_| self.error(413, "M_TOO_LARGE", "request body too large"))?;
+            .map_err(|_| MatrixError::new(413, "M_TOO_LARGE", "request body too large"))?;
         if parts.method == Method::OPTIONS {
             return Ok(self.preflight());
         }
@@ -579,10 +601,18 @@ impl Fake {
             })
             .collect();
         let Some((endpoint, method)) = self.route(&segs) else {
-            return Err(self.error(404, "M_UNRECOGNIZED", "Unrecognized request"));
+            return Err(MatrixError::new(
+                404,
+                "M_UNRECOGNIZED",
+                "Unrecognized request",
+            ));
         };
         if parts.method != method {
-            return Err(self.error(405, "M_UNRECOGNIZED", "Unrecognized request method"));
+            return Err(MatrixError::new(
+                405,
+                "M_UNRECOGNIZED",
+                "Unrecognized request method",
+            ));
         }
         let req = Req {
             query: parse_query(parts.uri.query()),
@@ -646,7 +676,7 @@ impl Fake {
                 if self.has(Fault::NotFrozen) {
                     return self.download(&req, &server, &id, name.as_deref()).await;
                 }
-                Err(self.error(
+                Err(MatrixError::new(
                     404,
                     "M_NOT_FOUND",
                     "Not found (media is frozen on this endpoint)",
@@ -656,7 +686,7 @@ impl Fake {
                 if self.has(Fault::NotFrozen) {
                     return self.thumbnail(&req, &server, &id).await;
                 }
-                Err(self.error(
+                Err(MatrixError::new(
                     404,
                     "M_NOT_FOUND",
                     "Not found (media is frozen on this endpoint)",
@@ -752,7 +782,11 @@ impl Fake {
 
     fn preflight(&self) -> Response {
         if self.has(Fault::OptionsNeedsAuth) {
-            return self.error(401, "M_MISSING_TOKEN", "Missing access token");
+            return self.render_error(MatrixError::new(
+                401,
+                "M_MISSING_TOKEN",
+                "Missing access token",
+            ));
         }
         response(
             204,
@@ -773,7 +807,7 @@ impl Fake {
     // --- accounts ------------------------------------------------------------------------------
 
     /// The session of the request's access token (header or query; guests included).
-    fn caller(&self, req: &Req) -> Result<Session, Response> {
+    fn caller(&self, req: &Req) -> Result<Session, MatrixError> {
         let from_header = req
             .headers
             .get(header::AUTHORIZATION)
@@ -787,7 +821,7 @@ impl Fake {
         };
         let token = match (from_header, from_query) {
             (Some(_), Some(_)) => {
-                return Err(self.error(
+                return Err(MatrixError::new(
                     401,
                     "M_MISSING_TOKEN",
                     "Mixing Authorization headers and access_token query parameters",
@@ -800,7 +834,7 @@ impl Fake {
                 } else {
                     "M_MISSING_TOKEN"
                 };
-                return Err(self.error(401, errcode, "Missing access token"));
+                return Err(MatrixError::new(401, errcode, "Missing access token"));
             }
         };
         let db = lock(&self.db);
@@ -817,11 +851,15 @@ impl Fake {
                 guest: false,
             });
         }
-        Err(self.error(401, "M_UNKNOWN_TOKEN", "Unknown access token"))
+        Err(MatrixError::new(
+            401,
+            "M_UNKNOWN_TOKEN",
+            "Unknown access token",
+        ))
     }
 
-    fn guest_forbidden(&self) -> Response {
-        self.error(
+    fn guest_forbidden(&self) -> MatrixError {
+        MatrixError::new(
             403,
             "M_GUEST_ACCESS_FORBIDDEN",
             "Guest access is not allowed on this endpoint",
@@ -829,7 +867,7 @@ impl Fake {
     }
 
     /// Download and thumbnail: guests are allowed (v1.12).
-    fn guest_may_read(&self, s: &Session) -> Result<(), Response> {
+    fn guest_may_read(&self, s: &Session) -> Result<(), MatrixError> {
         if s.guest && self.has(Fault::GuestCannotDownload) {
             Err(self.guest_forbidden())
         } else {
@@ -838,7 +876,7 @@ impl Fake {
     }
 
     /// Upload, create and async upload: no guests.
-    fn uploader(&self, req: &Req) -> Result<Session, Response> {
+    fn uploader(&self, req: &Req) -> Result<Session, MatrixError> {
         let s = self.caller(req)?;
         if s.guest && !self.has(Fault::GuestCanUpload) {
             Err(self.guest_forbidden())
@@ -848,7 +886,7 @@ impl Fake {
     }
 
     /// Config and preview_url: no guests.
-    fn config_or_preview_caller(&self, req: &Req) -> Result<Session, Response> {
+    fn config_or_preview_caller(&self, req: &Req) -> Result<Session, MatrixError> {
         let s = self.caller(req)?;
         if s.guest && !self.has(Fault::GuestCanUseConfigAndPreview) {
             Err(self.guest_forbidden())
@@ -879,14 +917,18 @@ impl Fake {
                 .and_then(Value::as_str);
             if auth_type != Some("m.login.dummy") {
                 // User-interactive authentication: one stage, the dummy one. Always JSON.
-                return Err(json_response(
+                return Ok(json_response(
                     401,
                     &json!({"flows": [{"stages": ["m.login.dummy"]}], "params": {}, "session": "s"}),
                 ));
             }
             let localpart = field("username").unwrap_or_else(|| random_string(8).to_lowercase());
             if db.localparts.contains(&localpart) {
-                return Err(self.error(400, "M_USER_IN_USE", "User ID already taken"));
+                return Err(MatrixError::new(
+                    400,
+                    "M_USER_IN_USE",
+                    "User ID already taken",
+                ));
             }
             (
                 localpart,
@@ -942,14 +984,18 @@ impl Fake {
         }
     }
 
-    fn check_size(&self, req: &Req) -> Result<(), Response> {
+    fn check_size(&self, req: &Req) -> Result<(), MatrixError> {
         if req.body.len() > UPLOAD_LIMIT {
-            return Err(self.error(413, "M_TOO_LARGE", "Upload is larger than m.upload.size"));
+            return Err(MatrixError::new(
+                413,
+                "M_TOO_LARGE",
+                "Upload is larger than m.upload.size",
+            ));
         }
         Ok(())
     }
 
-    fn content_of(&self, req: &Req) -> Result<Content, Response> {
+    fn content_of(&self, req: &Req) -> Result<Content, MatrixError> {
         let content_type = match req
             .headers
             .get(header::CONTENT_TYPE)
@@ -957,7 +1003,11 @@ impl Fake {
         {
             Some(ct) => ct.to_string(),
             None if self.has(Fault::UploadRequiresContentType) => {
-                return Err(self.error(400, "M_MISSING_PARAM", "Content-Type is required"));
+                return Err(MatrixError::new(
+                    400,
+                    "M_MISSING_PARAM",
+                    "Content-Type is required",
+                ));
             }
             None => "application/octet-stream".to_string(),
         };
@@ -1012,7 +1062,11 @@ impl Fake {
         self.check_size(req)?;
         let lax = self.has(Fault::PutNoExistenceCheck);
         if server != SERVER_NAME && !lax {
-            return Err(self.error(404, "M_NOT_FOUND", "Media is not local to this server"));
+            return Err(MatrixError::new(
+                404,
+                "M_NOT_FOUND",
+                "Media is not local to this server",
+            ));
         }
         let content = self.content_of(req)?;
         let mut db = lock(&self.db);
@@ -1026,17 +1080,17 @@ impl Fake {
                     },
                 );
             }
-            None => return Err(self.error(404, "M_NOT_FOUND", "Unknown media id")),
+            None => return Err(MatrixError::new(404, "M_NOT_FOUND", "Unknown media id")),
             Some(m) => {
                 if m.owner != s.user_id && !self.has(Fault::NoOwnerCheck) {
-                    return Err(self.error(
+                    return Err(MatrixError::new(
                         403,
                         "M_FORBIDDEN",
                         "Media was created by another user",
                     ));
                 }
                 if m.content.is_some() && !self.has(Fault::NoOverwriteCheck) {
-                    return Err(self.error(
+                    return Err(MatrixError::new(
                         409,
                         "M_CANNOT_OVERWRITE_MEDIA",
                         "Media already uploaded",
@@ -1050,29 +1104,29 @@ impl Fake {
 
     // --- download -------------------------------------------------------------------------------
 
-    fn check_ids(&self, server: &str, id: &str) -> Result<(), Response> {
+    fn check_ids(&self, server: &str, id: &str) -> Result<(), MatrixError> {
         if !valid_server_name(server) {
             return Err(if self.has(Fault::ServerNameNotSanitised) {
-                self.error(500, "M_UNKNOWN", "Internal server error")
+                MatrixError::new(500, "M_UNKNOWN", "Internal server error")
             } else {
-                self.error(400, "M_INVALID_PARAM", "Invalid server name")
+                MatrixError::new(400, "M_INVALID_PARAM", "Invalid server name")
             });
         }
         if !valid_media_id(id, self.has(Fault::UnsafeMediaIds)) {
             return Err(if self.has(Fault::MediaIdNotSanitised) {
-                self.error(500, "M_UNKNOWN", "Internal server error")
+                MatrixError::new(500, "M_UNKNOWN", "Internal server error")
             } else {
-                self.error(400, "M_INVALID_PARAM", "Invalid media id")
+                MatrixError::new(400, "M_INVALID_PARAM", "Invalid media id")
             });
         }
         Ok(())
     }
 
     /// The media's content, waiting up to `timeout_ms` (capped) while it is pending.
-    async fn content(&self, req: &Req, server: &str, id: &str) -> Result<Content, Response> {
+    async fn content(&self, req: &Req, server: &str, id: &str) -> Result<Content, MatrixError> {
         self.check_ids(server, id)?;
         if server != SERVER_NAME {
-            return Err(self.error(
+            return Err(MatrixError::new(
                 404,
                 "M_NOT_FOUND",
                 "Remote media is not available from this fake",
@@ -1087,13 +1141,13 @@ impl Fake {
         loop {
             let found = lock(&self.db).media.get(id).map(|m| m.content.clone());
             match found {
-                None => return Err(self.error(404, "M_NOT_FOUND", "Media not found")),
+                None => return Err(MatrixError::new(404, "M_NOT_FOUND", "Media not found")),
                 Some(Some(content)) => return Ok(content),
                 Some(None) if self.has(Fault::PendingReturns404) => {
-                    return Err(self.error(404, "M_NOT_FOUND", "Media not found"));
+                    return Err(MatrixError::new(404, "M_NOT_FOUND", "Media not found"));
                 }
                 Some(None) if Instant::now() >= deadline => {
-                    return Err(self.error(
+                    return Err(MatrixError::new(
                         504,
                         "M_NOT_YET_UPLOADED",
                         "Media has not been uploaded yet",
@@ -1176,17 +1230,21 @@ impl Fake {
 
     // --- thumbnails -----------------------------------------------------------------------------
 
-    fn dimension(&self, req: &Req, name: &str) -> Result<u32, Response> {
+    fn dimension(&self, req: &Req, name: &str) -> Result<u32, MatrixError> {
         match req.q(name) {
             None if self.has(Fault::BadParamsOk) => Ok(96),
-            None => Err(self.error(400, "M_MISSING_PARAM", &format!("Missing {name}"))),
+            None => Err(MatrixError::new(
+                400,
+                "M_MISSING_PARAM",
+                format!("Missing {name}"),
+            )),
             Some(v) => match v.parse::<i64>() {
                 Ok(n) if n >= 0 => Ok(u32::try_from(n).unwrap_or(u32::MAX)),
                 _ if self.has(Fault::InvalidParamsOk) => Ok(96),
-                _ => Err(self.error(
+                _ => Err(MatrixError::new(
                     400,
                     "M_INVALID_PARAM",
-                    &format!("{name} must be a non-negative integer"),
+                    format!("{name} must be a non-negative integer"),
                 )),
             },
         }
@@ -1201,19 +1259,27 @@ impl Fake {
             None | Some("scale") => ThumbMethod::Scale,
             Some("crop") => ThumbMethod::Crop,
             Some(_) => {
-                return Err(self.error(400, "M_INVALID_PARAM", "method must be crop or scale"));
+                return Err(MatrixError::new(
+                    400,
+                    "M_INVALID_PARAM",
+                    "method must be crop or scale",
+                ));
             }
         };
         let animated = match req.q("animated") {
             None | Some("false") => false,
             Some("true") => true,
             Some(_) => {
-                return Err(self.error(400, "M_INVALID_PARAM", "animated must be true or false"));
+                return Err(MatrixError::new(
+                    400,
+                    "M_INVALID_PARAM",
+                    "animated must be true or false",
+                ));
             }
         };
         let content = self.content(req, server, id).await?;
         let Ok(info) = decode_info(&content.bytes) else {
-            return Err(self.error(
+            return Err(MatrixError::new(
                 400,
                 "M_UNKNOWN",
                 "Cannot generate thumbnails for this media",
@@ -1302,9 +1368,10 @@ impl Fake {
 
     async fn preview(&self, req: &Req, s: &Session) -> Reply {
         let Some(url) = req.q("url") else {
-            return Err(self.error(400, "M_MISSING_PARAM", "Missing url"));
+            return Err(MatrixError::new(400, "M_MISSING_PARAM", "Missing url"));
         };
-        let fail = |e: String| self.error(502, "M_UNKNOWN", &format!("Cannot preview {url}: {e}"));
+        let fail =
+            |e: String| MatrixError::new(502, "M_UNKNOWN", format!("Cannot preview {url}: {e}"));
         let page_url = reqwest::Url::parse(url).map_err(|e| fail(e.to_string()))?;
         let page = self
             .http
