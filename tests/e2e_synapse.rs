@@ -209,6 +209,7 @@ fn full_suites_against_synapse() {
             !text.contains("syt_"),
             "a Synapse access token appears in {name}"
         );
+        assert!(!text.contains(seed), "the signing key appears in {name}");
     }
 }
 
