@@ -154,7 +154,7 @@ pub enum KeyFileError {
         source: std::io::Error,
     },
     /// [`SigningKey::create_new`] or [`SigningKey::save`] without `force` found an existing file.
-    #[error("refusing to overwrite existing key file {} (use force to replace it)", path.display())]
+    #[error("refusing to overwrite existing key file {} (pass --force to replace it)", path.display())]
     AlreadyExists {
         /// The file.
         path: PathBuf,
