@@ -73,12 +73,12 @@ pub async fn execute(
     })?;
     let server_version = accounts.server_version().await;
     let advertised = AdvertisedVersions::from_strings(versions.iter().map(String::as_str));
-    preflight(
-        on_event,
-        "client API",
-        true,
-        format!("spec {}", advertised.describe()),
-    );
+    let range = match (versions.first(), versions.last()) {
+        (Some(a), Some(b)) if a != b => format!("spec {a}…{b}"),
+        (Some(a), _) => format!("spec {a}"),
+        _ => "no spec versions advertised".to_string(),
+    };
+    preflight(on_event, "client API", true, range);
 
     // 2. Which cases could run at all.
     let basis = match config.spec_override {
