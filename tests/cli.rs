@@ -144,15 +144,32 @@ fn keygen_writes_a_0600_synapse_format_key_and_never_overwrites() {
     let fields: Vec<&str> = text.split_whitespace().collect();
     assert_eq!(fields.len(), 3, "ed25519 <version> <seed>: {text}");
     assert_eq!(fields[0], "ed25519");
-    assert!(stdout.contains(&format!("ed25519:{}", fields[1])), "{stdout}");
-    assert!(!stdout.contains(fields[2]) && !stderr.contains(fields[2]), "the seed is never printed");
+    assert!(
+        stdout.contains(&format!("ed25519:{}", fields[1])),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains(fields[2]) && !stderr.contains(fields[2]),
+        "the seed is never printed"
+    );
     let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
     let (code, _, stderr) = mediaconf(&["keygen", "--out", path.to_str().unwrap()]);
     assert_eq!(code, 2);
-    assert!(stderr.contains("refusing to overwrite") && stderr.contains("--force"), "{stderr}");
-    assert_eq!(std::fs::read_to_string(&path).unwrap(), text, "not overwritten");
+    assert!(
+        stderr.contains("refusing to overwrite") && stderr.contains("--force"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        text,
+        "not overwritten"
+    );
     let (code, _, _) = mediaconf(&["keygen", "--out", path.to_str().unwrap(), "--force"]);
     assert_eq!(code, 0);
-    assert_ne!(std::fs::read_to_string(&path).unwrap(), text, "--force replaces it");
+    assert_ne!(
+        std::fs::read_to_string(&path).unwrap(),
+        text,
+        "--force replaces it"
+    );
 }

@@ -1,0 +1,461 @@
+//! Federation fault matrix: tests the tester's `federation` profile. For each [`FedFault`] an
+//! in-process fake federation target (`federation_support`) breaks exactly one rule, the real
+//! `mediaconf` binary runs the federation profile against it (signing with its own key, served
+//! from its own HTTPS key server on a free port), and the test checks that exactly the case ids
+//! listed in [`breaks`] come out failed or warned, each with a reason, and that the exit code
+//! matches (1 when a MUST case failed, else 0). With `FedFault::None` everything passes, except
+//! the manual and mock-peer cases, which are skipped. `NeverFetchesKeys` checks the preflight:
+//! a target that cannot reach the key server gets every federation case skipped with the fix.
+//!
+//! When a suite changes, a failing test prints the actual list to paste into `breaks`.
+
+mod federation_support;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::Command;
+
+use federation_support::{FakeFederation, FedFault};
+use serde_json::Value;
+
+/// The case ids that must change from passed to failed (MUST) or warned (SHOULD/MAY/GAP) when the
+/// fake has `fault`. INFO cases (F-30) never fail, so they never appear here.
+fn breaks(fault: FedFault) -> &'static [&'static str] {
+    match fault {
+        FedFault::None => &[],
+        // ---- the multipart response ----
+        // Raw bytes: F-01 checks the multipart/mixed Content-Type, F-02/F-09 the framing, and
+        // every case that looks inside the parts finds none (F-03 … F-06, F-10, F-12, F-16).
+        FedFault::NotMultipart => &[
+            "F-01", "F-02", "F-03", "F-04", "F-05", "F-06", "F-09", "F-10", "F-12", "F-16",
+        ],
+        // Only the part-count rule breaks: F-02 (download) and F-09 (thumbnail) check it; the
+        // first two parts are still right, so F-03 … F-06, F-10, F-12 and F-16 pass.
+        FedFault::ThreeParts => &["F-02", "F-09"],
+        // F-03 and F-09 check the json-part rule. Without a metadata object the media part is
+        // not extracted, so every case that looks at part 2 fails too (F-04 … F-06, F-10, F-12,
+        // F-16), and so does F-02.
+        // BUG(mediaconf): F-02 checks only framing and part count, both fine here, but
+        // check_multipart adds "a JSON object part followed by a media part" whenever
+        // `media()` is None, whatever the rules.
+        FedFault::JsonArray => &[
+            "F-02", "F-03", "F-04", "F-05", "F-06", "F-09", "F-10", "F-12", "F-16",
+        ],
+        // A framing rule: F-02 (download) and F-09 (thumbnail); the parts are still extracted.
+        FedFault::NoCloseDelimiter => &["F-02", "F-09"],
+        // A framing rule: F-02 (download) and F-09 (thumbnail); the parts are still extracted.
+        FedFault::LfOnly => &["F-02", "F-09"],
+        // F-05 and F-16 compare part 2 of the download with the upload. Thumbnails keep their
+        // bytes.
+        FedFault::WrongBytes => &["F-05", "F-16"],
+        // F-06 (SHOULD) wants the upload's file name in part 2.
+        FedFault::NoFilename => &["F-06"],
+        // F-08 does not follow redirects; every other download case follows the 307 to an
+        // unauthenticated copy of the same response and passes.
+        FedFault::RedirectTopLevel => &["F-08"],
+        // ---- request authentication ----
+        // The unsigned request is served: F-17 (4xx) and F-17.status (GAP, 401) both see a 200.
+        // F-24 sends `Bearer …`, which is still no valid X-Matrix header.
+        FedFault::AcceptUnsigned => &["F-17", "F-17.status"],
+        // F-24 sends the registered user's access token.
+        FedFault::AcceptClientToken => &["F-24"],
+        // F-19 signs for and names `not-fake.test`; the fake accepts any destination.
+        FedFault::IgnoreDestination => &["F-19"],
+        // F-20 (SHOULD) sends no destination and expects a 200.
+        FedFault::RequireDestination => &["F-20"],
+        // F-23 signs with a key listed only in old_verify_keys.
+        FedFault::AcceptOldKeys => &["F-23"],
+        // A key id missing from verify_keys is let through: F-22 (a key the origin never
+        // published) and F-23 (a key only in old_verify_keys, which a fake that lets unknown
+        // keys through has no reason to look at).
+        FedFault::AcceptUnknownKey => &["F-22", "F-23"],
+        // The key is still looked up in verify_keys (so F-22 and F-23 are still refused), but
+        // no signature is checked: F-18 (flipped signature) and F-21 (signature over another
+        // uri) are accepted.
+        FedFault::IgnoreSignature => &["F-18", "F-21"],
+        // Signed requests with a query string no longer verify: the thumbnails (F-09, F-10,
+        // F-12; F-11 has no query and still gets its 400) and the pending download with
+        // timeout_ms (F-13) get 401, and F-21, whose signature covers only the path, is accepted.
+        FedFault::VerifyPathOnly => &["F-09", "F-10", "F-12", "F-13", "F-21"],
+        // K-02 rotates the key; the new key id is never fetched, so it is refused.
+        FedFault::CacheKeysForever => &["K-02"],
+        // Every spelling but the canonical one (and the one without destination) is a 400.
+        // F-30 (INFO) is refused by the conforming fake too.
+        FedFault::StrictHeaderParser => &[
+            "F-25.spaces-around-commas",
+            "F-25.tabs-around-commas",
+            "F-25.uppercase-names",
+            "F-25.reordered",
+            "F-25.unquoted-tokens",
+            "F-25.unknown-param",
+            "F-25.lowercase-scheme",
+            "F-25.multiple-spaces-after-scheme",
+            "F-26",
+            "F-27",
+        ],
+        // The preflight skips every federation case instead; see
+        // `never_fetching_keys_skips_federation_cases`.
+        FedFault::NeverFetchesKeys => &[],
+        // ---- errors and other endpoints ----
+        // F-15 (GAP) wants M_NOT_FOUND for unknown media. (The preflight probe asks for unknown
+        // media too, but only a 401 or 403 makes it fail.)
+        FedFault::UnknownMediaUnrecognized => &["F-15"],
+        // F-13 wants the 504 M_NOT_YET_UPLOADED.
+        FedFault::PendingNot504 => &["F-13"],
+        // F-28 wants M_UNRECOGNIZED for an unknown federation endpoint.
+        FedFault::UnknownEndpointNotFound => &["F-28"],
+        // F-29 accepts a 404 for POST, but only with M_UNRECOGNIZED.
+        FedFault::WrongMethodNotFound => &["F-29"],
+        // F-31 (SHOULD) checks the target's key document and its self-signature.
+        FedFault::BadKeyDocument => &["F-31"],
+        // ---- thumbnails ----
+        // F-11 wants a 400 without width and height.
+        FedFault::ThumbnailNoParamsOk => &["F-11"],
+        // F-12 asks for animated=false from the animated GIF.
+        FedFault::AnimatedThumbnail => &["F-12"],
+    }
+}
+
+/// Running MUST cases that no fault breaks on its own, and why.
+const NOT_COVERED: &[(&str, &str)] = &[(
+    "K-01",
+    "the same signed download as F-16/F-20 with a 200 expected: a fake that refuses it refuses the preflight probe too, and the preflight then skips every case",
+)];
+
+/// Cases the federation profile skips against any target: manual ones and mock-peer scenarios.
+const ALWAYS_SKIPPED: &[&str] = &["F-07", "F-14", "K-03"];
+
+// ------------------------------------------------------------------------------------------------
+// Running mediaconf against the fake
+
+/// One case of the JSON report.
+#[derive(Debug)]
+struct CaseResult {
+    level: String,
+    outcome: String,
+    reason: String,
+}
+
+/// What one run produced.
+#[derive(Debug)]
+struct RunReport {
+    fault: FedFault,
+    exit_code: Option<i32>,
+    cases: BTreeMap<String, CaseResult>,
+    /// How many times the fake fetched the tester's key document.
+    key_fetches: usize,
+    output: String,
+}
+
+/// A port nothing listens on right now, for the tester's key server (tests run in parallel, so
+/// the default 8448 would clash).
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    listener.local_addr().expect("local addr").port()
+}
+
+async fn run_against(fault: FedFault) -> RunReport {
+    let fake = FakeFederation::start(fault).await;
+    let target = fake.url();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let json_path = dir.path().join("report.json");
+    let key_path = dir.path().join("k.key");
+    let ca_path = dir.path().join("ca.pem");
+    let peer_listen = format!("127.0.0.1:{}", free_port());
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_mediaconf"))
+            .args([
+                "run",
+                "--target",
+                &target,
+                "--profile",
+                "federation",
+                "--json",
+            ])
+            .arg(&json_path)
+            .arg("--signing-key")
+            .arg(&key_path)
+            .arg("--peer-ca-out")
+            .arg(&ca_path)
+            .args([
+                "--peer-listen",
+                &peer_listen,
+                "--color",
+                "never",
+                "--jobs",
+                "8",
+                "--timeout",
+                "10",
+                "--quiet",
+            ])
+            // The developer's own settings must not change how the run registers.
+            .env_remove("MEDIACONF_TARGET")
+            .env_remove("MEDIACONF_REGISTRATION_TOKEN")
+            .env_remove("MEDIACONF_REGISTRATION_SHARED_SECRET")
+            .env_remove("MEDIACONF_USER_TOKEN")
+            .output()
+    })
+    .await
+    .expect("mediaconf runner task")
+    .expect("start mediaconf");
+    let key_fetches = fake.key_fetches();
+    drop(fake);
+    let output_text = format!(
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = std::fs::read_to_string(dir.path().join("report.json"))
+        .unwrap_or_else(|e| panic!("{fault:?}: no JSON report ({e}); {output_text}"));
+    let json: Value = serde_json::from_str(&text).expect("JSON report parses");
+    let field = |c: &Value, k: &str| {
+        c.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let cases = json
+        .get("cases")
+        .and_then(Value::as_array)
+        .expect("report has cases")
+        .iter()
+        .map(|c| {
+            let result = CaseResult {
+                level: field(c, "level"),
+                outcome: field(c, "outcome"),
+                reason: field(c, "reason"),
+            };
+            (field(c, "id"), result)
+        })
+        .collect();
+    RunReport {
+        fault,
+        exit_code: output.status.code(),
+        cases,
+        key_fetches,
+        output: output_text,
+    }
+}
+
+/// The run with `FedFault::None`, shared by the no-fault test and the coverage test.
+async fn baseline() -> &'static RunReport {
+    static BASELINE: tokio::sync::OnceCell<RunReport> = tokio::sync::OnceCell::const_new();
+    BASELINE.get_or_init(|| run_against(FedFault::None)).await
+}
+
+/// Checks a run against `breaks(report.fault)`.
+fn check(report: &RunReport) {
+    let fault = report.fault;
+    assert!(
+        !report.cases.is_empty(),
+        "{fault:?}: the report has no cases\n{}",
+        report.output
+    );
+    let mut problems = Vec::new();
+    for id in ALWAYS_SKIPPED {
+        if !report.cases.contains_key(*id) {
+            problems.push(format!("{id} is not a case of the run"));
+        }
+    }
+    for (id, c) in &report.cases {
+        let skip_ok = ALWAYS_SKIPPED.contains(&id.as_str());
+        match c.outcome.as_str() {
+            "passed" | "failed" | "warned" if !skip_ok => {}
+            "skipped" if skip_ok => {}
+            _ => problems.push(format!("{id} is {} ({})", c.outcome, c.reason)),
+        }
+    }
+    if report.key_fetches == 0 {
+        problems.push("the fake never fetched the tester's key".to_string());
+    }
+    let expected: BTreeSet<&str> = breaks(fault).iter().copied().collect();
+    assert_eq!(
+        expected.len(),
+        breaks(fault).len(),
+        "{fault:?}: breaks() lists an id twice"
+    );
+    let broken: BTreeMap<&str, &CaseResult> = report
+        .cases
+        .iter()
+        .filter(|(_, c)| matches!(c.outcome.as_str(), "failed" | "warned"))
+        .map(|(id, c)| (id.as_str(), c))
+        .collect();
+    for (id, c) in &broken {
+        if !expected.contains(id) {
+            problems.push(format!(
+                "{id} is {} but not listed in breaks(): {}",
+                c.outcome, c.reason
+            ));
+        } else if c.reason.trim().is_empty() {
+            problems.push(format!("{id} is {} without a reason", c.outcome));
+        }
+        let want = if c.level == "MUST" {
+            "failed"
+        } else {
+            "warned"
+        };
+        if c.outcome != want {
+            problems.push(format!("{id} is a {} case but {}", c.level, c.outcome));
+        }
+    }
+    for id in &expected {
+        match report.cases.get(*id) {
+            None => problems.push(format!(
+                "{id} is listed in breaks() but is not a case of the run"
+            )),
+            Some(c) if !broken.contains_key(id) => problems.push(format!(
+                "{id} is listed in breaks() but {} ({})",
+                c.outcome, c.reason
+            )),
+            Some(_) => {}
+        }
+    }
+    let must_broken = expected
+        .iter()
+        .any(|id| report.cases.get(*id).is_some_and(|c| c.level == "MUST"));
+    let want_exit = i32::from(must_broken);
+    if report.exit_code != Some(want_exit) {
+        problems.push(format!(
+            "exit code {:?}, expected {want_exit}",
+            report.exit_code
+        ));
+    }
+    for (id, c) in &broken {
+        // Shown with --nocapture, to review why each case broke.
+        println!("{fault:?}: {id} {}: {}", c.outcome, c.reason);
+    }
+    let actual: Vec<String> = broken.keys().map(|id| format!("{id:?}")).collect();
+    assert!(
+        problems.is_empty(),
+        "{fault:?}:\n  {}\nactual broken cases: [{}]\n{}",
+        problems.join("\n  "),
+        actual.join(", "),
+        report.output
+    );
+}
+
+// ------------------------------------------------------------------------------------------------
+// The tests
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_fault_passes_everything() {
+    check(baseline().await);
+}
+
+macro_rules! fault_tests {
+    ($($name:ident => $fault:ident,)*) => {
+        /// Every fault with a test (`None` and `NeverFetchesKeys` have their own).
+        const ALL_FAULTS: &[FedFault] = &[$(FedFault::$fault),*];
+        $(
+            #[tokio::test(flavor = "multi_thread")]
+            async fn $name() {
+                check(&run_against(FedFault::$fault).await);
+            }
+        )*
+    };
+}
+
+fault_tests! {
+    not_multipart => NotMultipart,
+    three_parts => ThreeParts,
+    json_array => JsonArray,
+    no_close_delimiter => NoCloseDelimiter,
+    lf_only => LfOnly,
+    wrong_bytes => WrongBytes,
+    no_filename => NoFilename,
+    redirect_top_level => RedirectTopLevel,
+    accept_unsigned => AcceptUnsigned,
+    accept_client_token => AcceptClientToken,
+    ignore_destination => IgnoreDestination,
+    require_destination => RequireDestination,
+    accept_old_keys => AcceptOldKeys,
+    accept_unknown_key => AcceptUnknownKey,
+    ignore_signature => IgnoreSignature,
+    verify_path_only => VerifyPathOnly,
+    cache_keys_forever => CacheKeysForever,
+    strict_header_parser => StrictHeaderParser,
+    unknown_media_unrecognized => UnknownMediaUnrecognized,
+    pending_not_504 => PendingNot504,
+    unknown_endpoint_not_found => UnknownEndpointNotFound,
+    wrong_method_not_found => WrongMethodNotFound,
+    bad_key_document => BadKeyDocument,
+    thumbnail_no_params_ok => ThumbnailNoParamsOk,
+    animated_thumbnail => AnimatedThumbnail,
+}
+
+/// A target that refuses signed requests without fetching our key: the preflight skips every
+/// federation case that would run with the fix (reach the key server, for Synapse
+/// `federation_verify_certificates`), and skips are not failures.
+#[tokio::test(flavor = "multi_thread")]
+async fn never_fetching_keys_skips_federation_cases() {
+    let report = run_against(FedFault::NeverFetchesKeys).await;
+    let mut problems = Vec::new();
+    if report.key_fetches != 0 {
+        problems.push(format!(
+            "the fake fetched keys {} times",
+            report.key_fetches
+        ));
+    }
+    for (id, c) in &report.cases {
+        if c.outcome != "skipped" {
+            problems.push(format!("{id} is {} ({})", c.outcome, c.reason));
+        } else if !ALWAYS_SKIPPED.contains(&id.as_str())
+            && !(c.reason.contains("cannot reach https://")
+                && c.reason.contains("federation_verify_certificates"))
+        {
+            problems.push(format!("{id} is skipped for another reason: {}", c.reason));
+        }
+    }
+    let preflight_skipped = report
+        .cases
+        .keys()
+        .filter(|id| !ALWAYS_SKIPPED.contains(&id.as_str()))
+        .count();
+    if preflight_skipped == 0 {
+        problems.push("no case was skipped by the preflight".to_string());
+    }
+    if report.exit_code != Some(0) {
+        problems.push(format!("exit code {:?}, expected 0", report.exit_code));
+    }
+    assert!(
+        problems.is_empty(),
+        "NeverFetchesKeys:\n  {}\n{}",
+        problems.join("\n  "),
+        report.output
+    );
+}
+
+/// Every MUST case that runs against the fake is broken by some fault or explained in
+/// `NOT_COVERED`; `NOT_COVERED` holds only running MUST cases that no fault breaks.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_must_case_is_covered() {
+    let report = baseline().await;
+    let covered: BTreeSet<&str> = ALL_FAULTS
+        .iter()
+        .flat_map(|f| breaks(*f))
+        .copied()
+        .collect();
+    let not_covered: BTreeMap<&str, &str> = NOT_COVERED.iter().copied().collect();
+    let mut problems = Vec::new();
+    for (id, c) in &report.cases {
+        let runs_must = c.level == "MUST" && c.outcome != "skipped";
+        if runs_must && !covered.contains(id.as_str()) && !not_covered.contains_key(id.as_str()) {
+            problems.push(format!(
+                "{id}: a MUST case no fault breaks (add a fault, or a NOT_COVERED entry)"
+            ));
+        }
+    }
+    for (id, why) in NOT_COVERED {
+        match report.cases.get(*id) {
+            None => problems.push(format!("NOT_COVERED lists {id}, which is not a case")),
+            Some(c) if c.level != "MUST" || c.outcome == "skipped" => problems.push(format!(
+                "NOT_COVERED lists {id}, which is not a running MUST case ({why})"
+            )),
+            Some(_) if covered.contains(*id) => problems.push(format!(
+                "NOT_COVERED lists {id}, but a fault breaks it: remove the entry"
+            )),
+            Some(_) => {}
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
