@@ -234,11 +234,20 @@ fn breaks(fault: Fault) -> &'static [&'static str] {
         // ---- config and URL previews ----
         // E-01 checks the type; E-02 and J-05 read the limit in their first step.
         Fault::ConfigNotInteger => &["E-01", "E-02", "J-05"],
-        // E-05 requires og:image to be present. E-03 should break too, but its og:image and
-        // matrix:image:size expectations lack `present = true`: add E-03 here once they have it.
-        Fault::PreviewWithoutImage => &["E-05"],
+        // E-03.image and E-05 require og:image to be present.
+        Fault::PreviewWithoutImage => &["E-03.image", "E-05"],
         // E-03 and E-05 want og:image to match ^mxc://.
         Fault::PreviewImageNotMxc => &["E-03", "E-05"],
+        // Every preview with a valid user token fails: the preflight probe no longer mistakes a
+        // 401 for "previews disabled", so these run and fail instead of being skipped.
+        Fault::PreviewRefusesUsers => &[
+            "B-04.preview-url",
+            "B-05.preview-url",
+            "E-03",
+            "E-03.image",
+            "E-04",
+            "E-05",
+        ],
         // ---- guests ----
         // H-02: guest registration must ignore username and device_id from the body.
         Fault::GuestHonoursBody => &["H-02"],
@@ -289,7 +298,7 @@ fn breaks(fault: Fault) -> &'static [&'static str] {
 const NOT_COVERED: &[(&str, &str)] = &[
     (
         "A-01.versions",
-        "cannot fail (a mediaconf bug): a /versions without a versions array advertises no version, so every case, this one too, is skipped and the run exits 0",
+        "a /versions without any spec version is a preflight error (exit 2, tests/hostile_target.rs), so no run reaches this case with a broken /versions",
     ),
     (
         "A-01.download",
@@ -312,10 +321,6 @@ const NOT_COVERED: &[(&str, &str)] = &[
     (
         "B-04.config",
         "as B-04.download, for config (E-01 etc. would all fail too)",
-    ),
-    (
-        "B-04.preview-url",
-        "sends the same request as the preview preflight probe: if it fails, the probe skips the case instead",
     ),
     (
         "J-02",
@@ -564,6 +569,7 @@ fault_tests! {
     config_not_integer => ConfigNotInteger,
     preview_without_image => PreviewWithoutImage,
     preview_image_not_mxc => PreviewImageNotMxc,
+    preview_refuses_users => PreviewRefusesUsers,
     guest_honours_body => GuestHonoursBody,
     guest_can_upload => GuestCanUpload,
     guest_cannot_download => GuestCannotDownload,

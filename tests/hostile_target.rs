@@ -193,3 +193,39 @@ async fn a_hostile_target_cannot_hang_or_flood_the_run() {
         "the access token is redacted"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_target_without_spec_versions_is_a_preflight_error() {
+    let app = Router::new().route(
+        "/_matrix/client/versions",
+        get(|| async {
+            (
+                [(header::CONTENT_TYPE, "application/json")],
+                r#"{"versions":"v1.12"}"#,
+            )
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_mediaconf"))
+            .args([
+                "run",
+                "--target",
+                &format!("http://{addr}"),
+                "--timeout",
+                "5",
+            ])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("advertises no spec version"), "{stderr}");
+    assert!(stderr.contains("--spec"), "{stderr}");
+}

@@ -71,6 +71,18 @@ pub async fn execute(
             format!("check --target {} (it must be the client-server base URL, e.g. http://127.0.0.1:8008)", config.target),
         )
     })?;
+    if versions
+        .iter()
+        .all(|v| v.parse::<crate::spec_version::SpecVersion>().is_err())
+        && config.spec_override.is_none()
+    {
+        return Err(preflight_error(
+            format!(
+                "the target advertises no spec version on /_matrix/client/versions (versions: {versions:?})"
+            ),
+            "the target must list versions such as \"v1.12\"; or pass --spec vX.Y to choose the rules to apply",
+        ));
+    }
     let server_version = accounts.server_version().await;
     let advertised = AdvertisedVersions::from_strings(versions.iter().map(String::as_str));
     let range = match (versions.first(), versions.last()) {
@@ -470,6 +482,9 @@ async fn probe_previews(session: &Session, token: &str, page_url: &str) -> Resul
     let ex = session.http.send(req, false).await;
     match &ex.response {
         Ok(r) if r.status == 200 => Ok(()),
+        // Only the answers servers give when previews are switched off mean "disabled"; any
+        // other answer is left for the preview cases to judge.
+        Ok(r) if !previews_disabled_answer(r) => Ok(()),
         Ok(r) => Err(format!(
             "URL previews seem disabled: {} answered {} {} (for Synapse: url_preview_enabled: true and a url_preview_ip_range_blacklist that allows 127.0.0.1)",
             ex.request.line(),
@@ -478,6 +493,19 @@ async fn probe_previews(session: &Session, token: &str, page_url: &str) -> Resul
         )),
         Err(e) => Err(format!("{}: {e}", ex.request.line())),
     }
+}
+
+/// `404 M_UNRECOGNIZED` (Synapse with previews off) or `403 M_FORBIDDEN` (MSC4452).
+fn previews_disabled_answer(r: &crate::exchange::RecordedResponse) -> bool {
+    let errcode = r.json().and_then(|j| {
+        j.get("errcode")
+            .and_then(|e| e.as_str())
+            .map(str::to_string)
+    });
+    matches!(
+        (r.status, errcode.as_deref()),
+        (404, Some("M_UNRECOGNIZED")) | (403, Some("M_FORBIDDEN"))
+    )
 }
 
 /// Loads (or creates) our signing key, starts the key server and checks with one signed request

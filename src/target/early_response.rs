@@ -63,7 +63,11 @@ pub async fn send(
         for chunk in body.chunks(64 * 1024) {
             writer.write_all(chunk).await?;
         }
-        writer.flush().await
+        writer.flush().await?;
+        // Dropping the write half would half-close the connection, and some servers (hyper)
+        // then drop the request without answering; the socket closes when the reader goes.
+        writer.forget();
+        Ok::<(), std::io::Error>(())
     });
 
     let mut buf = Vec::new();

@@ -153,6 +153,8 @@ pub enum Fault {
     PreviewWithoutImage,
     /// The preview's `og:image` is the page's http(s) URL instead of an mxc URI.
     PreviewImageNotMxc,
+    /// preview_url refuses valid user tokens with 401 M_UNKNOWN_TOKEN.
+    PreviewRefusesUsers,
     // --- guests ---
     /// Guest registration uses the username and device_id from the request body.
     GuestHonoursBody,
@@ -1367,6 +1369,9 @@ impl Fake {
     // --- URL previews ---------------------------------------------------------------------------
 
     async fn preview(&self, req: &Req, s: &Session) -> Reply {
+        if self.has(Fault::PreviewRefusesUsers) {
+            return Err(MatrixError::new(401, "M_UNKNOWN_TOKEN", "Unknown token"));
+        }
         let Some(url) = req.q("url") else {
             return Err(MatrixError::new(400, "M_MISSING_PARAM", "Missing url"));
         };
