@@ -163,6 +163,9 @@ level = "MUST"
 spec = "x"
 since = "v1.11"
 api = "federation"
+[case.request]
+path = "/c"
+auth = "x-matrix"
 "#;
 
     #[test]

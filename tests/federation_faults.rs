@@ -4,8 +4,11 @@
 //! from its own HTTPS key server on a free port), and the test checks that exactly the case ids
 //! listed in [`breaks`] come out failed or warned, each with a reason, and that the exit code
 //! matches (1 when a MUST case failed, else 0). With `FedFault::None` everything passes, except
-//! the manual and mock-peer cases, which are skipped. `NeverFetchesKeys` checks the preflight:
-//! a target that cannot reach the key server gets every federation case skipped with the fix.
+//! the manual and mock-peer cases, which are skipped. `NeverFetchesKeys` and `ProxyRewritesUri`
+//! check the preflight: a target that never fetches the tester's key, or fetches it and still
+//! refuses signed requests, gets every federation case skipped with the fix, and exit code 0.
+//! A coverage test checks that every running MUST case is broken by some fault or listed in
+//! [`NOT_COVERED`].
 //!
 //! When a suite changes, a failing test prints the actual list to paste into `breaks`.
 
@@ -34,11 +37,8 @@ fn breaks(fault: FedFault) -> &'static [&'static str] {
         // F-03 and F-09 check the json-part rule. Without a metadata object the media part is
         // not extracted, so every case that looks at part 2 fails too (F-04 … F-06, F-10, F-12,
         // F-16), and so does F-02.
-        // BUG(mediaconf): F-02 checks only framing and part count, both fine here, but
-        // check_multipart adds "a JSON object part followed by a media part" whenever
-        // `media()` is None, whatever the rules.
         FedFault::JsonArray => &[
-            "F-02", "F-03", "F-04", "F-05", "F-06", "F-09", "F-10", "F-12", "F-16",
+            "F-03", "F-04", "F-05", "F-06", "F-09", "F-10", "F-12", "F-16",
         ],
         // A framing rule: F-02 (download) and F-09 (thumbnail); the parts are still extracted.
         FedFault::NoCloseDelimiter => &["F-02", "F-09"],
@@ -49,6 +49,11 @@ fn breaks(fault: FedFault) -> &'static [&'static str] {
         FedFault::WrongBytes => &["F-05", "F-16"],
         // F-06 (SHOULD) wants the upload's file name in part 2.
         FedFault::NoFilename => &["F-06"],
+        // F-06 (SHOULD) wants the uploaded type in part 2 (F-05 and F-16 compare only bytes).
+        FedFault::OctetStreamDownloads => &["F-06"],
+        // F-10 (SHOULD) wants part 2's type to match the image bytes. (F-12's thumbnail is a
+        // PNG too, but F-12 only checks that it is static.)
+        FedFault::ThumbnailMislabelled => &["F-10"],
         // F-08 does not follow redirects; every other download case follows the 307 to an
         // unauthenticated copy of the same response and passes.
         FedFault::RedirectTopLevel => &["F-08"],
@@ -95,6 +100,9 @@ fn breaks(fault: FedFault) -> &'static [&'static str] {
         // The preflight skips every federation case instead; see
         // `never_fetching_keys_skips_federation_cases`.
         FedFault::NeverFetchesKeys => &[],
+        // The preflight skips every federation case instead; see
+        // `rejecting_after_key_fetch_skips_federation_cases`.
+        FedFault::ProxyRewritesUri => &[],
         // ---- errors and other endpoints ----
         // F-15 (GAP) wants M_NOT_FOUND for unknown media. (The preflight probe asks for unknown
         // media too, but only a 401 or 403 makes it fail.)
@@ -334,6 +342,42 @@ fn check(report: &RunReport) {
     );
 }
 
+/// Checks a run whose preflight refused federation: every case skipped, all but the
+/// [`ALWAYS_SKIPPED`] ones with a reason containing each of `reason_parts`, and exit code 0.
+/// Federation cases that send no signature (missing header, bearer token, the target's own
+/// key document): they run even when the target cannot verify us.
+const UNSIGNED: &[&str] = &["F-17", "F-17.status", "F-24", "F-31"];
+
+fn check_all_skipped(report: &RunReport, reason_parts: &[&str], problems: &mut Vec<String>) {
+    for (id, c) in &report.cases {
+        if UNSIGNED.contains(&id.as_str()) {
+            if c.outcome != "passed" {
+                problems.push(format!(
+                    "{id} sends no signature and should run and pass, but is {} ({})",
+                    c.outcome, c.reason
+                ));
+            }
+        } else if c.outcome != "skipped" {
+            problems.push(format!("{id} is {} ({})", c.outcome, c.reason));
+        } else if !ALWAYS_SKIPPED.contains(&id.as_str())
+            && !reason_parts.iter().all(|p| c.reason.contains(p))
+        {
+            problems.push(format!("{id} is skipped for another reason: {}", c.reason));
+        }
+    }
+    let preflight_skipped = report
+        .cases
+        .keys()
+        .filter(|id| !ALWAYS_SKIPPED.contains(&id.as_str()) && !UNSIGNED.contains(&id.as_str()))
+        .count();
+    if preflight_skipped == 0 {
+        problems.push("no case was skipped by the preflight".to_string());
+    }
+    if report.exit_code != Some(0) {
+        problems.push(format!("exit code {:?}, expected 0", report.exit_code));
+    }
+}
+
 // ------------------------------------------------------------------------------------------------
 // The tests
 
@@ -344,7 +388,8 @@ async fn no_fault_passes_everything() {
 
 macro_rules! fault_tests {
     ($($name:ident => $fault:ident,)*) => {
-        /// Every fault with a test (`None` and `NeverFetchesKeys` have their own).
+        /// Every fault checked against `breaks` (`None`, `NeverFetchesKeys` and
+        /// `ProxyRewritesUri` have their own tests).
         const ALL_FAULTS: &[FedFault] = &[$(FedFault::$fault),*];
         $(
             #[tokio::test(flavor = "multi_thread")]
@@ -363,6 +408,8 @@ fault_tests! {
     lf_only => LfOnly,
     wrong_bytes => WrongBytes,
     no_filename => NoFilename,
+    octet_stream_downloads => OctetStreamDownloads,
+    thumbnail_mislabelled => ThumbnailMislabelled,
     redirect_top_level => RedirectTopLevel,
     accept_unsigned => AcceptUnsigned,
     accept_client_token => AcceptClientToken,
@@ -396,30 +443,36 @@ async fn never_fetching_keys_skips_federation_cases() {
             report.key_fetches
         ));
     }
-    for (id, c) in &report.cases {
-        if c.outcome != "skipped" {
-            problems.push(format!("{id} is {} ({})", c.outcome, c.reason));
-        } else if !ALWAYS_SKIPPED.contains(&id.as_str())
-            && !(c.reason.contains("cannot reach https://")
-                && c.reason.contains("federation_verify_certificates"))
-        {
-            problems.push(format!("{id} is skipped for another reason: {}", c.reason));
-        }
-    }
-    let preflight_skipped = report
-        .cases
-        .keys()
-        .filter(|id| !ALWAYS_SKIPPED.contains(&id.as_str()))
-        .count();
-    if preflight_skipped == 0 {
-        problems.push("no case was skipped by the preflight".to_string());
-    }
-    if report.exit_code != Some(0) {
-        problems.push(format!("exit code {:?}, expected 0", report.exit_code));
-    }
+    check_all_skipped(
+        &report,
+        &["cannot reach https://", "federation_verify_certificates"],
+        &mut problems,
+    );
     assert!(
         problems.is_empty(),
         "NeverFetchesKeys:\n  {}\n{}",
+        problems.join("\n  "),
+        report.output
+    );
+}
+
+/// A target that fetches our key but refuses every signed request: the preflight skips every
+/// federation case that would run, pointing at `--peer-server-name`, and exits 0.
+#[tokio::test(flavor = "multi_thread")]
+async fn rejecting_after_key_fetch_skips_federation_cases() {
+    let report = run_against(FedFault::ProxyRewritesUri).await;
+    let mut problems = Vec::new();
+    if report.key_fetches == 0 {
+        problems.push("the fake never fetched the tester's key".to_string());
+    }
+    check_all_skipped(
+        &report,
+        &["fetched our key from https://", "--peer-server-name"],
+        &mut problems,
+    );
+    assert!(
+        problems.is_empty(),
+        "ProxyRewritesUri:\n  {}\n{}",
         problems.join("\n  "),
         report.output
     );

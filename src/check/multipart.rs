@@ -41,7 +41,18 @@ pub fn check_multipart(
         }
     }
     let Some(media) = parsed.media() else {
-        if !reported {
+        // Only a case that looks at the parts needs them; one that checks framing or the part
+        // count alone is not failed for a problem in part 1.
+        let needs_parts = expect.content.is_some()
+            || expect.content_type.is_some()
+            || expect.disposition.is_some()
+            || expect.body_equals.is_some()
+            || expect.image.is_some()
+            || expect
+                .rules
+                .iter()
+                .any(|r| r == "json-part" || r == "media-part");
+        if needs_parts && !reported {
             findings.push(Finding::new(
                 "multipart",
                 "a JSON object part followed by a media part",

@@ -269,11 +269,7 @@ pub fn build_request(
     let path = template::expand(req.path.get_ref(), vars).map_err(|e| e.to_string())?;
     let base = match req.api.unwrap_or(case_api) {
         Api::Client => session.base.as_str(),
-        Api::Federation => session
-            .federation
-            .as_ref()
-            .map(|f| f.base.as_str())
-            .ok_or("federation requests are not available in this run")?,
+        Api::Federation => session.federation_base.as_str(),
     };
     let mut url = reqwest::Url::parse(&format!("{base}{path}"))
         .map_err(|e| format!("bad URL for path `{path}`: {e}"))?;

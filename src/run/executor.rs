@@ -256,6 +256,11 @@ pub async fn execute(
     session
         .base_vars
         .insert("server_name".into(), server_name.clone());
+    session.federation_base = config
+        .federation
+        .federation_url
+        .trim_end_matches('/')
+        .to_string();
     session
         .base_vars
         .insert("user_id".into(), user.user_id.clone());

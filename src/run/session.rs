@@ -31,7 +31,9 @@ pub struct Session {
     /// `server_name`, `preview_url`, … (no secrets).
     pub base_vars: BTreeMap<String, String>,
     pub run_tag: String,
-    /// Set when federation cases can run.
+    /// Base URL of the target's federation API (unsigned federation requests need only this).
+    pub federation_base: String,
+    /// Set when signed federation requests can be made (our key server is reachable).
     pub federation: Option<super::signer::FederationContext>,
     counter: AtomicU64,
 }
@@ -63,6 +65,7 @@ impl Session {
             media: BTreeMap::new(),
             base_vars: BTreeMap::new(),
             run_tag,
+            federation_base: String::new(),
             federation: None,
             counter: AtomicU64::new(0),
         }

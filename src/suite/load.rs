@@ -336,15 +336,9 @@ impl CaseValidation<'_> {
         let mut needs: BTreeSet<Need> = spec.needs.iter().copied().collect();
         let mut media_used = BTreeSet::new();
         let mut captured: BTreeSet<String> = BTreeSet::new();
-        if spec.api == Api::Federation {
-            needs.insert(Need::Federation);
-        }
         for step in &steps {
             if let Some(n) = step.request.auth.need() {
                 needs.insert(n);
-            }
-            if step.request.api == Some(Api::Federation) {
-                needs.insert(Need::Federation);
             }
             if let Some(x) = &step.request.xmatrix {
                 let span = step.request.path.span();

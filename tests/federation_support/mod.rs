@@ -73,6 +73,10 @@ pub enum FedFault {
     WrongBytes,
     /// Part 2's Content-Disposition is a bare `inline` (no file name).
     NoFilename,
+    /// Part 2 of downloads is labelled `application/octet-stream`.
+    OctetStreamDownloads,
+    /// Part 2 of PNG thumbnails is labelled `image/jpeg`.
+    ThumbnailMislabelled,
     /// Federation downloads answer 307 to an unauthenticated copy.
     RedirectTopLevel,
     // --- request authentication ---
@@ -101,6 +105,10 @@ pub enum FedFault {
     /// Every signed request is refused with 401 without ever fetching the origin's keys (a
     /// target that cannot reach the tester's key server).
     NeverFetchesKeys,
+    /// Every signed request is refused with 401 after fetching the origin's keys: the fake
+    /// verifies a uri with an extra `/proxy` prefix, as behind a reverse proxy that rewrites
+    /// paths.
+    ProxyRewritesUri,
     // --- errors and other endpoints ---
     /// Unknown media answers 404 M_UNRECOGNIZED instead of M_NOT_FOUND.
     UnknownMediaUnrecognized,
@@ -258,8 +266,12 @@ fn json_response(status: u16, value: &Value) -> Response {
     )
 }
 
-fn error(status: u16, errcode: &str, message: &str) -> Response {
-    json_response(status, &json!({"errcode": errcode, "error": message}))
+/// A standard Matrix error, boxed: it is the `Err` of every [`Reply`].
+fn error(status: u16, errcode: &str, message: &str) -> Fail {
+    Box::new(json_response(
+        status,
+        &json!({"errcode": errcode, "error": message}),
+    ))
 }
 
 fn parse_query(query: Option<&str>) -> Vec<(String, String)> {
@@ -326,12 +338,15 @@ enum Endpoint {
 
 async fn handle(State(fake): State<Arc<Fake>>, request: Request) -> Response {
     match fake.dispatch(request).await {
-        Ok(r) | Err(r) => r,
+        Ok(r) => r,
+        Err(r) => *r,
     }
 }
 
 /// `Err` is an early answer (an error); `Ok` the normal one.
-type Reply = Result<Response, Response>;
+type Reply = Result<Response, Fail>;
+/// An early (error) answer; boxed because a `Response` is large.
+type Fail = Box<Response>;
 
 // ------------------------------------------------------------------------------------------------
 // The server
@@ -406,6 +421,9 @@ impl Fake {
                 self.authenticate(&req).await?;
                 self.thumbnail(&req, &id).await
             }
+            Endpoint::Redirected(_) if !self.has(FedFault::RedirectTopLevel) => {
+                Err(error(404, "M_UNRECOGNIZED", "Unrecognized request"))
+            }
             Endpoint::Redirected(id) => {
                 let content = self.content(&req, &id).await?;
                 Ok(self.media_response(&content, content.bytes.clone(), true))
@@ -422,7 +440,7 @@ impl Fake {
             .and_then(|v| v.strip_prefix("Bearer "))
     }
 
-    fn check_token(&self, req: &Req) -> Result<(), Response> {
+    fn check_token(&self, req: &Req) -> Result<(), Fail> {
         let ok = self
             .caller_token(req)
             .is_some_and(|t| lock(&self.db).tokens.iter().any(|k| k == t));
@@ -444,10 +462,10 @@ impl Fake {
             .and_then(|a| a.get("type"))
             .and_then(Value::as_str);
         if auth_type != Some("m.login.dummy") {
-            return Err(json_response(
+            return Err(Box::new(json_response(
                 401,
                 &json!({"flows": [{"stages": ["m.login.dummy"]}], "params": {}, "session": "s"}),
-            ));
+            )));
         }
         let localpart = body
             .get("username")
@@ -517,11 +535,11 @@ impl Fake {
 
     // --- X-Matrix ---
 
-    fn unauthorized(message: &str) -> Response {
+    fn unauthorized(message: &str) -> Fail {
         error(401, "M_UNAUTHORIZED", message)
     }
 
-    async fn authenticate(&self, req: &Req) -> Result<(), Response> {
+    async fn authenticate(&self, req: &Req) -> Result<(), Fail> {
         let Some(value) = req.headers.get(header::AUTHORIZATION) else {
             if self.has(FedFault::AcceptUnsigned) {
                 return Ok(());
@@ -568,9 +586,11 @@ impl Fake {
             return Ok(());
         }
         let uri = if self.has(FedFault::VerifyPathOnly) {
-            req.path.as_str()
+            req.path.clone()
+        } else if self.has(FedFault::ProxyRewritesUri) {
+            format!("/proxy{}", req.uri)
         } else {
-            req.uri.as_str()
+            req.uri.clone()
         };
         let content: Option<Value> = if req.body.is_empty() {
             None
@@ -580,7 +600,7 @@ impl Fake {
         verify_request(
             &parsed,
             req.method.as_str(),
-            uri,
+            &uri,
             &signed_destination,
             &public_key,
             content.as_ref(),
@@ -660,7 +680,7 @@ impl Fake {
     // --- federation media ---
 
     /// The media's content, waiting for pending media; `Err` is the error answer.
-    async fn content(&self, req: &Req, id: &str) -> Result<Content, Response> {
+    async fn content(&self, req: &Req, id: &str) -> Result<Content, Fail> {
         let entry = lock(&self.db).media.get(id).cloned();
         match entry {
             None if self.has(FedFault::UnknownMediaUnrecognized) => {
@@ -716,12 +736,18 @@ impl Fake {
             FedFault::LfOnly => MultipartFault::LfOnly,
             _ => MultipartFault::None,
         };
-        let builder = Builder::bytes(
-            Some(&content.content_type),
-            Some(&disposition(filename)),
-            &body,
-        )
-        .fault(fault);
+        let content_type = if download && self.has(FedFault::OctetStreamDownloads) {
+            "application/octet-stream"
+        } else if !download
+            && self.has(FedFault::ThumbnailMislabelled)
+            && content.content_type == "image/png"
+        {
+            "image/jpeg"
+        } else {
+            content.content_type.as_str()
+        };
+        let builder =
+            Builder::bytes(Some(content_type), Some(&disposition(filename)), &body).fault(fault);
         response(
             200,
             &[(header::CONTENT_TYPE, builder.content_type())],
@@ -742,7 +768,7 @@ impl Fake {
     }
 
     async fn thumbnail(&self, req: &Req, id: &str) -> Reply {
-        let dimension = |name: &str| -> Result<u32, Response> {
+        let dimension = |name: &str| -> Result<u32, Fail> {
             match req.q(name) {
                 None if self.has(FedFault::ThumbnailNoParamsOk) => Ok(96),
                 None => Err(error(
