@@ -25,6 +25,9 @@
 #   MEDIACONF_SYNAPSE_VERSION   pin matrix-synapse to this version (default: latest)
 #   MEDIACONF_SYNAPSE_VENV      the venv to use (default <state dir>/venv); lets several state
 #                               directories share one install
+#   MEDIACONF_SYNAPSE_PEER_CA   a CA certificate (mediaconf keygen --peer-ca-out FILE): Synapse then
+#                               verifies federation certificates and trusts this CA, instead of
+#                               running with federation_verify_certificates: false
 #   MEDIACONF_PYTHON            interpreter used to create the venv (default python3)
 #
 # The config (scripts/synapse-homeserver.yaml.in) is deliberately insecure: open
@@ -164,6 +167,11 @@ write_config() {
   mkdir -p "$DATA/media_store"
   sed -e "s|@DIR@|$DIR|g" -e "s|@PORT@|$PORT|g" -e "s|@FED_PORT@|$FED_PORT|g" \
     -e "s|@SHARED_SECRET@|$SHARED_SECRET|g" "$TEMPLATE" >"$CONFIG"
+  if [[ -n ${MEDIACONF_SYNAPSE_PEER_CA:-} ]]; then
+    # Verify federation certificates, trusting mediaconf's CA instead of turning checks off.
+    [[ -f $MEDIACONF_SYNAPSE_PEER_CA ]] || die "MEDIACONF_SYNAPSE_PEER_CA=$MEDIACONF_SYNAPSE_PEER_CA does not exist (create it with: mediaconf keygen --peer-ca-out FILE)"
+    sed -i -e "s|^federation_verify_certificates: false|federation_verify_certificates: true\nfederation_custom_ca_list: [\"$MEDIACONF_SYNAPSE_PEER_CA\"]|" "$CONFIG"
+  fi
   "$VENV/bin/python" -m synapse._scripts.generate_signing_key -o "$DATA/signing.key" ||
     die "could not generate the signing key"
   gen_tls

@@ -107,15 +107,27 @@ fn list(args: &ListArgs) -> i32 {
 
 fn keygen(args: &KeygenArgs) -> i32 {
     match SigningKey::create_new(&args.out, args.force) {
-        Ok(key) => {
-            println!("wrote {} ({}, mode 0600)", args.out.display(), key.key_id);
-            EXIT_OK
-        }
+        Ok(key) => println!("wrote {} ({}, mode 0600)", args.out.display(), key.key_id),
         Err(e) => {
             eprintln!("error: {e}");
-            EXIT_USAGE
+            return EXIT_USAGE;
         }
     }
+    if let Some(ca) = &args.peer_ca_out {
+        match crate::peer::server::load_or_create_ca(ca) {
+            Ok((_, true)) => println!(
+                "wrote {} (CA certificate for the target to trust) and {} (its key, mode 0600)",
+                ca.display(),
+                crate::peer::server::ca_key_path(ca).display()
+            ),
+            Ok((_, false)) => println!("kept the existing CA {}", ca.display()),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return EXIT_USAGE;
+            }
+        }
+    }
+    EXIT_OK
 }
 
 fn usage_error(message: &str) -> i32 {

@@ -33,6 +33,10 @@ pub struct KeygenArgs {
     /// Replace an existing key file.
     #[arg(long)]
     pub force: bool,
+    /// Also create the key server's CA here (kept and reused by `run --peer-ca-out FILE`), so a
+    /// target can be configured to trust it before the first run.
+    #[arg(long, value_name = "FILE")]
+    pub peer_ca_out: Option<PathBuf>,
 }
 
 /// Default signing key file, in the working directory.

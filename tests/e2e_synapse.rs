@@ -42,15 +42,22 @@ impl Synapse {
     }
 
     fn start(name: &str, port: u16, fed_port: u16) -> Synapse {
+        Synapse::start_trusting(name, port, fed_port, None)
+    }
+
+    /// Starts Synapse; with `peer_ca`, it verifies federation certificates and trusts that CA
+    /// (instead of `federation_verify_certificates: false`).
+    fn start_trusting(name: &str, port: u16, fed_port: u16, peer_ca: Option<&Path>) -> Synapse {
         let s = Synapse {
             dir: repo().join("target").join(name),
             port,
             fed_port,
         };
-        let out = s
-            .command("start")
-            .output()
-            .expect("run scripts/synapse.sh start");
+        let mut command = s.command("start");
+        if let Some(ca) = peer_ca {
+            command.env("MEDIACONF_SYNAPSE_PEER_CA", ca);
+        }
+        let out = command.output().expect("run scripts/synapse.sh start");
         assert!(
             out.status.success(),
             "scripts/synapse.sh start failed:\n{}\n{}",
@@ -92,12 +99,27 @@ fn full_suites_against_synapse() {
     if !e2e_enabled("full_suites_against_synapse") {
         return;
     }
-    let synapse = Synapse::start("synapse-e2e", 28008, 28448);
     let dir = tempfile::tempdir().unwrap();
     let junit = dir.path().join("r.xml");
     let json = dir.path().join("r.json");
     let key = dir.path().join("signing.key");
     let ca = dir.path().join("ca.pem");
+    // Our key and CA exist before Synapse starts, so Synapse verifies our key server's
+    // certificate against the CA instead of skipping certificate checks.
+    let (code, _, stderr) = run_mediaconf(&[
+        "keygen",
+        "--out",
+        key.to_str().unwrap(),
+        "--peer-ca-out",
+        ca.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "keygen: {stderr}");
+    let synapse = Synapse::start_trusting("synapse-e2e", 28008, 28448, Some(&ca));
+    let config = read(&repo().join("target/synapse-e2e/homeserver.yaml"));
+    assert!(
+        config.contains("federation_verify_certificates: true"),
+        "Synapse verifies federation certificates"
+    );
     let target = synapse.url();
     let baseline = repo().join("baseline/synapse.toml");
     let started = std::time::Instant::now();
@@ -211,6 +233,33 @@ fn full_suites_against_synapse() {
         );
         assert!(!text.contains(seed), "the signing key appears in {name}");
     }
+
+    // The CA really is what Synapse trusts: a key server with another CA (and a new server
+    // name, so nothing is cached) cannot be reached, and federation cases are skipped with the fix.
+    let other_ca = dir.path().join("other-ca.pem");
+    let (code, stdout, stderr) = run_mediaconf(&[
+        "run",
+        "--target",
+        &target,
+        "--registration-shared-secret",
+        SECRET,
+        "--profile",
+        "federation",
+        "--signing-key",
+        key.to_str().unwrap(),
+        "--peer-ca-out",
+        other_ca.to_str().unwrap(),
+        "--peer-listen",
+        "127.0.0.1:28451",
+        "--color",
+        "never",
+    ]);
+    assert_eq!(code, 0, "skips are not failures: {stderr}");
+    assert!(
+        stdout.contains("cannot reach https://127.0.0.1:28451/_matrix/key/v2/server"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("federation_custom_ca_list"), "{stdout}");
 }
 
 #[test]

@@ -226,16 +226,11 @@ impl Peer {
         // Fail now rather than on every request if the keys cannot be published.
         server_key_document(&config.server_name, &config.key, &old, now_ms())?;
 
-        let material = tls::generate(&config.server_name)?;
-        tokio::fs::write(&config.ca_out, material.ca_pem.as_bytes())
-            .await
-            .map_err(|source| PeerError::WriteCa {
-                path: config.ca_out.clone(),
-                source,
-            })?;
+        let (ca, _created) = load_or_create_ca(&config.ca_out)?;
+        let (cert_pem, key_pem) = tls::issue_leaf(&config.server_name, &ca.key_pem)?;
         let rustls_config = axum_server::tls_rustls::RustlsConfig::from_pem(
-            material.cert_pem.into_bytes(),
-            material.key_pem.into_bytes(),
+            cert_pem.into_bytes(),
+            key_pem.into_bytes(),
         )
         .await
         .map_err(PeerError::TlsConfig)?;
@@ -452,6 +447,55 @@ async fn method_not_allowed() -> Response {
     )
 }
 
+/// Where the CA's private key is kept: next to the CA certificate, `<ca file>.key`.
+pub fn ca_key_path(ca_out: &Path) -> PathBuf {
+    let mut name = ca_out.as_os_str().to_owned();
+    name.push(".key");
+    PathBuf::from(name)
+}
+
+/// The CA in `ca_out` (and its key in `<ca_out>.key`), or a new one written there (key with mode
+/// 0600) when either file is missing. Reusing it lets a target keep trusting the CA file across
+/// runs (Synapse reads `federation_custom_ca_list` only at start). `true` when created.
+pub fn load_or_create_ca(ca_out: &Path) -> Result<(tls::PeerCa, bool), PeerError> {
+    let key_path = ca_key_path(ca_out);
+    if ca_out.exists() && key_path.exists() {
+        let read = |path: &Path| {
+            std::fs::read_to_string(path).map_err(|source| PeerError::WriteCa {
+                path: path.to_path_buf(),
+                source,
+            })
+        };
+        return Ok((
+            tls::PeerCa {
+                cert_pem: read(ca_out)?,
+                key_pem: read(&key_path)?,
+            },
+            false,
+        ));
+    }
+    let ca = tls::generate_ca()?;
+    let write_err = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| PeerError::WriteCa { path, source }
+    };
+    {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&key_path)
+            .map_err(write_err(&key_path))?;
+        file.write_all(ca.key_pem.as_bytes())
+            .map_err(write_err(&key_path))?;
+    }
+    std::fs::write(ca_out, ca.cert_pem.as_bytes()).map_err(write_err(ca_out))?;
+    Ok((ca, true))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -646,5 +690,28 @@ mod tests {
         .unwrap_err();
         assert!(matches!(err, PeerError::WriteCa { .. }), "{err:?}");
         assert!(err.to_string().contains("directory exists"), "{err}");
+    }
+
+    #[test]
+    fn the_ca_is_created_once_and_reused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let ca = dir.path().join("ca.pem");
+        let (first, created) = load_or_create_ca(&ca).unwrap();
+        assert!(created);
+        let mode = std::fs::metadata(ca_key_path(&ca))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o600, "the CA key is private");
+        let (again, created) = load_or_create_ca(&ca).unwrap();
+        assert!(!created);
+        assert_eq!(first.cert_pem, again.cert_pem);
+        assert_eq!(first.key_pem, again.key_pem);
+        std::fs::remove_file(ca_key_path(&ca)).unwrap();
+        let (fresh, created) = load_or_create_ca(&ca).unwrap();
+        assert!(created, "a lone certificate without its key is replaced");
+        assert_ne!(fresh.cert_pem, first.cert_pem);
     }
 }

@@ -7,7 +7,8 @@
 //! Keys are ECDSA P-256; certificates are valid from yesterday for a year.
 //!
 //! What it does not do: no file I/O (the server writes the CA PEM where the operator asked), no
-//! persistence (every run gets a new CA), no client certificates, no revocation.
+//! persistence (the server keeps the CA key next to the CA file), no client certificates, no
+//! revocation.
 
 use std::net::IpAddr;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -140,7 +141,35 @@ pub fn generate(server_name: &str) -> Result<PeerTls, TlsError> {
         }
     }
 
-    let ca_key = KeyPair::generate().map_err(err("CA key"))?;
+    let ca = generate_ca()?;
+    let (cert_pem, key_pem) = issue_leaf_with_sans(server_name, sans, &ca.key_pem)?;
+    Ok(PeerTls {
+        ca_pem: ca.cert_pem,
+        cert_pem,
+        key_pem,
+    })
+}
+
+/// A CA: its certificate and its private key (PEM). Kept across runs so that a target told to
+/// trust the certificate keeps trusting every leaf issued later.
+#[derive(Clone)]
+pub struct PeerCa {
+    pub cert_pem: String,
+    pub key_pem: String,
+}
+
+impl std::fmt::Debug for PeerCa {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PeerCa")
+            .field("cert_pem", &self.cert_pem)
+            .field("key_pem", &format_args!("<redacted>"))
+            .finish()
+    }
+}
+
+/// The CA's parameters; the same every time, so a leaf issued with a stored CA key chains to
+/// the stored CA certificate.
+fn ca_params() -> CertificateParams {
     let mut ca_params = CertificateParams::default();
     ca_params.distinguished_name = DistinguishedName::new();
     ca_params
@@ -153,11 +182,51 @@ pub fn generate(server_name: &str) -> Result<PeerTls, TlsError> {
         KeyUsagePurpose::DigitalSignature,
     ];
     set_validity(&mut ca_params);
-    let ca_cert = ca_params
-        .self_signed(&ca_key)
-        .map_err(err("CA certificate"))?;
-    let issuer = Issuer::new(ca_params, ca_key);
+    ca_params
+}
 
+/// A new CA (CN "mediaconf test CA").
+pub fn generate_ca() -> Result<PeerCa, TlsError> {
+    let err = |what| move |source| TlsError::Generate { what, source };
+    let ca_key = KeyPair::generate().map_err(err("CA key"))?;
+    let mut params = ca_params();
+    // The stored CA certificate stays valid for ten years.
+    let today = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs() / 86_400).unwrap_or(0));
+    let (y, m, d) = civil_from_days(today + 3650);
+    params.not_after = rcgen::date_time_ymd(y, m, d);
+    let ca_cert = params.self_signed(&ca_key).map_err(err("CA certificate"))?;
+    Ok(PeerCa {
+        cert_pem: ca_cert.pem(),
+        key_pem: ca_key.serialize_pem(),
+    })
+}
+
+/// A leaf certificate for `server_name` (plus `localhost` and `127.0.0.1`) signed with the CA
+/// key `ca_key_pem`: `(certificate PEM, private key PEM)`.
+pub fn issue_leaf(server_name: &str, ca_key_pem: &str) -> Result<(String, String), TlsError> {
+    let err = |what| move |source| TlsError::Generate { what, source };
+    let mut sans = vec![san_for_server_name(server_name)?];
+    for extra in [
+        SanType::DnsName("localhost".try_into().map_err(err("leaf SAN"))?),
+        SanType::IpAddress(IpAddr::from([127, 0, 0, 1])),
+    ] {
+        if !sans.contains(&extra) {
+            sans.push(extra);
+        }
+    }
+    issue_leaf_with_sans(server_name, sans, ca_key_pem)
+}
+
+fn issue_leaf_with_sans(
+    server_name: &str,
+    sans: Vec<SanType>,
+    ca_key_pem: &str,
+) -> Result<(String, String), TlsError> {
+    let err = |what| move |source| TlsError::Generate { what, source };
+    let ca_key = KeyPair::from_pem(ca_key_pem).map_err(err("CA key (stored)"))?;
+    let issuer = Issuer::new(ca_params(), ca_key);
     let leaf_key = KeyPair::generate().map_err(err("leaf key"))?;
     let mut leaf_params = CertificateParams::default();
     leaf_params.distinguished_name = DistinguishedName::new();
@@ -177,11 +246,7 @@ pub fn generate(server_name: &str) -> Result<PeerTls, TlsError> {
         .signed_by(&leaf_key, &issuer)
         .map_err(err("leaf certificate"))?;
 
-    Ok(PeerTls {
-        ca_pem: ca_cert.pem(),
-        cert_pem: leaf_cert.pem(),
-        key_pem: leaf_key.serialize_pem(),
-    })
+    Ok((leaf_cert.pem(), leaf_key.serialize_pem()))
 }
 
 #[cfg(test)]
@@ -235,6 +300,43 @@ mod tests {
         assert_ne!(tls.ca_pem, tls.cert_pem);
         assert!(!format!("{tls:?}").contains(&tls.key_pem));
         assert!(generate("bad host").is_err());
+    }
+
+    /// A leaf issued in a later run from the stored CA key chains to the CA certificate written
+    /// in the first run, so a target configured once keeps trusting the key server.
+    #[tokio::test]
+    async fn a_stored_ca_key_issues_leaves_that_chain_to_the_stored_certificate() {
+        let ca = generate_ca().unwrap();
+        assert!(!format!("{ca:?}").contains(&ca.key_pem));
+        for _ in 0..2 {
+            let (cert_pem, key_pem) = issue_leaf("127.0.0.1:8448", &ca.key_pem).unwrap();
+            let tls = PeerTls {
+                ca_pem: ca.cert_pem.clone(),
+                cert_pem,
+                key_pem,
+            };
+            let (addr, handle) = serve(&tls).await;
+            let body = client_trusting(&ca.cert_pem, None)
+                .get(format!("https://127.0.0.1:{}/", addr.port()))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            assert_eq!(body, "ok");
+            let other = generate_ca().unwrap();
+            let refused = client_trusting(&other.cert_pem, None)
+                .get(format!("https://127.0.0.1:{}/", addr.port()))
+                .send()
+                .await;
+            assert!(
+                refused.is_err(),
+                "a client trusting another CA must refuse the leaf"
+            );
+            handle.shutdown();
+        }
+        assert!(issue_leaf("127.0.0.1", "not a key").is_err());
     }
 
     /// Serves "ok" over TLS with `tls` on 127.0.0.1:0; returns the address and the server handle.
