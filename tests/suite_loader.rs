@@ -210,6 +210,56 @@ fn table() -> Vec<(&'static str, String, usize, usize, &'static str)> {
             "duplicate case id `X-01` (first defined at t.toml:6)",
         ),
         (
+            "federation case without a request",
+            case("api = \"federation\"\n"),
+            6,
+            6,
+            "has no request",
+        ),
+        (
+            "bad image type inside multipart",
+            case(
+                "[case.request]\npath = \"/a\"\n[case.expect]\nmultipart = { image = { types = [\"image/bmp\"] } }\n",
+            ),
+            12,
+            8,
+            "image type `image/bmp`",
+        ),
+        (
+            "bad multipart rule",
+            case(
+                "[case.request]\npath = \"/a\"\n[case.expect]\nmultipart = { rules = [\"framin\"] }\n",
+            ),
+            12,
+            8,
+            "multipart rule `framin` is not one of framing",
+        ),
+        (
+            "key rotation outside a serial case",
+            case(
+                "[[case.step]]\npeer = \"rotate-key\"\nrequest = { path = \"/a\", auth = \"x-matrix\" }\n",
+            ),
+            13,
+            20,
+            "mark the case `serial = true`",
+        ),
+        (
+            "xmatrix without x-matrix auth",
+            case("[case.request]\npath = \"/a\"\nxmatrix = { key = \"old\" }\n"),
+            12,
+            8,
+            "`xmatrix` needs `auth = \"x-matrix\"`",
+        ),
+        (
+            "unknown X-Matrix variant",
+            case(
+                "[case.request]\npath = \"/a\"\nauth = \"x-matrix\"\nxmatrix = { variant = \"fancy\" }\n",
+            ),
+            12,
+            8,
+            "unknown X-Matrix variant `fancy` (known: canonical",
+        ),
+        (
             "invalid TOML",
             "profile = \"t\"\n[[case]\n".to_string(),
             2,

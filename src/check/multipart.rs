@@ -92,7 +92,20 @@ pub fn check_multipart(
     {
         findings.push(Finding::new("multipart media part", wanted.clone(), kind));
     }
-    let Some(part) = part else { return };
+    let part_checks = expect.content_type.is_some()
+        || expect.disposition.is_some()
+        || expect.body_equals.is_some()
+        || expect.image.is_some();
+    let Some(part) = part else {
+        if part_checks && expect.content.is_none() {
+            findings.push(Finding::new(
+                "multipart media part",
+                "bytes to check (following a Location part is not supported yet)",
+                "a Location part",
+            ));
+        }
+        return;
+    };
     let mut part_findings = Vec::new();
     if let Some(ct) = &expect.content_type {
         super::content_type::check_content_type(ct, &part, &mut part_findings);

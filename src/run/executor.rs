@@ -456,7 +456,17 @@ pub async fn execute(
             v.outcome = Outcome::Failed;
             v
         } else {
-            run_case(session.clone(), case).await
+            let grace = deadline.saturating_duration_since(Instant::now())
+                + std::time::Duration::from_secs(5);
+            match tokio::time::timeout(grace, run_case(session.clone(), case.clone())).await {
+                Ok(v) => v,
+                Err(_) => {
+                    let mut v =
+                        Verdict::skipped(&case, "stopped at the run deadline (raise --deadline)");
+                    v.outcome = Outcome::Failed;
+                    v
+                }
+            }
         };
         finish(index, verdict, on_event);
     }
@@ -582,6 +592,9 @@ async fn setup_federation(
         401 => Err(format!(
             "the target fetched our key from {key_url} but rejected a signed request ({answer}); check that --peer-server-name ({}) is how the target reaches us",
             settings.peer_server_name
+        )),
+        500..=599 => Err(format!(
+            "the target's federation API failed on a signed request ({answer}); signed cases cannot be judged"
         )),
         403 => Err(format!(
             "the target refuses federation with {} ({answer}); for Synapse check federation_domain_whitelist",

@@ -14,7 +14,7 @@ use toml::Spanned;
 use super::case::{Case, MediaDef, Suite};
 use super::embedded;
 use super::error::{SuiteError, SuiteErrors};
-use super::model::{Api, BodySpec, CaseSpec, ExpectSpec, Need, RequestSpec, StepSpec, SuiteFile};
+use super::model::{BodySpec, CaseSpec, ExpectSpec, Need, RequestSpec, StepSpec, SuiteFile};
 use crate::spec_version::SpecVersion;
 use crate::template;
 
@@ -313,9 +313,7 @@ impl CaseValidation<'_> {
                         format!("case `{id}` has `[case.expect]` but no `[case.request]`"),
                     );
                 }
-                let seam = spec.manual.is_some()
-                    || spec.api == Api::Federation
-                    || spec.peer_scenario.is_some();
+                let seam = spec.manual.is_some() || spec.peer_scenario.is_some();
                 if !seam {
                     self.error(
                         Some(spec.id.span()),
@@ -366,6 +364,9 @@ impl CaseValidation<'_> {
                 for t in [&x.destination, &x.sign_uri].into_iter().flatten() {
                     self.check_template(span.clone(), t, &captured, &mut media_used);
                 }
+            }
+            if step.peer.is_some() {
+                needs.insert(Need::Federation);
             }
             if step.peer.is_some() && !spec.serial {
                 self.error(Some(step.request.path.span()), "a step with a `peer` action changes shared state: mark the case `serial = true`".to_string());
@@ -603,6 +604,52 @@ impl CaseValidation<'_> {
         }
     }
 
+    fn validate_image(&mut self, span: std::ops::Range<usize>, image: &super::model::ImageExpect) {
+        for t in &image.types {
+            if !IMAGE_TYPES.contains(&t.as_str()) {
+                self.error(
+                    Some(span.clone()),
+                    format!("image type `{t}` is not one of {}", IMAGE_TYPES.join(", ")),
+                );
+            }
+        }
+        if let Some(a) = &image.aspect
+            && parse_aspect(a).is_none()
+        {
+            self.error(
+                Some(span.clone()),
+                format!("aspect `{a}` must look like `4:3`"),
+            );
+        }
+        if let Some(m) = &image.same_size_as {
+            self.media_ref(span.clone(), m);
+            if let Some(def) = self.media.get(m)
+                && crate::imageinfo::decode_info(&def.bytes).is_err()
+            {
+                self.error(
+                    Some(span.clone()),
+                    format!("`same-size-as = \"{m}\"`: that media's fixture is not an image"),
+                );
+            }
+        }
+    }
+
+    fn validate_disposition(
+        &mut self,
+        span: std::ops::Range<usize>,
+        d: &super::model::DispositionExpect,
+    ) {
+        let Some(types) = &d.r#type else { return };
+        for t in &types.0 {
+            if t != "inline" && t != "attachment" {
+                self.error(
+                    Some(span.clone()),
+                    format!("disposition type `{t}` must be `inline` or `attachment`"),
+                );
+            }
+        }
+    }
+
     fn validate_expect(
         &mut self,
         req: &RequestSpec,
@@ -648,33 +695,7 @@ impl CaseValidation<'_> {
             self.media_ref(span.clone(), m);
         }
         if let Some(image) = &expect.image {
-            for t in &image.types {
-                if !IMAGE_TYPES.contains(&t.as_str()) {
-                    self.error(
-                        Some(span.clone()),
-                        format!("image type `{t}` is not one of {}", IMAGE_TYPES.join(", ")),
-                    );
-                }
-            }
-            if let Some(a) = &image.aspect
-                && parse_aspect(a).is_none()
-            {
-                self.error(
-                    Some(span.clone()),
-                    format!("aspect `{a}` must look like `4:3`"),
-                );
-            }
-            if let Some(m) = &image.same_size_as {
-                self.media_ref(span.clone(), m);
-                if let Some(def) = self.media.get(m)
-                    && crate::imageinfo::decode_info(&def.bytes).is_err()
-                {
-                    self.error(
-                        Some(span.clone()),
-                        format!("`same-size-as = \"{m}\"`: that media's fixture is not an image"),
-                    );
-                }
-            }
+            self.validate_image(span.clone(), image);
         }
         if let Some(m) = &expect.multipart {
             for r in &m.rules {
@@ -698,21 +719,18 @@ impl CaseValidation<'_> {
             if let Some(b) = &m.body_equals {
                 self.media_ref(span.clone(), b);
             }
+            if let Some(image) = &m.image {
+                self.validate_image(span.clone(), image);
+            }
+            if let Some(d) = &m.disposition {
+                self.validate_disposition(span.clone(), d);
+            }
         }
         if let Some(k) = &expect.key_document {
             self.check_template(span.clone(), k, captured, media_used);
         }
-        if let Some(d) = &expect.disposition
-            && let Some(types) = &d.r#type
-        {
-            for t in &types.0 {
-                if t != "inline" && t != "attachment" {
-                    self.error(
-                        Some(span.clone()),
-                        format!("disposition type `{t}` must be `inline` or `attachment`"),
-                    );
-                }
-            }
+        if let Some(d) = &expect.disposition {
+            self.validate_disposition(span.clone(), d);
         }
         for (name, h) in &expect.headers {
             if let Some(re) = &h.matches
