@@ -5,6 +5,7 @@ pub mod case;
 pub mod config;
 pub mod event;
 pub mod executor;
+pub mod preflight;
 pub mod preview_page;
 pub mod session;
 pub mod signer;
