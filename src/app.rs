@@ -12,7 +12,7 @@ use crate::federation::signing_key::SigningKey;
 use crate::outcome::{Outcome, Verdict};
 use crate::redact::Redactor;
 use crate::report::human::HumanReporter;
-use crate::report::{json, junit};
+use crate::report::{json, junit, markdown};
 use crate::run::{AccountSource, Event, FederationSettings, RunConfig, TargetInfo, execute};
 use crate::spec_version::SpecVersion;
 use crate::suite::{Suite, load_suite};
@@ -268,6 +268,18 @@ async fn run(args: RunArgs) -> i32 {
     }
     if let Some(path) = &args.json
         && let Err(e) = json::write_json(path, &target_info, &verdicts, elapsed_ms, &redactor)
+    {
+        eprintln!("error: {e}");
+        write_failed = true;
+    }
+    if let Some(path) = &args.markdown
+        && let Err(e) = markdown::write_markdown(
+            path,
+            &target_info,
+            &verdicts,
+            std::time::Duration::from_millis(u64::try_from(elapsed_ms).unwrap_or(u64::MAX)),
+            &redactor,
+        )
     {
         eprintln!("error: {e}");
         write_failed = true;

@@ -78,6 +78,9 @@ pub struct RunArgs {
     /// Write a JSON report.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+    /// Write a Markdown summary (e.g. to $GITHUB_STEP_SUMMARY).
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
     /// Known failures (TOML `[[expected]]` or plain `ID  reason` lines).
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,

@@ -235,3 +235,27 @@ fn human_output_shows_failures_and_redacts() {
         "1 passed, 1 failed, 1 warned, 1 skipped, 1 expected failures, 1 unexpected passes"
     ));
 }
+
+#[test]
+fn markdown_lists_what_needs_attention() {
+    let target = TargetInfo {
+        url: "http://hs".into(),
+        server_name: "hs".into(),
+        ..Default::default()
+    };
+    let text = mediaconf::report::markdown::render_markdown(
+        &target,
+        &verdicts(),
+        Duration::from_secs(3),
+        &redactor(),
+    );
+    assert!(text.contains("| 1 | 1 | 1 | 1 | 1 | 1 | 3.0 s |"), "{text}");
+    assert!(text.contains("| failed | `C-01` | MUST |"), "{text}");
+    assert!(
+        text.contains("| expected-failure | `C-19.bang` |"),
+        "{text}"
+    );
+    assert!(!text.contains("`C-17`"), "passed cases are not listed");
+    assert!(!text.contains("`H-03`"), "skipped cases are not listed");
+    assert!(!text.contains(SECRET));
+}

@@ -1,9 +1,10 @@
-//! Reports fed by run events and verdicts: colored human output with progress, JUnit XML and
-//! JSON. Every text they write passes through the redactor.
+//! Reports fed by run events and verdicts: colored human output with progress, JUnit XML,
+//! JSON and a Markdown summary. Every text they write passes through the redactor.
 
 pub mod human;
 pub mod json;
 pub mod junit;
+pub mod markdown;
 
 /// Text from the target made safe for a terminal: control characters other than newline and
 /// tab are shown as `\u{1b}` instead of being passed through (a target could otherwise inject

@@ -1,0 +1,85 @@
+//! A Markdown summary for CI step summaries (e.g. `$GITHUB_STEP_SUMMARY`): totals, then one
+//! table row per failed, warned, unexpectedly passing or expected-failing case.
+
+use std::path::Path;
+use std::time::Duration;
+
+use crate::outcome::{Outcome, Summary, Verdict};
+use crate::redact::Redactor;
+use crate::run::TargetInfo;
+
+/// Builds the Markdown text (redacted).
+pub fn render_markdown(
+    target: &TargetInfo,
+    verdicts: &[Verdict],
+    elapsed: Duration,
+    redactor: &Redactor,
+) -> String {
+    let s = Summary::of(verdicts);
+    let mut out = String::new();
+    out.push_str(&format!(
+        "## mediaconf — {} ({})\n\n",
+        cell(&target.url),
+        cell(target.server_version.as_deref().unwrap_or("unknown server"))
+    ));
+    out.push_str(
+        "| passed | failed | warned | skipped | expected failures | unexpected passes | time |\n",
+    );
+    out.push_str("|---:|---:|---:|---:|---:|---:|---:|\n");
+    out.push_str(&format!(
+        "| {} | {} | {} | {} | {} | {} | {:.1} s |\n\n",
+        s.passed,
+        s.failed,
+        s.warned,
+        s.skipped,
+        s.expected_failures,
+        s.unexpected_passes,
+        elapsed.as_secs_f64()
+    ));
+    let listed: Vec<&Verdict> = verdicts
+        .iter()
+        .filter(|v| match v.outcome {
+            Outcome::Failed
+            | Outcome::Warned
+            | Outcome::UnexpectedPass
+            | Outcome::ExpectedFailure => true,
+            Outcome::Passed | Outcome::Skipped => false,
+        })
+        .collect();
+    if listed.is_empty() {
+        out.push_str("Every case that ran passed.\n");
+    } else {
+        out.push_str("| outcome | case | level | title | reason |\n|---|---|---|---|---|\n");
+        for v in listed {
+            out.push_str(&format!(
+                "| {} | `{}` | {} | {} | {} |\n",
+                v.outcome.as_str(),
+                v.id,
+                v.level,
+                cell(&v.title),
+                cell(&v.reason)
+            ));
+        }
+    }
+    redactor.redact(&out)
+}
+
+/// Text safe inside a table cell: one line, no pipes, no HTML.
+fn cell(text: &str) -> String {
+    crate::report::sanitize(text)
+        .replace('\n', " ")
+        .replace('|', "\\|")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+pub fn write_markdown(
+    path: &Path,
+    target: &TargetInfo,
+    verdicts: &[Verdict],
+    elapsed: Duration,
+    redactor: &Redactor,
+) -> Result<(), String> {
+    std::fs::write(path, render_markdown(target, verdicts, elapsed, redactor))
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
