@@ -8,12 +8,11 @@
 //!
 //! When a suite changes, a failing test prints the actual list to paste into `breaks`.
 
+mod harness;
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::Command;
 
-use serde_json::Value;
 use support::fake_target::{FakeTarget, Fault};
 
 /// The case ids that must change from passed to failed (MUST) or warned (SHOULD/MAY/GAP) when the
@@ -331,13 +330,7 @@ const NOT_COVERED: &[(&str, &str)] = &[
 // ------------------------------------------------------------------------------------------------
 // Running mediaconf against the fake
 
-/// One case of the JSON report.
-#[derive(Debug)]
-struct CaseResult {
-    level: String,
-    outcome: String,
-    reason: String,
-}
+use harness::CaseResult;
 
 /// What one run produced.
 #[derive(Debug)]
@@ -345,6 +338,8 @@ struct RunReport {
     fault: Fault,
     exit_code: Option<i32>,
     cases: BTreeMap<String, CaseResult>,
+    /// Exit code, stdout and stderr, shown when a check fails.
+    output: String,
 }
 
 /// Skip reasons a run against the fake may give (matched as substrings): manual cases, cases of
@@ -359,74 +354,24 @@ const ALLOWED_SKIP_REASONS: &[&str] = &[
 
 async fn run_against(fault: Fault) -> RunReport {
     let fake = FakeTarget::start(fault).await;
-    let target = fake.url();
-    let dir = tempfile::tempdir().expect("temp dir");
-    let json_path = dir.path().join("report.json");
-    let path = json_path.clone();
-    let output = tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_mediaconf"))
-            .args([
-                "run",
-                "--target",
-                &target,
-                "--profile",
-                "client,guest,legacy",
-                "--json",
-            ])
-            .arg(&path)
-            .args([
-                "--color",
-                "never",
-                "--jobs",
-                "8",
-                "--timeout",
-                "10",
-                "--quiet",
-            ])
-            // The developer's own settings must not change how the run registers.
-            .env_remove("MEDIACONF_TARGET")
-            .env_remove("MEDIACONF_REGISTRATION_TOKEN")
-            .env_remove("MEDIACONF_REGISTRATION_SHARED_SECRET")
-            .env_remove("MEDIACONF_USER_TOKEN")
-            .output()
-    })
-    .await
-    .expect("mediaconf runner task")
-    .expect("start mediaconf");
+    let args = [
+        "--target",
+        &fake.url(),
+        "--profile",
+        "client,guest,legacy",
+        "--jobs",
+        "8",
+        "--timeout",
+        "10",
+    ];
+    let run =
+        harness::run_mediaconf(args.iter().map(Into::into).collect(), format!("{fault:?}")).await;
     drop(fake);
-    let text = std::fs::read_to_string(&json_path).unwrap_or_else(|e| {
-        panic!(
-            "{fault:?}: no JSON report ({e}); exit {:?}\nstdout:\n{}\nstderr:\n{}",
-            output.status.code(),
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        )
-    });
-    let json: Value = serde_json::from_str(&text).expect("JSON report parses");
-    let field = |c: &Value, k: &str| {
-        c.get(k)
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string()
-    };
-    let cases = json
-        .get("cases")
-        .and_then(Value::as_array)
-        .expect("report has cases")
-        .iter()
-        .map(|c| {
-            let result = CaseResult {
-                level: field(c, "level"),
-                outcome: field(c, "outcome"),
-                reason: field(c, "reason"),
-            };
-            (field(c, "id"), result)
-        })
-        .collect();
     RunReport {
         fault,
-        exit_code: output.status.code(),
-        cases,
+        exit_code: run.exit_code,
+        cases: run.cases,
+        output: run.output,
     }
 }
 
@@ -451,49 +396,7 @@ fn check(report: &RunReport) {
             _ => problems.push(format!("{id} is {} ({})", c.outcome, c.reason)),
         }
     }
-    let expected: BTreeSet<&str> = breaks(fault).iter().copied().collect();
-    assert_eq!(
-        expected.len(),
-        breaks(fault).len(),
-        "{fault:?}: breaks() lists an id twice"
-    );
-    let broken: BTreeMap<&str, &CaseResult> = report
-        .cases
-        .iter()
-        .filter(|(_, c)| matches!(c.outcome.as_str(), "failed" | "warned"))
-        .map(|(id, c)| (id.as_str(), c))
-        .collect();
-    for (id, c) in &broken {
-        if !expected.contains(id) {
-            problems.push(format!(
-                "{id} is {} but not listed in breaks(): {}",
-                c.outcome, c.reason
-            ));
-        } else if c.reason.trim().is_empty() {
-            problems.push(format!("{id} is {} without a reason", c.outcome));
-        }
-        let want = if c.level == "MUST" {
-            "failed"
-        } else {
-            "warned"
-        };
-        if c.outcome != want {
-            problems.push(format!("{id} is a {} case but {}", c.level, c.outcome));
-        }
-    }
-    for id in &expected {
-        match report.cases.get(*id) {
-            None => problems.push(format!(
-                "{id} is listed in breaks() but is not a case of the run"
-            )),
-            Some(c) if !broken.contains_key(id) => problems.push(format!(
-                "{id} is listed in breaks() but {} ({})",
-                c.outcome, c.reason
-            )),
-            Some(_) => {}
-        }
-    }
-    let any_failed = broken.values().any(|c| c.outcome == "failed");
+    let any_failed = harness::compare_broken(&report.cases, breaks(fault), &mut problems);
     let want_exit = if any_failed { 1 } else { 0 };
     if report.exit_code != Some(want_exit) {
         problems.push(format!(
@@ -501,12 +404,18 @@ fn check(report: &RunReport) {
             report.exit_code
         ));
     }
-    let actual: Vec<String> = broken.keys().map(|id| format!("{id:?}")).collect();
+    let actual: Vec<String> = report
+        .cases
+        .iter()
+        .filter(|(_, c)| matches!(c.outcome.as_str(), "failed" | "warned"))
+        .map(|(id, _)| format!("{id:?}"))
+        .collect();
     assert!(
         problems.is_empty(),
-        "{fault:?}:\n  {}\nactual broken cases: [{}]",
+        "{fault:?}:\n  {}\nactual broken cases: [{}]\n{}",
         problems.join("\n  "),
-        actual.join(", ")
+        actual.join(", "),
+        report.output
     );
 }
 

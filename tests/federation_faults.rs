@@ -13,12 +13,11 @@
 //! When a suite changes, a failing test prints the actual list to paste into `breaks`.
 
 mod federation_support;
+mod harness;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::Command;
 
 use federation_support::{FakeFederation, FedFault};
-use serde_json::Value;
 
 /// The case ids that must change from passed to failed (MUST) or warned (SHOULD/MAY/GAP) when the
 /// fake has `fault`. INFO cases (F-30) never fail, so they never appear here.
@@ -135,13 +134,7 @@ const ALWAYS_SKIPPED: &[&str] = &["F-07", "F-14", "K-03"];
 // ------------------------------------------------------------------------------------------------
 // Running mediaconf against the fake
 
-/// One case of the JSON report.
-#[derive(Debug)]
-struct CaseResult {
-    level: String,
-    outcome: String,
-    reason: String,
-}
+use harness::CaseResult;
 
 /// What one run produced.
 #[derive(Debug)]
@@ -163,85 +156,36 @@ fn free_port() -> u16 {
 
 async fn run_against(fault: FedFault) -> RunReport {
     let fake = FakeFederation::start(fault).await;
-    let target = fake.url();
     let dir = tempfile::tempdir().expect("temp dir");
-    let json_path = dir.path().join("report.json");
-    let key_path = dir.path().join("k.key");
-    let ca_path = dir.path().join("ca.pem");
+    let (key, ca) = (dir.path().join("k.key"), dir.path().join("ca.pem"));
     let peer_listen = format!("127.0.0.1:{}", free_port());
-    let output = tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_mediaconf"))
-            .args([
-                "run",
-                "--target",
-                &target,
-                "--profile",
-                "federation",
-                "--json",
-            ])
-            .arg(&json_path)
-            .arg("--signing-key")
-            .arg(&key_path)
-            .arg("--peer-ca-out")
-            .arg(&ca_path)
-            .args([
-                "--peer-listen",
-                &peer_listen,
-                "--color",
-                "never",
-                "--jobs",
-                "8",
-                "--timeout",
-                "10",
-                "--quiet",
-            ])
-            // The developer's own settings must not change how the run registers.
-            .env_remove("MEDIACONF_TARGET")
-            .env_remove("MEDIACONF_REGISTRATION_TOKEN")
-            .env_remove("MEDIACONF_REGISTRATION_SHARED_SECRET")
-            .env_remove("MEDIACONF_USER_TOKEN")
-            .output()
-    })
-    .await
-    .expect("mediaconf runner task")
-    .expect("start mediaconf");
+    let mut args: Vec<std::ffi::OsString> = [
+        "--target",
+        &fake.url(),
+        "--profile",
+        "federation",
+        "--peer-listen",
+        &peer_listen,
+    ]
+    .iter()
+    .map(Into::into)
+    .collect();
+    args.extend([
+        "--signing-key".into(),
+        key.into_os_string(),
+        "--peer-ca-out".into(),
+        ca.into_os_string(),
+    ]);
+    args.extend(["--jobs", "8", "--timeout", "10"].iter().map(Into::into));
+    let run = harness::run_mediaconf(args, format!("{fault:?}")).await;
     let key_fetches = fake.key_fetches();
     drop(fake);
-    let output_text = format!(
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let text = std::fs::read_to_string(dir.path().join("report.json"))
-        .unwrap_or_else(|e| panic!("{fault:?}: no JSON report ({e}); {output_text}"));
-    let json: Value = serde_json::from_str(&text).expect("JSON report parses");
-    let field = |c: &Value, k: &str| {
-        c.get(k)
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string()
-    };
-    let cases = json
-        .get("cases")
-        .and_then(Value::as_array)
-        .expect("report has cases")
-        .iter()
-        .map(|c| {
-            let result = CaseResult {
-                level: field(c, "level"),
-                outcome: field(c, "outcome"),
-                reason: field(c, "reason"),
-            };
-            (field(c, "id"), result)
-        })
-        .collect();
     RunReport {
         fault,
-        exit_code: output.status.code(),
-        cases,
+        exit_code: run.exit_code,
+        cases: run.cases,
         key_fetches,
-        output: output_text,
+        output: run.output,
     }
 }
 
@@ -276,51 +220,7 @@ fn check(report: &RunReport) {
     if report.key_fetches == 0 {
         problems.push("the fake never fetched the tester's key".to_string());
     }
-    let expected: BTreeSet<&str> = breaks(fault).iter().copied().collect();
-    assert_eq!(
-        expected.len(),
-        breaks(fault).len(),
-        "{fault:?}: breaks() lists an id twice"
-    );
-    let broken: BTreeMap<&str, &CaseResult> = report
-        .cases
-        .iter()
-        .filter(|(_, c)| matches!(c.outcome.as_str(), "failed" | "warned"))
-        .map(|(id, c)| (id.as_str(), c))
-        .collect();
-    for (id, c) in &broken {
-        if !expected.contains(id) {
-            problems.push(format!(
-                "{id} is {} but not listed in breaks(): {}",
-                c.outcome, c.reason
-            ));
-        } else if c.reason.trim().is_empty() {
-            problems.push(format!("{id} is {} without a reason", c.outcome));
-        }
-        let want = if c.level == "MUST" {
-            "failed"
-        } else {
-            "warned"
-        };
-        if c.outcome != want {
-            problems.push(format!("{id} is a {} case but {}", c.level, c.outcome));
-        }
-    }
-    for id in &expected {
-        match report.cases.get(*id) {
-            None => problems.push(format!(
-                "{id} is listed in breaks() but is not a case of the run"
-            )),
-            Some(c) if !broken.contains_key(id) => problems.push(format!(
-                "{id} is listed in breaks() but {} ({})",
-                c.outcome, c.reason
-            )),
-            Some(_) => {}
-        }
-    }
-    let must_broken = expected
-        .iter()
-        .any(|id| report.cases.get(*id).is_some_and(|c| c.level == "MUST"));
+    let must_broken = harness::compare_broken(&report.cases, breaks(fault), &mut problems);
     let want_exit = i32::from(must_broken);
     if report.exit_code != Some(want_exit) {
         problems.push(format!(
@@ -328,11 +228,16 @@ fn check(report: &RunReport) {
             report.exit_code
         ));
     }
+    let broken: Vec<(&String, &CaseResult)> = report
+        .cases
+        .iter()
+        .filter(|(_, c)| matches!(c.outcome.as_str(), "failed" | "warned"))
+        .collect();
     for (id, c) in &broken {
         // Shown with --nocapture, to review why each case broke.
         println!("{fault:?}: {id} {}: {}", c.outcome, c.reason);
     }
-    let actual: Vec<String> = broken.keys().map(|id| format!("{id:?}")).collect();
+    let actual: Vec<String> = broken.iter().map(|(id, _)| format!("{id:?}")).collect();
     assert!(
         problems.is_empty(),
         "{fault:?}:\n  {}\nactual broken cases: [{}]\n{}",

@@ -1,0 +1,133 @@
+//! Shared by the fault-matrix tests: runs the `mediaconf` binary with a JSON report, reads the
+//! report back, and compares the cases a run broke with the cases a fault should break.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ffi::OsString;
+use std::process::Command;
+
+use serde_json::Value;
+
+/// One case of the JSON report.
+#[derive(Debug)]
+pub struct CaseResult {
+    pub level: String,
+    pub outcome: String,
+    pub reason: String,
+}
+
+/// What one run of the binary produced.
+#[derive(Debug)]
+pub struct Run {
+    pub exit_code: Option<i32>,
+    pub cases: BTreeMap<String, CaseResult>,
+    /// Exit code, stdout and stderr, for failure messages.
+    pub output: String,
+}
+
+/// Runs `mediaconf run <args> --json <tmp> --color never --quiet` with the developer's own
+/// `MEDIACONF_*` settings removed, and reads the report. `label` names the run in panics.
+pub async fn run_mediaconf(args: Vec<OsString>, label: String) -> Run {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let json_path = dir.path().join("report.json");
+    let path = json_path.clone();
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_mediaconf"))
+            .arg("run")
+            .args(args)
+            .arg("--json")
+            .arg(&path)
+            .args(["--color", "never", "--quiet"])
+            .env_remove("MEDIACONF_TARGET")
+            .env_remove("MEDIACONF_REGISTRATION_TOKEN")
+            .env_remove("MEDIACONF_REGISTRATION_SHARED_SECRET")
+            .env_remove("MEDIACONF_USER_TOKEN")
+            .output()
+    })
+    .await
+    .expect("mediaconf runner task")
+    .expect("start mediaconf");
+    let output_text = format!(
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = std::fs::read_to_string(&json_path)
+        .unwrap_or_else(|e| panic!("{label}: no JSON report ({e}); {output_text}"));
+    let json: Value = serde_json::from_str(&text).expect("JSON report parses");
+    let field = |c: &Value, k: &str| {
+        c.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let cases = json
+        .get("cases")
+        .and_then(Value::as_array)
+        .expect("report has cases")
+        .iter()
+        .map(|c| {
+            let result = CaseResult {
+                level: field(c, "level"),
+                outcome: field(c, "outcome"),
+                reason: field(c, "reason"),
+            };
+            (field(c, "id"), result)
+        })
+        .collect();
+    Run {
+        exit_code: output.status.code(),
+        cases,
+        output: output_text,
+    }
+}
+
+/// Compares the failed and warned cases with `expected`: every broken case must be expected and
+/// have a reason, MUST cases fail and others warn, and every expected case must be broken.
+/// Problems are appended; returns whether any case failed (which means exit code 1).
+pub fn compare_broken(
+    cases: &BTreeMap<String, CaseResult>,
+    expected: &[&str],
+    problems: &mut Vec<String>,
+) -> bool {
+    let expected_set: BTreeSet<&str> = expected.iter().copied().collect();
+    if expected_set.len() != expected.len() {
+        problems.push("breaks() lists an id twice".to_string());
+    }
+    let broken: BTreeMap<&str, &CaseResult> = cases
+        .iter()
+        .filter(|(_, c)| matches!(c.outcome.as_str(), "failed" | "warned"))
+        .map(|(id, c)| (id.as_str(), c))
+        .collect();
+    for (id, c) in &broken {
+        if !expected_set.contains(id) {
+            problems.push(format!(
+                "{id} is {} but not listed in breaks(): {}",
+                c.outcome, c.reason
+            ));
+        } else if c.reason.trim().is_empty() {
+            problems.push(format!("{id} is {} without a reason", c.outcome));
+        }
+        let want = if c.level == "MUST" {
+            "failed"
+        } else {
+            "warned"
+        };
+        if c.outcome != want {
+            problems.push(format!("{id} is a {} case but {}", c.level, c.outcome));
+        }
+    }
+    for id in &expected_set {
+        match cases.get(*id) {
+            None => problems.push(format!(
+                "{id} is listed in breaks() but is not a case of the run"
+            )),
+            Some(c) if !broken.contains_key(id) => problems.push(format!(
+                "{id} is listed in breaks() but {} ({})",
+                c.outcome, c.reason
+            )),
+            Some(_) => {}
+        }
+    }
+    broken.values().any(|c| c.outcome == "failed")
+}
