@@ -87,7 +87,7 @@ impl Observation {
 pub enum PeerError {
     /// Something else already listens on the address.
     #[error(
-        "cannot listen on {addr}: address already in use (another process holds this port; stop it or choose another listen port)"
+        "cannot listen on {addr}: address already in use (another process holds this port; stop it or pass --peer-listen with another port)"
     )]
     AddrInUse {
         /// The listen address.
