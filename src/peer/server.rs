@@ -671,7 +671,7 @@ mod tests {
         .unwrap_err();
         assert!(matches!(err, PeerError::AddrInUse { .. }), "{err:?}");
         assert!(
-            err.to_string().contains("choose another listen port"),
+            err.to_string().contains("pass --peer-listen"),
             "{err}"
         );
         assert!(!dir.path().join("ca.pem").exists());
