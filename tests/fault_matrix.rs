@@ -534,3 +534,39 @@ async fn every_must_case_is_covered() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// A target whose client API does not serve the federation API (the usual split between a
+/// client listener and a federation listener): every federation case is skipped with the fix,
+/// none fails, and the run exits 0.
+#[tokio::test(flavor = "multi_thread")]
+async fn federation_cases_are_skipped_when_the_federation_api_is_elsewhere() {
+    let fake = FakeTarget::start(Fault::None).await;
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("k.key");
+    let ca = dir.path().join("ca.pem");
+    let listen = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("127.0.0.1:{}", l.local_addr().unwrap().port())
+    };
+    let args: Vec<std::ffi::OsString> = vec![
+        "--target".into(),
+        fake.url().into(),
+        "--profile".into(),
+        "federation".into(),
+        "--peer-listen".into(),
+        listen.into(),
+        "--signing-key".into(),
+        key.into_os_string(),
+        "--peer-ca-out".into(),
+        ca.into_os_string(),
+    ];
+    let run = harness::run_mediaconf(args, "federation API elsewhere".into()).await;
+    assert_eq!(run.exit_code, Some(0), "{}", run.output);
+    for (id, c) in &run.cases {
+        assert_eq!(c.outcome, "skipped", "{id}: {}", c.reason);
+        let expected = c.reason.contains("does not serve the federation media API")
+            && c.reason.contains("--federation-url");
+        let other_skip = c.reason.starts_with("not automated") || c.reason.starts_with("mock-peer");
+        assert!(expected || other_skip, "{id}: {}", c.reason);
+    }
+}

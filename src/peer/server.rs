@@ -670,10 +670,7 @@ mod tests {
         .await
         .unwrap_err();
         assert!(matches!(err, PeerError::AddrInUse { .. }), "{err:?}");
-        assert!(
-            err.to_string().contains("pass --peer-listen"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("pass --peer-listen"), "{err}");
         assert!(!dir.path().join("ca.pem").exists());
     }
 

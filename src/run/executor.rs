@@ -8,7 +8,7 @@ use std::time::Instant;
 use super::case::run_case;
 use super::config::{AccountSource, RunConfig};
 use super::event::{Event, PreflightItem, TargetInfo};
-use super::preflight::{probe_previews, setup_federation};
+use super::preflight::{probe_federation_api, probe_previews, setup_federation};
 use super::preview_page::PreviewPage;
 use super::session::Session;
 use crate::outcome::{Outcome, Summary, Verdict};
@@ -301,7 +301,14 @@ pub async fn execute(
 
     // 4b. Federation: our signing key, our key server, and one signed request.
     let mut peer_handle: Option<Arc<Peer>> = None;
-    if needs.contains(&Need::Federation) {
+    if needs.contains(&Need::FederationApi)
+        && let Err(reason) = probe_federation_api(&session).await
+    {
+        preflight(on_event, "federation API", false, reason.clone());
+        unavailable.insert(Need::FederationApi, reason.clone());
+        unavailable.insert(Need::Federation, reason);
+    }
+    if needs.contains(&Need::Federation) && !unavailable.contains_key(&Need::Federation) {
         match setup_federation(&config.federation, &session).await {
             Ok((peer, context, detail)) => {
                 preflight(on_event, "federation", true, detail);

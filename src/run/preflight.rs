@@ -145,3 +145,44 @@ pub async fn setup_federation(
         )),
     }
 }
+
+/// Checks that `--federation-url` serves the federation media API: an unsigned download must be
+/// refused (401/400/403) or answered, not be an unknown endpoint. `Err` says what to pass.
+pub async fn probe_federation_api(session: &Session) -> Result<(), String> {
+    let url = format!(
+        "{}/_matrix/federation/v1/media/download/mediaconfProbe{}",
+        session.federation_base,
+        session.unique().replace('-', "")
+    );
+    let request = crate::target::OutgoingRequest {
+        method: "GET".into(),
+        url,
+        headers: Vec::new(),
+        body: Vec::new(),
+        timeout: session.timeout,
+    };
+    let exchange = session.http.send(request, false).await;
+    let response = exchange.response.as_ref().map_err(|e| {
+        format!(
+            "the target's federation API at {} is not reachable: {e} (pass --federation-url)",
+            session.federation_base
+        )
+    })?;
+    let errcode = response.json().and_then(|j| {
+        j.get("errcode")
+            .and_then(|e| e.as_str())
+            .map(str::to_string)
+    });
+    let unknown_endpoint = matches!(response.status, 404 | 405)
+        && (errcode.is_none() || errcode.as_deref() == Some("M_UNRECOGNIZED"));
+    if unknown_endpoint {
+        return Err(format!(
+            "{} does not serve the federation media API ({} answered {} {}); pass --federation-url with the target's federation base URL",
+            session.federation_base,
+            exchange.request.line(),
+            response.status,
+            crate::check::body_excerpt(&response.body, response.body_len, 120)
+        ));
+    }
+    Ok(())
+}

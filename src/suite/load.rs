@@ -338,6 +338,9 @@ impl CaseValidation<'_> {
             if let Some(n) = step.request.auth.need() {
                 needs.insert(n);
             }
+            if step.request.api.unwrap_or(spec.api) == super::model::Api::Federation {
+                needs.insert(Need::FederationApi);
+            }
             if let Some(x) = &step.request.xmatrix {
                 let span = step.request.path.span();
                 if step.request.auth != super::model::AuthMode::XMatrix {

@@ -82,6 +82,8 @@ pub enum Need {
     MockPeer,
     /// Signed federation requests: our key server is reachable by the target.
     Federation,
+    /// The target serves the federation media API at `--federation-url`.
+    FederationApi,
 }
 
 impl fmt::Display for Need {
@@ -95,6 +97,7 @@ impl fmt::Display for Need {
             Need::PreviewPage => "preview-page",
             Need::MockPeer => "mock-peer",
             Need::Federation => "federation",
+            Need::FederationApi => "federation-api",
         })
     }
 }
