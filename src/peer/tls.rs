@@ -129,20 +129,8 @@ fn set_validity(params: &mut CertificateParams) {
 
 /// Generates a CA and a leaf certificate for `server_name` (see the module docs).
 pub fn generate(server_name: &str) -> Result<PeerTls, TlsError> {
-    let err = |what| move |source| TlsError::Generate { what, source };
-
-    let mut sans = vec![san_for_server_name(server_name)?];
-    for extra in [
-        SanType::DnsName("localhost".try_into().map_err(err("leaf SAN"))?),
-        SanType::IpAddress(IpAddr::from([127, 0, 0, 1])),
-    ] {
-        if !sans.contains(&extra) {
-            sans.push(extra);
-        }
-    }
-
     let ca = generate_ca()?;
-    let (cert_pem, key_pem) = issue_leaf_with_sans(server_name, sans, &ca.key_pem)?;
+    let (cert_pem, key_pem) = issue_leaf(server_name, &ca.key_pem)?;
     Ok(PeerTls {
         ca_pem: ca.cert_pem,
         cert_pem,

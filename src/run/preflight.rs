@@ -92,26 +92,15 @@ pub async fn setup_federation(
         "the target cannot reach {key_url}: for Synapse set federation_verify_certificates: false or federation_custom_ca_list: [{}], ip_range_blacklist: [], trusted_key_servers: []",
         peer.ca_path().display()
     );
-    let path = format!(
-        "/_matrix/federation/v1/media/download/mediaconfProbe{}",
-        session.unique().replace('-', "")
-    );
     let vars = session.base_vars.clone();
-    let auth = context.authorization(&XMatrixSpec::default(), "GET", &path, None, &vars)?;
-    let request = crate::target::OutgoingRequest {
-        method: "GET".into(),
-        url: format!("{}{path}", context.base),
-        headers: vec![("Authorization".into(), auth)],
-        body: Vec::new(),
-        timeout: session.timeout,
+    let exchange = send_probe(session, &context.base, |path| {
+        let auth = context.authorization(&XMatrixSpec::default(), "GET", path, None, &vars)?;
+        Ok(vec![("Authorization".into(), auth)])
+    })
+    .await?;
+    let Ok(response) = exchange.response.as_ref() else {
+        return Err("no answer to the signed probe".to_string());
     };
-    let exchange = session.http.send(request, false).await;
-    let response = exchange.response.as_ref().map_err(|e| {
-        format!(
-            "the target's federation API at {} is not reachable: {e} (pass --federation-url)",
-            context.base
-        )
-    })?;
     let answer = format!(
         "{} {}",
         response.status,
@@ -149,25 +138,10 @@ pub async fn setup_federation(
 /// Checks that `--federation-url` serves the federation media API: an unsigned download must be
 /// refused (401/400/403) or answered, not be an unknown endpoint. `Err` says what to pass.
 pub async fn probe_federation_api(session: &Session) -> Result<(), String> {
-    let url = format!(
-        "{}/_matrix/federation/v1/media/download/mediaconfProbe{}",
-        session.federation_base,
-        session.unique().replace('-', "")
-    );
-    let request = crate::target::OutgoingRequest {
-        method: "GET".into(),
-        url,
-        headers: Vec::new(),
-        body: Vec::new(),
-        timeout: session.timeout,
+    let exchange = send_probe(session, &session.federation_base, |_| Ok(Vec::new())).await?;
+    let Ok(response) = exchange.response.as_ref() else {
+        return Err("no answer to the federation API probe".to_string());
     };
-    let exchange = session.http.send(request, false).await;
-    let response = exchange.response.as_ref().map_err(|e| {
-        format!(
-            "the target's federation API at {} is not reachable: {e} (pass --federation-url)",
-            session.federation_base
-        )
-    })?;
     let errcode = response.json().and_then(|j| {
         j.get("errcode")
             .and_then(|e| e.as_str())
@@ -185,4 +159,31 @@ pub async fn probe_federation_api(session: &Session) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// Sends `GET /_matrix/federation/v1/media/download/mediaconfProbe…` to the target's federation
+/// API with `headers`; `Err` when no answer comes back, with the fix.
+async fn send_probe(
+    session: &Session,
+    base: &str,
+    sign: impl FnOnce(&str) -> Result<Vec<(String, String)>, String>,
+) -> Result<crate::exchange::Exchange, String> {
+    let path = format!(
+        "/_matrix/federation/v1/media/download/mediaconfProbe{}",
+        session.unique().replace('-', "")
+    );
+    let request = crate::target::OutgoingRequest {
+        method: "GET".into(),
+        url: format!("{base}{path}"),
+        headers: sign(&path)?,
+        body: Vec::new(),
+        timeout: session.timeout,
+    };
+    let exchange = session.http.send(request, false).await;
+    if let Err(e) = &exchange.response {
+        return Err(format!(
+            "the target's federation API at {base} is not reachable: {e} (pass --federation-url)"
+        ));
+    }
+    Ok(exchange)
 }

@@ -37,7 +37,8 @@ const PENDING_WAIT_CAP: Duration = Duration::from_millis(1000);
 /// Largest thumbnail side the fake ever renders (only reached under `UpscaleThumbnails`).
 const MAX_RENDER: u32 = 2000;
 const CSP: &str = "sandbox; default-src 'none'; script-src 'none'; plugin-types application/pdf; style-src 'unsafe-inline'; object-src 'self';";
-/// The spec's (v1.12) safe inline types, as in mediaconf's `check::disposition::SAFE_INLINE_TYPES`.
+/// The spec's (v1.12) safe inline types. Copied from the spec on purpose rather than imported
+/// from `check::disposition::SAFE_INLINE_TYPES`, so a slip in mediaconf's list shows up here.
 const SAFE_INLINE_TYPES: &[&str] = &[
     "text/css",
     "text/plain",
