@@ -504,34 +504,7 @@ async fn every_must_case_is_covered() {
         .flat_map(|f| breaks(*f))
         .copied()
         .collect();
-    let not_covered: BTreeMap<&str, &str> = NOT_COVERED.iter().copied().collect();
-    let mut problems = Vec::new();
-    for (id, c) in &report.cases {
-        let runs_must = c.level == "MUST" && c.outcome != "skipped";
-        if runs_must && !covered.contains(id.as_str()) && !not_covered.contains_key(id.as_str()) {
-            problems.push(format!(
-                "{id}: a MUST case no fault breaks (add a fault, or a NOT_COVERED entry)"
-            ));
-        }
-    }
-    for (id, why) in NOT_COVERED {
-        assert!(!why.trim().is_empty(), "NOT_COVERED {id} has no reason");
-        match report.cases.get(*id) {
-            None => problems.push(format!(
-                "NOT_COVERED lists {id}, which is not a case of the run"
-            )),
-            Some(c) if c.level != "MUST" || c.outcome == "skipped" => {
-                problems.push(format!(
-                    "NOT_COVERED lists {id}, which is {} and {}",
-                    c.level, c.outcome
-                ));
-            }
-            Some(_) if covered.contains(id) => {
-                problems.push(format!("NOT_COVERED lists {id}, but a fault breaks it"))
-            }
-            Some(_) => {}
-        }
-    }
+    let problems = harness::coverage_problems(&report.cases, &covered, NOT_COVERED);
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 

@@ -131,3 +131,42 @@ pub fn compare_broken(
     }
     broken.values().any(|c| c.outcome == "failed")
 }
+
+/// Coverage of a fault matrix: every MUST case that ran in the no-fault run is in `covered`
+/// (broken by some fault) or in `not_covered` with a reason, and `not_covered` lists only
+/// running MUST cases that no fault breaks. Returns the problems found.
+pub fn coverage_problems(
+    cases: &BTreeMap<String, CaseResult>,
+    covered: &BTreeSet<&str>,
+    not_covered: &[(&str, &str)],
+) -> Vec<String> {
+    let listed: BTreeMap<&str, &str> = not_covered.iter().copied().collect();
+    let mut problems = Vec::new();
+    for (id, c) in cases {
+        let runs_must = c.level == "MUST" && c.outcome != "skipped";
+        if runs_must && !covered.contains(id.as_str()) && !listed.contains_key(id.as_str()) {
+            problems.push(format!(
+                "{id}: a MUST case no fault breaks (add a fault, or a NOT_COVERED entry)"
+            ));
+        }
+    }
+    for (id, why) in not_covered {
+        if why.trim().is_empty() {
+            problems.push(format!("NOT_COVERED {id} has no reason"));
+        }
+        match cases.get(*id) {
+            None => problems.push(format!(
+                "NOT_COVERED lists {id}, which is not a case of the run"
+            )),
+            Some(c) if c.level != "MUST" || c.outcome == "skipped" => problems.push(format!(
+                "NOT_COVERED lists {id}, which is {} and {}",
+                c.level, c.outcome
+            )),
+            Some(_) if covered.contains(id) => problems.push(format!(
+                "NOT_COVERED lists {id}, but a fault breaks it: remove the entry"
+            )),
+            Some(_) => {}
+        }
+    }
+    problems
+}
