@@ -13,6 +13,7 @@ use crate::outcome::{Outcome, Verdict};
 use crate::redact::Redactor;
 use crate::report::human::HumanReporter;
 use crate::report::{json, junit, markdown};
+use crate::rootcause::root_causes;
 use crate::run::{AccountSource, Event, FederationSettings, RunConfig, TargetInfo, execute};
 use crate::spec_version::SpecVersion;
 use crate::suite::{Suite, load_suite};
@@ -22,7 +23,8 @@ use crate::target::Registration;
 pub const EXIT_OK: i32 = 0;
 /// Exit code: unexpected failures (or unexpected passes with `--strict-baseline`).
 pub const EXIT_FAILURES: i32 = 1;
-/// Exit code: usage, suite-file or preflight error.
+/// Exit code: usage, suite-file or preflight error, or requested cases that did not run because
+/// of a set-up problem (see `--allow-skipped`).
 pub const EXIT_USAGE: i32 = 2;
 
 /// Runs a parsed command line and returns the exit code.
@@ -105,21 +107,55 @@ fn list(args: &ListArgs) -> i32 {
     EXIT_OK
 }
 
+/// Creates whichever of the signing key and (with `--peer-ca-out`) the CA is missing; an
+/// existing file is kept, and only replacing it is refused (`--force` replaces the key). When
+/// nothing was missing, that refusal is an error (exit 2).
 fn keygen(args: &KeygenArgs) -> i32 {
-    match SigningKey::create_new(&args.out, args.force) {
-        Ok(key) => println!("wrote {} ({}, mode 0600)", args.out.display(), key.key_id),
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_USAGE;
+    let mut created = false;
+    let mut refused = None;
+    if args.out.exists() && !args.force {
+        match SigningKey::load(&args.out) {
+            Ok(key) => {
+                println!(
+                    "kept the existing key {} ({}); pass --force to replace it",
+                    args.out.display(),
+                    key.key_id
+                );
+                refused = Some(format!(
+                    "{} already exists: refusing to overwrite it (pass --force to replace it)",
+                    args.out.display()
+                ));
+            }
+            Err(e) => {
+                eprintln!(
+                    "error: {} exists but is not a usable signing key: {e} (move it away, or pass --force to replace it)",
+                    args.out.display()
+                );
+                return EXIT_USAGE;
+            }
+        }
+    } else {
+        match SigningKey::create_new(&args.out, args.force) {
+            Ok(key) => {
+                created = true;
+                println!("wrote {} ({}, mode 0600)", args.out.display(), key.key_id);
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                return EXIT_USAGE;
+            }
         }
     }
     if let Some(ca) = &args.peer_ca_out {
         match crate::peer::server::load_or_create_ca(ca) {
-            Ok((_, true)) => println!(
-                "wrote {} (CA certificate for the target to trust) and {} (its key, mode 0600)",
-                ca.display(),
-                crate::peer::server::ca_key_path(ca).display()
-            ),
+            Ok((_, true)) => {
+                created = true;
+                println!(
+                    "wrote {} (CA certificate for the target to trust) and {} (its key, mode 0600)",
+                    ca.display(),
+                    crate::peer::server::ca_key_path(ca).display()
+                );
+            }
             Ok((_, false)) => println!("kept the existing CA {}", ca.display()),
             Err(e) => {
                 eprintln!("error: {e}");
@@ -127,7 +163,13 @@ fn keygen(args: &KeygenArgs) -> i32 {
             }
         }
     }
-    EXIT_OK
+    match refused {
+        Some(why) if !created => {
+            eprintln!("error: {why}");
+            EXIT_USAGE
+        }
+        _ => EXIT_OK,
+    }
 }
 
 fn usage_error(message: &str) -> i32 {
@@ -164,6 +206,25 @@ async fn run(args: RunArgs) -> i32 {
         },
         None => Baseline::default(),
     };
+    let mut allowed_names: BTreeSet<String> = suite.profiles();
+    allowed_names.extend(
+        crate::suite::model::Need::ALL
+            .iter()
+            .map(ToString::to_string),
+    );
+    allowed_names.insert("all".to_string());
+    if let Some(bad) = args
+        .allow_skipped
+        .iter()
+        .map(|n| n.trim())
+        .find(|n| !n.is_empty() && !allowed_names.contains(*n))
+    {
+        let known: Vec<&str> = allowed_names.iter().map(String::as_str).collect();
+        return usage_error(&format!(
+            "--allow-skipped: unknown name `{bad}` (known: {})",
+            known.join(", ")
+        ));
+    }
     let known_ids: BTreeSet<String> = suite.cases.iter().map(|c| c.id.clone()).collect();
     for id in baseline.unknown_ids(&known_ids) {
         eprintln!(
@@ -221,6 +282,7 @@ async fn run(args: RunArgs) -> i32 {
                 .clone()
                 .unwrap_or_else(|| args.target.trim_end_matches('/').to_string()),
         },
+        preview_listen: args.preview_listen,
         redactor: redactor.clone(),
     };
     let color = args.color.enabled(
@@ -253,12 +315,14 @@ async fn run(args: RunArgs) -> i32 {
             return EXIT_USAGE;
         }
     };
+    let causes = root_causes(&verdicts);
     let mut write_failed = false;
     if let Some(path) = &args.junit
         && let Err(e) = junit::write_junit(
             path,
             &target_info,
             &verdicts,
+            &causes,
             args.strict_baseline,
             &redactor,
         )
@@ -267,7 +331,14 @@ async fn run(args: RunArgs) -> i32 {
         write_failed = true;
     }
     if let Some(path) = &args.json
-        && let Err(e) = json::write_json(path, &target_info, &verdicts, elapsed_ms, &redactor)
+        && let Err(e) = json::write_json(
+            path,
+            &target_info,
+            &verdicts,
+            &causes,
+            elapsed_ms,
+            &redactor,
+        )
     {
         eprintln!("error: {e}");
         write_failed = true;
@@ -277,6 +348,7 @@ async fn run(args: RunArgs) -> i32 {
             path,
             &target_info,
             &verdicts,
+            &causes,
             std::time::Duration::from_millis(u64::try_from(elapsed_ms).unwrap_or(u64::MAX)),
             &redactor,
         )
@@ -284,7 +356,12 @@ async fn run(args: RunArgs) -> i32 {
         eprintln!("error: {e}");
         write_failed = true;
     }
-    let code = exit_code(&verdicts, args.strict_baseline);
+    let allow = AllowSkipped::new(&args.allow_skipped);
+    let not_run = not_run_lines(&verdicts, &allow);
+    for line in &not_run {
+        eprintln!("{}", redactor.redact(&crate::report::sanitize(line)));
+    }
+    let code = exit_code(&verdicts, args.strict_baseline, &allow);
     if write_failed && code == EXIT_OK {
         EXIT_USAGE
     } else {
@@ -292,14 +369,88 @@ async fn run(args: RunArgs) -> i32 {
     }
 }
 
-/// 1 when a case failed unexpectedly (or passed unexpectedly under `--strict-baseline`).
-pub fn exit_code(verdicts: &[Verdict], strict_baseline: bool) -> i32 {
+/// What `--allow-skipped` accepts as not run: profile names, need names, or `all`.
+#[derive(Debug, Clone, Default)]
+pub struct AllowSkipped(BTreeSet<String>);
+
+impl AllowSkipped {
+    pub fn new(names: &[String]) -> Self {
+        AllowSkipped(
+            names
+                .iter()
+                .map(|n| n.trim().to_string())
+                .filter(|n| !n.is_empty())
+                .collect(),
+        )
+    }
+
+    /// Whether the user accepted that this case did not run.
+    pub fn covers(&self, v: &Verdict) -> bool {
+        self.0.contains("all")
+            || self.0.contains(&v.profile)
+            || v.set_up
+                .as_ref()
+                .and_then(|p| p.need.as_ref())
+                .is_some_and(|n| self.0.contains(n))
+    }
+}
+
+/// Requested cases that did not run for a set-up reason and were not accepted with
+/// `--allow-skipped`.
+fn unaccepted_not_run<'a>(verdicts: &'a [Verdict], allow: &AllowSkipped) -> Vec<&'a Verdict> {
+    verdicts
+        .iter()
+        .filter(|v| v.is_set_up_problem() && !allow.covers(v))
+        .collect()
+}
+
+/// One line per set-up problem that kept requested cases from running, naming the cases'
+/// profiles, why, and the flag that accepts it.
+pub fn not_run_lines(verdicts: &[Verdict], allow: &AllowSkipped) -> Vec<String> {
+    let mut groups: std::collections::BTreeMap<String, (BTreeSet<String>, usize, Option<String>)> =
+        std::collections::BTreeMap::new();
+    for v in unaccepted_not_run(verdicts, allow) {
+        let Some(p) = &v.set_up else { continue };
+        let entry = groups
+            .entry(format!("{}: {}", p.by, p.why))
+            .or_insert_with(|| (BTreeSet::new(), 0, p.need.clone()));
+        entry.0.insert(v.profile.clone());
+        entry.1 += 1;
+    }
+    groups
+        .into_iter()
+        .map(|(why, (profiles, n, need))| {
+            let profiles: Vec<&str> = profiles.iter().map(String::as_str).collect();
+            let accept = need.unwrap_or_else(|| profiles.join(","));
+            format!(
+                "did not run: {n} requested {} case{} ({why}); fix the set-up, or pass --allow-skipped {accept} to accept it (exit code 2 until then)",
+                profiles.join("/"),
+                if n == 1 { "" } else { "s" },
+            )
+        })
+        .collect()
+}
+
+/// 1 when a case failed unexpectedly (or passed unexpectedly under `--strict-baseline`); else 2
+/// when requested cases did not run for a set-up reason that `--allow-skipped` does not accept;
+/// else 0.
+pub fn exit_code(verdicts: &[Verdict], strict_baseline: bool, allow: &AllowSkipped) -> i32 {
     let bad = verdicts.iter().any(|v| match v.outcome {
         Outcome::Failed => true,
         Outcome::UnexpectedPass => strict_baseline,
-        Outcome::Passed | Outcome::Warned | Outcome::Skipped | Outcome::ExpectedFailure => false,
+        Outcome::Passed
+        | Outcome::Warned
+        | Outcome::Skipped
+        | Outcome::Blocked
+        | Outcome::ExpectedFailure => false,
     });
-    if bad { EXIT_FAILURES } else { EXIT_OK }
+    if bad {
+        EXIT_FAILURES
+    } else if !unaccepted_not_run(verdicts, allow).is_empty() {
+        EXIT_USAGE
+    } else {
+        EXIT_OK
+    }
 }
 
 /// Reports for a run that could not start, so CI still finds its files: JUnit with one

@@ -138,6 +138,15 @@ pub struct RunArgs {
     /// Base URL of the target's federation API (default: --target).
     #[arg(long, value_name = "URL")]
     pub federation_url: Option<String>,
+    /// Where the page for URL-preview cases is served (plain HTTP; name it in the target's
+    /// preview allow-list). Port 0 picks a free port.
+    #[arg(long, default_value = "127.0.0.1:0", value_name = "ADDR")]
+    pub preview_listen: std::net::SocketAddr,
+    /// Accept that these did not run (profiles or needs, comma-separated: e.g. federation,
+    /// guest, previews, other-user, logged-out, or all). Without it, a run in which requested
+    /// cases were skipped or blocked by a set-up problem exits 2.
+    #[arg(long, value_delimiter = ',', value_name = "P,...")]
+    pub allow_skipped: Vec<String>,
     /// Color: auto (a terminal and no NO_COLOR), always, never.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,

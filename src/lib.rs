@@ -17,6 +17,7 @@ pub mod peer;
 pub mod plan;
 pub mod redact;
 pub mod report;
+pub mod rootcause;
 pub mod run;
 pub mod spec_version;
 pub mod suite;

@@ -48,6 +48,8 @@ impl fmt::Display for Finding {
 pub struct StepReport {
     /// `GET http://…` (redacted).
     pub request_line: String,
+    /// The headers we sent (secrets already redacted).
+    pub request_headers: Vec<(String, String)>,
     /// `404` plus the relevant headers and a body excerpt, or the transport failure.
     pub response_summary: String,
     pub findings: Vec<Finding>,
@@ -62,6 +64,9 @@ pub enum Outcome {
     /// A SHOULD/MAY/GAP rule broken.
     Warned,
     Skipped,
+    /// The case did not test its rule because its set-up failed (media could not be created, an
+    /// endpoint it needs is not served, a set-up step failed). Never a rule failure.
+    Blocked,
     /// Failed, and listed in the baseline.
     ExpectedFailure,
     /// Listed in the baseline, but passed.
@@ -75,6 +80,7 @@ impl Outcome {
             Outcome::Failed => "failed",
             Outcome::Warned => "warned",
             Outcome::Skipped => "skipped",
+            Outcome::Blocked => "blocked",
             Outcome::ExpectedFailure => "expected-failure",
             Outcome::UnexpectedPass => "unexpected-pass",
         }
@@ -106,8 +112,24 @@ pub struct Verdict {
     /// One line: why it failed/warned/skipped, or the baseline reason.
     pub reason: String,
     pub steps: Vec<StepReport>,
+    /// For a blocked case, or one skipped because something it needs is unavailable: what
+    /// stood in the way (a preflight item, a media item, a set-up step). `None` for skips that
+    /// are not set-up problems (another spec version, not automated, not selected).
+    pub set_up: Option<SetUpProblem>,
     #[serde(skip)]
     pub duration: Duration,
+}
+
+/// What kept a case from testing its rule.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct SetUpProblem {
+    /// What failed or is unavailable, e.g. `preflight guest registration`, `media pending`.
+    pub by: String,
+    /// Why, in one line (with the fix when there is one).
+    pub why: String,
+    /// The suite need behind it (`guest`, `federation`, …), when it is one; `--allow-skipped`
+    /// accepts these names.
+    pub need: Option<String>,
 }
 
 impl Verdict {
@@ -122,8 +144,25 @@ impl Verdict {
             outcome: Outcome::Skipped,
             reason: reason.into(),
             steps: Vec::new(),
+            set_up: None,
             duration: Duration::ZERO,
         }
+    }
+
+    /// A verdict for a case that did not run because of a set-up problem: skipped when
+    /// `blocked` is false (a need is unavailable), blocked when its set-up failed.
+    pub fn not_run(case: &crate::suite::Case, problem: SetUpProblem, blocked: bool) -> Self {
+        let mut v = Verdict::skipped(case, format!("{}: {}", problem.by, problem.why));
+        if blocked {
+            v.outcome = Outcome::Blocked;
+        }
+        v.set_up = Some(problem);
+        v
+    }
+
+    /// Skipped or blocked because of a set-up problem (so what was asked for did not run).
+    pub fn is_set_up_problem(&self) -> bool {
+        self.set_up.is_some() && matches!(self.outcome, Outcome::Skipped | Outcome::Blocked)
     }
 
     pub fn findings(&self) -> impl Iterator<Item = &Finding> {
@@ -138,6 +177,7 @@ pub struct Summary {
     pub failed: usize,
     pub warned: usize,
     pub skipped: usize,
+    pub blocked: usize,
     pub expected_failures: usize,
     pub unexpected_passes: usize,
 }
@@ -151,6 +191,7 @@ impl Summary {
                 Outcome::Failed => s.failed += 1,
                 Outcome::Warned => s.warned += 1,
                 Outcome::Skipped => s.skipped += 1,
+                Outcome::Blocked => s.blocked += 1,
                 Outcome::ExpectedFailure => s.expected_failures += 1,
                 Outcome::UnexpectedPass => s.unexpected_passes += 1,
             }
@@ -163,6 +204,7 @@ impl Summary {
             + self.failed
             + self.warned
             + self.skipped
+            + self.blocked
             + self.expected_failures
             + self.unexpected_passes
     }

@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::outcome::SetUpProblem;
 use crate::spec_version::{AdvertisedVersions, SpecVersion};
 use crate::suite::model::Need;
 use crate::suite::{Case, Suite};
@@ -20,13 +21,13 @@ impl VersionBasis {
     fn applies(&self, case: &Case) -> Result<(), String> {
         match self {
             VersionBasis::Advertised(adv) => {
-                if adv.any_in(case.since, case.until) {
+                if adv.newest_in(case.since, case.until) {
                     Ok(())
                 } else {
                     Err(format!(
-                        "applies to {}; the target advertises {}",
+                        "applies to {}; the newest version the target advertises is {}",
                         case.version_range(),
-                        adv.describe()
+                        adv.highest().map_or("none".to_string(), |v| v.to_string())
                     ))
                 }
             }
@@ -44,28 +45,41 @@ impl VersionBasis {
     }
 }
 
-/// A case in the plan: to run, or skipped with the reason.
+/// A case in the plan: to run, skipped with the reason (not applicable: another spec version,
+/// not automated), or not run because something it needs is unavailable (a set-up problem).
 #[derive(Debug, Clone)]
 pub enum Planned {
     Run(Case),
     Skip(Case, String),
+    NotRun(Case, SetUpProblem),
 }
 
 impl Planned {
     pub fn case(&self) -> &Case {
         match self {
-            Planned::Run(c) | Planned::Skip(c, _) => c,
+            Planned::Run(c) | Planned::Skip(c, _) | Planned::NotRun(c, _) => c,
         }
     }
 }
 
-/// Cases of the selected profiles (all when `profiles` is empty), in suite order, with the
-/// skips that need no probing: manual cases, not-yet-supported kinds, spec version.
+/// Cases of the selected profiles (all when `profiles` is empty), grouped by profile (in the
+/// order profiles first appear) and otherwise in suite order, with the skips that need no
+/// probing: manual cases, not-yet-supported kinds, spec version.
 pub fn select(suite: &Suite, profiles: &BTreeSet<String>, basis: &VersionBasis) -> Vec<Planned> {
-    suite
+    let mut rank: Vec<&str> = Vec::new();
+    for c in &suite.cases {
+        if !rank.contains(&c.profile.as_str()) {
+            rank.push(&c.profile);
+        }
+    }
+    let mut cases: Vec<&Case> = suite
         .cases
         .iter()
         .filter(|c| profiles.is_empty() || profiles.contains(&c.profile))
+        .collect();
+    cases.sort_by_key(|c| rank.iter().position(|p| *p == c.profile));
+    cases
+        .into_iter()
         .map(|case| {
             let case = case.clone();
             if let Some(reason) = case.manual.clone() {
@@ -90,28 +104,22 @@ pub fn needs_of(plan: &[Planned]) -> BTreeSet<Need> {
     plan.iter()
         .filter_map(|p| match p {
             Planned::Run(c) => Some(c.needs.iter().copied()),
-            Planned::Skip(..) => None,
+            Planned::Skip(..) | Planned::NotRun(..) => None,
         })
         .flatten()
         .collect()
 }
 
-/// Turns runnable cases whose needs are unavailable into skips. `unavailable` maps a need to
-/// the reason it cannot be met.
+/// Turns runnable cases whose needs are unavailable into not-run entries. `unavailable` maps a
+/// need to the set-up problem that makes it unavailable.
 pub fn apply_capabilities(
     plan: Vec<Planned>,
-    unavailable: &BTreeMap<Need, String>,
+    unavailable: &BTreeMap<Need, SetUpProblem>,
 ) -> Vec<Planned> {
     plan.into_iter()
         .map(|p| match p {
-            Planned::Run(case) => match case
-                .needs
-                .iter()
-                .find_map(|n| unavailable.get(n).map(|r| (n, r)))
-            {
-                Some((need, reason)) => {
-                    Planned::Skip(case.clone(), format!("needs {need}: {reason}"))
-                }
+            Planned::Run(case) => match case.needs.iter().find_map(|n| unavailable.get(n)) {
+                Some(problem) => Planned::NotRun(case.clone(), problem.clone()),
                 None => Planned::Run(case),
             },
             skip => skip,
@@ -173,11 +181,14 @@ auth = "x-matrix"
         let s = suite(TEXT);
         let basis = VersionBasis::Advertised(AdvertisedVersions::from_strings(["v1.11"]));
         let plan = select(&s, &BTreeSet::new(), &basis);
+        // Grouped by profile: the two client cases first, then the guest case.
         assert!(matches!(&plan[0], Planned::Run(c) if c.id == "A-1"));
         assert!(
-            matches!(&plan[1], Planned::Skip(c, r) if c.id == "A-2" && r.contains("v1.12+") && r.contains("v1.11"))
+            matches!(&plan[1], Planned::Run(c) if c.id == "A-3" && c.needs.contains(&Need::Federation))
         );
-        assert!(matches!(&plan[2], Planned::Run(c) if c.needs.contains(&Need::Federation)));
+        assert!(
+            matches!(&plan[2], Planned::Skip(c, r) if c.id == "A-2" && r.contains("v1.12+") && r.contains("v1.11"))
+        );
         let only_guest = select(
             &s,
             &BTreeSet::from(["guest".to_string()]),
@@ -196,13 +207,13 @@ auth = "x-matrix"
             &VersionBasis::Forced(SpecVersion::new(1, 12)),
         );
         assert!(needs_of(&plan).contains(&Need::Guest));
-        let plan = apply_capabilities(
-            plan,
-            &BTreeMap::from([(Need::Guest, "guest registration disabled".to_string())]),
-        );
-        assert!(
-            matches!(&plan[1], Planned::Skip(_, r) if r == "needs guest: guest registration disabled")
-        );
+        let problem = SetUpProblem {
+            by: "preflight guest registration".into(),
+            why: "guest registration disabled".into(),
+            need: Some("guest".into()),
+        };
+        let plan = apply_capabilities(plan, &BTreeMap::from([(Need::Guest, problem.clone())]));
+        assert!(matches!(&plan[2], Planned::NotRun(c, p) if c.id == "A-2" && *p == problem));
         assert!(matches!(&plan[0], Planned::Run(_)));
     }
 }

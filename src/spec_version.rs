@@ -74,11 +74,12 @@ impl AdvertisedVersions {
         self.versions.last().copied()
     }
 
-    /// True when some advertised version lies in `since..=until`.
-    pub fn any_in(&self, since: SpecVersion, until: Option<SpecVersion>) -> bool {
-        self.versions
-            .iter()
-            .any(|v| *v >= since && until.is_none_or(|u| *v <= u))
+    /// True when the newest advertised version lies in `since..=until`: a server is judged by
+    /// the newest version it claims, so a rule that ended with v1.11 does not apply to a server
+    /// advertising v1.12 as well.
+    pub fn newest_in(&self, since: SpecVersion, until: Option<SpecVersion>) -> bool {
+        self.highest()
+            .is_some_and(|v| v >= since && until.is_none_or(|u| v <= u))
     }
 
     /// Human range, e.g. `v1.1…v1.12`.
@@ -110,10 +111,12 @@ mod tests {
     fn range_selection() {
         let adv = AdvertisedVersions::from_strings(["r0.6.1", "v1.1", "v1.11", "garbage"]);
         assert_eq!(adv.highest(), Some(SpecVersion::new(1, 11)));
-        assert!(adv.any_in(SpecVersion::new(1, 11), None));
-        assert!(!adv.any_in(SpecVersion::new(1, 12), None));
-        assert!(adv.any_in(SpecVersion::new(1, 2), Some(SpecVersion::new(1, 19))));
-        assert!(!adv.any_in(SpecVersion::new(1, 20), Some(SpecVersion::new(1, 30))));
+        assert!(adv.newest_in(SpecVersion::new(1, 11), None));
+        assert!(!adv.newest_in(SpecVersion::new(1, 12), None));
+        assert!(adv.newest_in(SpecVersion::new(1, 2), Some(SpecVersion::new(1, 19))));
+        assert!(!adv.newest_in(SpecVersion::new(1, 20), Some(SpecVersion::new(1, 30))));
+        // v1.1 is advertised, but the newest (v1.11) is past the rule's end.
+        assert!(!adv.newest_in(SpecVersion::new(1, 1), Some(SpecVersion::new(1, 10))));
         assert_eq!(adv.describe(), "r0.6…v1.11");
     }
 }

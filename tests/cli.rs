@@ -165,6 +165,28 @@ fn keygen_writes_a_0600_synapse_format_key_and_never_overwrites() {
         text,
         "not overwritten"
     );
+    // The key exists, the CA does not: the CA is created, the key kept, and that is success.
+    let ca = dir.path().join("ca.pem");
+    let (code, stdout, stderr) = mediaconf(&[
+        "keygen",
+        "--out",
+        path.to_str().unwrap(),
+        "--peer-ca-out",
+        ca.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(ca.is_file(), "the missing CA is created");
+    assert!(stdout.contains("kept the existing key"), "{stdout}");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), text, "key kept");
+    let (code, _, stderr) = mediaconf(&[
+        "keygen",
+        "--out",
+        path.to_str().unwrap(),
+        "--peer-ca-out",
+        ca.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "nothing missing: the overwrite is refused");
+    assert!(stderr.contains("refusing to overwrite"), "{stderr}");
     let (code, _, _) = mediaconf(&["keygen", "--out", path.to_str().unwrap(), "--force"]);
     assert_eq!(code, 0);
     assert_ne!(

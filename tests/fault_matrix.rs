@@ -22,18 +22,25 @@ fn breaks(fault: Fault) -> &'static [&'static str] {
         Fault::None => &[],
         // ---- access tokens and generic API behaviour ----
         // A never-issued token (header for B-02, query for B-06) is accepted, so each endpoint
-        // answers 200 instead of 401 M_UNKNOWN_TOKEN.
+        // answers 200 (the async PUT: 404, the id was never created) instead of 401
+        // M_UNKNOWN_TOKEN.
         Fault::AcceptInvalidToken => &[
             "B-02.download",
             "B-02.download-filename",
             "B-02.thumbnail",
             "B-02.config",
             "B-02.preview-url",
+            "B-02.upload",
+            "B-02.create",
+            "B-02.async-upload",
             "B-06.download",
             "B-06.download-filename",
             "B-06.thumbnail",
             "B-06.config",
             "B-06.preview-url",
+            "B-06.upload",
+            "B-06.create",
+            "B-06.async-upload",
         ],
         // The logged-out token made in preflight still works: B-03.* get 200, not 401.
         Fault::LoggedOutStillValid => &[
@@ -71,6 +78,9 @@ fn breaks(fault: Fault) -> &'static [&'static str] {
             "B-06.thumbnail",
             "B-06.config",
             "B-06.preview-url",
+            "B-06.upload",
+            "B-06.create",
+            "B-06.async-upload",
         ],
         // B-08.* expect a 2xx preflight; B-09.preflight (SHOULD) a 2xx with Allow-Headers.
         Fault::OptionsNeedsAuth => &[
@@ -95,6 +105,9 @@ fn breaks(fault: Fault) -> &'static [&'static str] {
             "B-02.thumbnail",
             "B-02.config",
             "B-02.preview-url",
+            "B-02.upload",
+            "B-02.create",
+            "B-02.async-upload",
             "B-03.download",
             "B-03.download-filename",
             "B-03.thumbnail",
@@ -105,6 +118,9 @@ fn breaks(fault: Fault) -> &'static [&'static str] {
             "B-06.thumbnail",
             "B-06.config",
             "B-06.preview-url",
+            "B-06.upload",
+            "B-06.create",
+            "B-06.async-upload",
             "B-10.download",
             "B-10.thumbnail",
             "B-10.config",
@@ -146,8 +162,9 @@ fn breaks(fault: Fault) -> &'static [&'static str] {
         // async PUT), H-03/H-04 (guest). C-21 gets the 504 (the fake's wait ends before C-21
         // uploads) and E-05 only decodes the image (the flipped byte is in the IEND CRC).
         Fault::WrongBytes => &["C-01", "C-09", "C-10", "C-11", "J-09", "H-03", "H-04"],
-        // Every content-type check on a download: C-02/C-09/J-09/H-03 (reasonable), C-10 (one-of).
-        Fault::NoContentType => &["C-02", "C-09", "C-10", "J-09", "H-03"],
+        // Every content-type check on a download: C-02/C-09/J-09/H-03 (reasonable), C-10
+        // (not-one-of) and C-10.octet-stream (one-of) report the header absent.
+        Fault::NoContentType => &["C-02", "C-09", "C-10", "C-10.octet-stream", "J-09", "H-03"],
         // Every disposition check on a download reports the header absent.
         Fault::NoDisposition => &[
             "C-03",
@@ -205,15 +222,36 @@ fn breaks(fault: Fault) -> &'static [&'static str] {
         Fault::NoCsp => &["C-14", "D-20.csp"],
         // C-15 (download) and D-20.corp (thumbnail) want CORP cross-origin.
         Fault::NoCorp => &["C-15", "D-20.corp"],
-        // The three invalid media ids answer 500 instead of a 4xx.
-        Fault::MediaIdNotSanitised => &["C-18.traversal", "C-18.dot", "C-18.nul"],
-        // The two invalid server names answer 500 instead of a 4xx.
-        Fault::ServerNameNotSanitised => &["C-19.bang", "C-19.traversal"],
+        // The three invalid media ids are served (200): the MUST refusal and its 4xx GAP twin.
+        Fault::MediaIdNotSanitised => &[
+            "C-18.traversal",
+            "C-18.traversal.status",
+            "C-18.dot",
+            "C-18.dot.status",
+            "C-18.nul",
+            "C-18.nul.status",
+        ],
+        // The two invalid server names are served (200).
+        Fault::ServerNameNotSanitised => &[
+            "C-19.bang",
+            "C-19.bang.status",
+            "C-19.traversal",
+            "C-19.traversal.status",
+        ],
+        // A 500 is a refusal (the MUST cases pass); only the GAP twins that want a 4xx warn.
+        Fault::InvalidIdsCrash => &[
+            "C-18.traversal.status",
+            "C-18.dot.status",
+            "C-18.nul.status",
+            "C-19.bang.status",
+            "C-19.traversal.status",
+        ],
         // Pending media: C-20/C-22/D-19 want 504 M_NOT_YET_UPLOADED, C-21 200 or 504.
         Fault::PendingReturns404 => &["C-20", "C-21", "C-22", "D-19"],
         // ---- thumbnails ----
-        // D-02: the bytes (PNG) disagree with the Content-Type (image/jpeg).
-        Fault::ThumbnailMislabelled => &["D-02"],
+        // D-02 (PNG source), D-02.jpeg and D-02.gif: the bytes (PNG) disagree with the
+        // Content-Type (image/jpeg).
+        Fault::ThumbnailMislabelled => &["D-02", "D-02.jpeg", "D-02.gif"],
         // D-03: thumbnails MUST be inline.
         Fault::ThumbnailAttachment => &["D-03"],
         // D-04: thumbnails SHOULD have a file name.
@@ -235,15 +273,17 @@ fn breaks(fault: Fault) -> &'static [&'static str] {
         Fault::ConfigNotInteger => &["E-01", "E-02", "J-05"],
         // E-03.image and E-05 require og:image to be present.
         Fault::PreviewWithoutImage => &["E-03.image", "E-05"],
-        // E-03 and E-05 want og:image to match ^mxc://.
-        Fault::PreviewImageNotMxc => &["E-03", "E-05"],
+        // E-03, E-03.absolute and E-05 want og:image to match ^mxc://.
+        Fault::PreviewImageNotMxc => &["E-03", "E-03.absolute", "E-05"],
         // Every preview with a valid user token fails: the preflight probe no longer mistakes a
         // 401 for "previews disabled", so these run and fail instead of being skipped.
         Fault::PreviewRefusesUsers => &[
             "B-04.preview-url",
             "B-05.preview-url",
             "E-03",
+            "E-03.absolute",
             "E-03.image",
+            "E-03.title",
             "E-04",
             "E-05",
         ],
@@ -278,8 +318,9 @@ fn breaks(fault: Fault) -> &'static [&'static str] {
             &["I-08", "I-08.no-token", "H-11.config", "H-11.config.status"]
         }
         // ---- upload, create, async upload ----
-        // J-04 uploads without Content-Type; C-10's media `untyped` cannot be prepared.
-        Fault::UploadRequiresContentType => &["J-04", "C-10"],
+        // J-04 uploads without Content-Type. (C-10's media `untyped` cannot be prepared, so the
+        // C-10 cases are blocked, see `blocks`.)
+        Fault::UploadRequiresContentType => &["J-04"],
         // J-03 and J-06 check content_uri against ^mxc://server/[A-Za-z0-9_-]+$.
         Fault::UnsafeMediaIds => &["J-03", "J-06"],
         // J-06: unused_expires_at must be in the future.
@@ -290,6 +331,38 @@ fn breaks(fault: Fault) -> &'static [&'static str] {
         Fault::NoOwnerCheck => &["J-11"],
         // J-12 (never created) and J-13 (other server) want 404 M_NOT_FOUND.
         Fault::PutNoExistenceCheck => &["J-12", "J-13"],
+        // A never-issued token, in the header (B-02.*) or the query (B-06.*), on the three
+        // endpoints that store media.
+        Fault::UploadAcceptsInvalidToken => &[
+            "B-02.upload",
+            "B-02.create",
+            "B-02.async-upload",
+            "B-06.upload",
+            "B-06.create",
+            "B-06.async-upload",
+        ],
+        // C-10 (MUST) refuses application/json for untyped media; C-10.octet-stream (SHOULD)
+        // wants the spec's default.
+        Fault::UntypedServedAsJson => &["C-10", "C-10.octet-stream"],
+        // The PNG source keeps a right label; the JPEG and GIF thumbnails are mislabelled.
+        Fault::ThumbnailTypeFromSource => &["D-02.jpeg", "D-02.gif"],
+        // Only the scale requests at or below 32 px lose the aspect ratio.
+        Fault::SmallScaleSquare => &["D-06.32", "D-06.16"],
+        // ---- lenient but valid: nothing may fail or warn ----
+        // method=bogus answered with the default method is what the checklist tolerates (D-12).
+        Fault::BogusMethodFallsBack => &[],
+        // A static thumbnail for animated=true is acceptable ("if possible and supported").
+        Fault::StaticForAnimatedTrue => &[],
+    }
+}
+
+/// The case ids that must come out `blocked` (their set-up failed, so their rule was not
+/// tested) when the fake has `fault`.
+fn blocks(fault: Fault) -> &'static [&'static str] {
+    match fault {
+        // The media `untyped` is uploaded without a Content-Type, which the fake refuses.
+        Fault::UploadRequiresContentType => &["C-10", "C-10.octet-stream"],
+        _ => &[],
     }
 }
 
@@ -389,11 +462,18 @@ fn check(report: &RunReport) {
         "{fault:?}: the report has no cases"
     );
     let mut problems = Vec::new();
+    let blocked = blocks(fault);
     for (id, c) in &report.cases {
         match c.outcome.as_str() {
             "passed" | "failed" | "warned" => {}
+            "blocked" if blocked.contains(&id.as_str()) && c.reason.starts_with("blocked by ") => {}
             "skipped" if ALLOWED_SKIP_REASONS.iter().any(|r| c.reason.contains(r)) => {}
             _ => problems.push(format!("{id} is {} ({})", c.outcome, c.reason)),
+        }
+    }
+    for id in blocked {
+        if report.cases.get(*id).is_none_or(|c| c.outcome != "blocked") {
+            problems.push(format!("{id} is listed in blocks() but is not blocked"));
         }
     }
     let any_failed = harness::compare_broken(&report.cases, breaks(fault), &mut problems);
@@ -465,6 +545,7 @@ fault_tests! {
     no_corp => NoCorp,
     media_id_not_sanitised => MediaIdNotSanitised,
     server_name_not_sanitised => ServerNameNotSanitised,
+    invalid_ids_crash => InvalidIdsCrash,
     pending_returns_404 => PendingReturns404,
     thumbnail_mislabelled => ThumbnailMislabelled,
     thumbnail_attachment => ThumbnailAttachment,
@@ -492,6 +573,12 @@ fault_tests! {
     no_overwrite_check => NoOverwriteCheck,
     no_owner_check => NoOwnerCheck,
     put_no_existence_check => PutNoExistenceCheck,
+    upload_accepts_invalid_token => UploadAcceptsInvalidToken,
+    untyped_served_as_json => UntypedServedAsJson,
+    thumbnail_type_from_source => ThumbnailTypeFromSource,
+    small_scale_square => SmallScaleSquare,
+    bogus_method_falls_back => BogusMethodFallsBack,
+    static_for_animated_true => StaticForAnimatedTrue,
 }
 
 /// Every MUST case that runs against the fake is broken by some fault or explained in
@@ -510,7 +597,8 @@ async fn every_must_case_is_covered() {
 
 /// A target whose client API does not serve the federation API (the usual split between a
 /// client listener and a federation listener): every federation case is skipped with the fix,
-/// none fails, and the run exits 0.
+/// none fails, and the run exits 2 with a line saying what did not run, since the federation
+/// profile was asked for; with `--allow-skipped federation` it exits 0.
 #[tokio::test(flavor = "multi_thread")]
 async fn federation_cases_are_skipped_when_the_federation_api_is_elsewhere() {
     let fake = FakeTarget::start(Fault::None).await;
@@ -533,8 +621,20 @@ async fn federation_cases_are_skipped_when_the_federation_api_is_elsewhere() {
         "--peer-ca-out".into(),
         ca.into_os_string(),
     ];
+    let mut allowed = args.clone();
     let run = harness::run_mediaconf(args, "federation API elsewhere".into()).await;
-    assert_eq!(run.exit_code, Some(0), "{}", run.output);
+    assert_eq!(run.exit_code, Some(2), "{}", run.output);
+    assert!(
+        run.output.lines().any(|l| l.starts_with("did not run:")
+            && l.contains("federation")
+            && l.contains("--allow-skipped federation")),
+        "{}",
+        run.output
+    );
+    allowed.extend(["--allow-skipped".into(), "federation".into()]);
+    let accepted =
+        harness::run_mediaconf(allowed, "federation API elsewhere, accepted".into()).await;
+    assert_eq!(accepted.exit_code, Some(0), "{}", accepted.output);
     for (id, c) in &run.cases {
         assert_eq!(c.outcome, "skipped", "{id}: {}", c.reason);
         let expected = c.reason.contains("does not serve the federation media API")

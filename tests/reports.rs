@@ -4,10 +4,11 @@
 use std::time::Duration;
 
 use mediaconf::level::Level;
-use mediaconf::outcome::{Finding, Outcome, StepReport, Summary, Verdict};
+use mediaconf::outcome::{Finding, Outcome, SetUpProblem, StepReport, Summary, Verdict};
 use mediaconf::redact::Redactor;
 use mediaconf::report::human::HumanReporter;
 use mediaconf::report::{json, junit};
+use mediaconf::rootcause::root_causes;
 use mediaconf::run::{Event, TargetInfo};
 
 const SECRET: &str = "syt_c2VjcmV0_token_value";
@@ -25,12 +26,22 @@ fn verdict(id: &str, profile: &str, level: Level, outcome: Outcome, reason: &str
             request_line: format!(
                 "GET http://hs/_matrix/client/v1/media/download/x/y?access_token={SECRET}"
             ),
+            request_headers: vec![("Authorization".into(), format!("Bearer {SECRET}"))],
             response_summary: format!(
                 "401\n{{\"errcode\":\"M_UNKNOWN_TOKEN\",\"error\":\"bad {SECRET}\"}}\n\x1b[31m]]>"
             ),
             findings: vec![Finding::new("status", "200", "401 M_UNKNOWN_TOKEN")],
         }],
+        set_up: None,
         duration: Duration::from_millis(12),
+    }
+}
+
+fn guest_problem() -> SetUpProblem {
+    SetUpProblem {
+        by: "preflight guest registration".into(),
+        why: "guest registration is disabled".into(),
+        need: Some("guest".into()),
     }
 }
 
@@ -43,20 +54,29 @@ fn verdicts() -> Vec<Verdict> {
             Outcome::Failed,
             "status: expected 200, got 401",
         ),
-        verdict(
-            "C-06.png",
-            "client",
-            Level::Should,
-            Outcome::Warned,
-            "Content-Disposition type: expected inline",
-        ),
-        verdict(
-            "H-03",
-            "guest",
-            Level::Must,
-            Outcome::Skipped,
-            "needs guest: guest registration is disabled",
-        ),
+        {
+            let mut v = verdict(
+                "C-06.png",
+                "client",
+                Level::Should,
+                Outcome::Warned,
+                "Content-Disposition type: expected inline",
+            );
+            v.steps[0].findings = vec![Finding::new("disposition type", "inline", "attachment")];
+            v
+        },
+        {
+            let mut v = verdict(
+                "H-03",
+                "guest",
+                Level::Must,
+                Outcome::Skipped,
+                "preflight guest registration: guest registration is disabled",
+            );
+            v.steps.clear();
+            v.set_up = Some(guest_problem());
+            v
+        },
         verdict(
             "C-19.bang",
             "client",
@@ -72,6 +92,21 @@ fn verdicts() -> Vec<Verdict> {
             Outcome::UnexpectedPass,
             "listed in the baseline but passed",
         ),
+        {
+            let mut v = verdict(
+                "J-09",
+                "client",
+                Level::Must,
+                Outcome::Blocked,
+                "blocked by set-up step `create`: status: expected 200, got 404 M_UNRECOGNIZED",
+            );
+            v.set_up = Some(SetUpProblem {
+                by: "set-up step `create`".into(),
+                why: "status: expected 200, got 404 M_UNRECOGNIZED".into(),
+                need: None,
+            });
+            v
+        },
     ]
 }
 
@@ -88,7 +123,8 @@ fn junit_is_well_formed_and_maps_outcomes() {
         server_name: "hs".into(),
         ..Default::default()
     };
-    let xml = junit::render_junit(&target, &verdicts(), false, &redactor()).unwrap();
+    let causes = root_causes(&verdicts());
+    let xml = junit::render_junit(&target, &verdicts(), &causes, false, &redactor()).unwrap();
     assert!(!xml.contains(SECRET), "secret in JUnit: {xml}");
     assert!(
         !xml.contains('\x1b'),
@@ -100,11 +136,25 @@ fn junit_is_well_formed_and_maps_outcomes() {
         .iter()
         .map(|s| s.name.as_str())
         .collect::<Vec<_>>();
-    assert_eq!(names, ["client", "guest", "legacy"]);
-    let client = &report.test_suites[0];
+    assert_eq!(names, ["root causes", "client", "guest", "legacy"]);
+    let problems = &report.test_suites[0];
+    assert_eq!(
+        problems.test_cases.len(),
+        0,
+        "root causes add no test cases"
+    );
+    assert!(
+        xml.contains("4 problems:"),
+        "root causes lead the report: {xml}"
+    );
+    let client = &report.test_suites[1];
     assert_eq!(
         client.failures, 1,
         "only the MUST failure is a <failure> without --strict-baseline"
+    );
+    assert_eq!(
+        client.errors, 1,
+        "a blocked case is an <error>, not a failure"
     );
     assert_eq!(
         client.skipped, 1,
@@ -123,10 +173,10 @@ fn junit_is_well_formed_and_maps_outcomes() {
         "skip reason is kept"
     );
 
-    let strict = junit::render_junit(&target, &verdicts(), true, &redactor()).unwrap();
+    let strict = junit::render_junit(&target, &verdicts(), &causes, true, &redactor()).unwrap();
     let strict = quick_junit::Report::deserialize_from_str(&strict).unwrap();
     assert_eq!(
-        strict.test_suites[0].failures, 2,
+        strict.test_suites[1].failures, 2,
         "--strict-baseline makes an unexpected pass a failure"
     );
 }
@@ -139,7 +189,17 @@ struct JsonDoc {
     target: serde_json::Value,
     summary: JsonSummary,
     duration_ms: u64,
+    root_causes: Vec<JsonCause>,
     cases: Vec<JsonCase>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct JsonCause {
+    kind: String,
+    summary: String,
+    cases: Vec<String>,
 }
 
 #[derive(serde::Deserialize, PartialEq, Debug)]
@@ -149,6 +209,7 @@ struct JsonSummary {
     failed: usize,
     warned: usize,
     skipped: usize,
+    blocked: usize,
     expected_failures: usize,
     unexpected_passes: usize,
 }
@@ -164,6 +225,7 @@ struct JsonCase {
     spec: String,
     outcome: String,
     reason: String,
+    set_up: Option<serde_json::Value>,
     duration_ms: u64,
     steps: Vec<serde_json::Value>,
 }
@@ -175,7 +237,8 @@ fn json_has_the_documented_shape() {
         server_name: "hs".into(),
         ..Default::default()
     };
-    let text = json::render_json(&target, &verdicts(), 1234, &redactor()).unwrap();
+    let causes = root_causes(&verdicts());
+    let text = json::render_json(&target, &verdicts(), &causes, 1234, &redactor()).unwrap();
     assert!(!text.contains(SECRET), "secret in JSON");
     let doc: JsonDoc = serde_json::from_str(&text).expect("JSON matches the documented schema");
     assert_eq!(
@@ -185,9 +248,18 @@ fn json_has_the_documented_shape() {
             failed: 1,
             warned: 1,
             skipped: 1,
+            blocked: 1,
             expected_failures: 1,
             unexpected_passes: 1
         }
+    );
+    let kinds: Vec<&str> = doc.root_causes.iter().map(|c| c.kind.as_str()).collect();
+    assert_eq!(kinds, ["failure", "not-run", "not-run", "warning"]);
+    assert_eq!(doc.root_causes[0].cases, ["C-01"]);
+    let h03 = doc.cases.iter().find(|c| c.id == "H-03").unwrap();
+    assert_eq!(
+        h03.set_up.as_ref().unwrap()["by"],
+        "preflight guest registration"
     );
     let outcomes: Vec<&str> = doc.cases.iter().map(|c| c.outcome.as_str()).collect();
     assert_eq!(
@@ -198,11 +270,12 @@ fn json_has_the_documented_shape() {
             "skipped",
             "expected-failure",
             "passed",
-            "unexpected-pass"
+            "unexpected-pass",
+            "blocked"
         ]
     );
     assert_eq!(doc.cases[0].level, "MUST");
-    assert_eq!(Summary::of(&verdicts()).total(), 6);
+    assert_eq!(Summary::of(&verdicts()).total(), 7);
 }
 
 #[test]
@@ -212,7 +285,7 @@ fn human_output_shows_failures_and_redacts() {
         let mut human = HumanReporter::new(&mut out, false, false, redactor());
         human.handle(&Event::RunStarted {
             target: TargetInfo::default(),
-            planned: 6,
+            planned: 7,
         });
         for v in verdicts() {
             human.handle(&Event::CaseFinished(Box::new(v)));
@@ -220,6 +293,7 @@ fn human_output_shows_failures_and_redacts() {
         human.handle(&Event::RunFinished {
             summary: Summary::of(&verdicts()),
             elapsed: Duration::from_secs(2),
+            causes: root_causes(&verdicts()),
         });
     }
     let text = String::from_utf8(out).unwrap();
@@ -231,9 +305,25 @@ fn human_output_shows_failures_and_redacts() {
         "request line shown for a failure"
     );
     assert!(text.contains("status: expected 200   got 401 M_UNKNOWN_TOKEN"));
+    assert!(
+        text.contains("  > Authorization: Bearer <redacted>"),
+        "the headers we sent are shown, redacted: {text}"
+    );
     assert!(text.contains(
-        "1 passed, 1 failed, 1 warned, 1 skipped, 1 expected failures, 1 unexpected passes"
+        "1 passed, 1 failed, 1 warned, 1 skipped, 1 blocked, 1 expected failures, 1 unexpected passes"
     ));
+    let problems = text
+        .find("4 problems:")
+        .expect("root causes in the summary");
+    let first = text[problems..].lines().nth(1).unwrap();
+    assert!(
+        first.contains("✘") && first.contains("1 case: C-01"),
+        "the failure comes first: {first}"
+    );
+    assert!(
+        text.contains("⊘ J-09"),
+        "blocked cases have their own mark: {text}"
+    );
 }
 
 #[test]
@@ -246,16 +336,33 @@ fn markdown_lists_what_needs_attention() {
     let text = mediaconf::report::markdown::render_markdown(
         &target,
         &verdicts(),
+        &root_causes(&verdicts()),
         Duration::from_secs(3),
         &redactor(),
     );
-    assert!(text.contains("| 1 | 1 | 1 | 1 | 1 | 1 | 3.0 s |"), "{text}");
+    assert!(
+        text.contains("| 1 | 1 | 1 | 1 | 1 | 1 | 1 | 3.0 s |"),
+        "{text}"
+    );
+    assert!(
+        text.find("**4 problems:**").unwrap() < text.find("| passed |").unwrap(),
+        "root causes lead: {text}"
+    );
     assert!(text.contains("| failed | `C-01` | MUST |"), "{text}");
     assert!(
         text.contains("| expected-failure | `C-19.bang` |"),
         "{text}"
     );
     assert!(!text.contains("`C-17`"), "passed cases are not listed");
-    assert!(!text.contains("`H-03`"), "skipped cases are not listed");
+    assert!(
+        !text.contains("| skipped | `"),
+        "skipped cases have no table row"
+    );
+    assert!(
+        text.contains(
+            "**not-run** preflight guest registration: guest registration is disabled — `H-03`"
+        ),
+        "a case skipped for a set-up problem is named under its root cause: {text}"
+    );
     assert!(!text.contains(SECRET));
 }

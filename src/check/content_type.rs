@@ -47,6 +47,17 @@ pub fn check_content_type(
             format!("`{actual}`"),
         ));
     }
+    if expect
+        .not_one_of
+        .iter()
+        .any(|t| essence(t) == essence(actual))
+    {
+        findings.push(Finding::new(
+            "Content-Type",
+            format!("none of {}", expect.not_one_of.join(", ")),
+            format!("`{actual}`"),
+        ));
+    }
 }
 
 #[cfg(test)]
@@ -61,5 +72,29 @@ mod tests {
         assert!(is_reasonable("Image/PNG", "image/png"));
         assert!(!is_reasonable("image/png", "application/octet-stream"));
         assert!(!is_reasonable("image/png", "image/jpeg"));
+    }
+
+    #[test]
+    fn not_one_of_refuses_listed_types_only() {
+        let expect = ContentTypeExpect {
+            not_one_of: vec!["application/json".into()],
+            ..Default::default()
+        };
+        let with = |ct: &str| RecordedResponse {
+            status: 200,
+            headers: vec![("content-type".into(), ct.into())],
+            ..Default::default()
+        };
+        let mut findings = Vec::new();
+        check_content_type(&expect, &with("text/plain"), &mut findings);
+        check_content_type(&expect, &with("application/octet-stream"), &mut findings);
+        assert!(findings.is_empty(), "{findings:?}");
+        check_content_type(
+            &expect,
+            &with("Application/JSON; charset=utf-8"),
+            &mut findings,
+        );
+        assert_eq!(findings.len(), 1);
+        assert_eq!(findings[0].expected, "none of application/json");
     }
 }

@@ -163,7 +163,7 @@ mod tests {
             content: Some("bytes".into()),
             content_type: Some(ContentTypeExpect {
                 reasonable: Some("text/plain".into()),
-                one_of: vec![],
+                ..Default::default()
             }),
             disposition: Some(DispositionExpect {
                 filename: Some("m.txt".into()),

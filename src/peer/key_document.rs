@@ -57,7 +57,32 @@ pub fn server_key_document(
     old: &[OldKey],
     valid_until_ts: u64,
 ) -> Result<Value, KeyDocumentError> {
+    server_key_document_with(server_name, current, &[], old, valid_until_ts)
+}
+
+/// As [`server_key_document`], with `also_current` published in `verify_keys` too (a rotation
+/// key beside the long-lived key, which is never demoted). The document is signed by `current`.
+pub fn server_key_document_with(
+    server_name: &str,
+    current: &SigningKey,
+    also_current: &[SigningKey],
+    old: &[OldKey],
+    valid_until_ts: u64,
+) -> Result<Value, KeyDocumentError> {
     let mut seen = BTreeSet::from([current.key_id.as_str()]);
+    let mut verify_keys = Map::new();
+    verify_keys.insert(
+        current.key_id.clone(),
+        json!({"key": current.public_key_b64()}),
+    );
+    for key in also_current {
+        if !seen.insert(key.key_id.as_str()) {
+            return Err(KeyDocumentError::DuplicateKeyId {
+                key_id: key.key_id.clone(),
+            });
+        }
+        verify_keys.insert(key.key_id.clone(), json!({"key": key.public_key_b64()}));
+    }
     let mut old_keys = Map::new();
     for entry in old {
         if !seen.insert(entry.key.key_id.as_str()) {
@@ -73,7 +98,7 @@ pub fn server_key_document(
 
     let mut doc = json!({
         "server_name": server_name,
-        "verify_keys": {current.key_id.clone(): {"key": current.public_key_b64()}},
+        "verify_keys": Value::Object(verify_keys),
         "valid_until_ts": valid_until_ts,
     });
     if !old_keys.is_empty() {

@@ -9,8 +9,9 @@
 //!   M_UNRECOGNIZED`, as the spec asks).
 //!
 //! It records every request as an [`Observation`] (time, method, path, headers, remote address,
-//! our status), counts key fetches, and supports key rotation (K-02): [`Peer::rotate`] moves the
-//! current key to `old_verify_keys`. A second key, listed only in `old_verify_keys` from the
+//! our status), counts key fetches, and supports key rotation (K-02): [`Peer::rotate`] publishes
+//! a throw-away key beside the long-lived one and demotes the previous throw-away key to
+//! `old_verify_keys` (the long-lived key is never demoted, so runs stay repeatable). A second key, listed only in `old_verify_keys` from the
 //! start, is available for "signed with an old key" cases (F-23).
 //!
 //! What it does not do (yet): the mock media endpoints and their faults (a later issue; see the
@@ -32,7 +33,9 @@ use axum::routing::get;
 use serde_json::json;
 use tokio::task::JoinHandle;
 
-use super::key_document::{KeyDocumentError, OldKey, server_key_document};
+use super::key_document::{
+    KeyDocumentError, OldKey, server_key_document, server_key_document_with,
+};
 use super::tls::{self, TlsError};
 use crate::federation::signing_key::{KeyError, SigningKey, random_version};
 
@@ -131,7 +134,11 @@ pub enum PeerError {
 /// Mutable state shared by the handlers and the [`Peer`] handle.
 #[derive(Debug)]
 struct PeerState {
+    /// The long-lived key (`--signing-key`): always in `verify_keys`, never demoted, so a
+    /// target that caches our key document for its validity accepts it in the next run too.
     current: SigningKey,
+    /// The throw-away key of the last rotation (K-02), published beside `current`.
+    rotation: Option<SigningKey>,
     old: Vec<OldKey>,
     observations: Vec<Observation>,
     key_fetches: usize,
@@ -240,6 +247,7 @@ impl Peer {
             started: Instant::now(),
             state: Mutex::new(PeerState {
                 current: config.key,
+                rotation: None,
                 old,
                 observations: Vec::new(),
                 key_fetches: 0,
@@ -293,23 +301,30 @@ impl Peer {
         self.old_key.clone()
     }
 
-    /// K-02: publishes a new current key (version `mc_<random>`); the previous current key moves
-    /// to `old_verify_keys` with `expired_ts` = now. Returns the new key.
+    /// K-02: publishes a new throw-away key (version `mc_<random>`) in `verify_keys` beside
+    /// the long-lived key; the previous throw-away key, if any, moves to `old_verify_keys` with
+    /// `expired_ts` = now. The long-lived key is never demoted. Returns the new key.
     ///
     /// # Panics
     ///
-    /// If the operating system's random source fails.
+    /// When the operating system's random source fails.
     pub fn rotate(&self) -> SigningKey {
         let suffix = random_suffix().expect("the operating system's random source failed");
         let new = SigningKey::generate(&format!("mc_{suffix}"))
             .expect("the operating system's random source failed");
         let mut state = self.shared.lock();
-        let previous = std::mem::replace(&mut state.current, new.clone());
-        state.old.push(OldKey {
-            key: previous,
-            expired_ts: now_ms(),
-        });
+        if let Some(previous) = state.rotation.replace(new.clone()) {
+            state.old.push(OldKey {
+                key: previous,
+                expired_ts: now_ms(),
+            });
+        }
         new
+    }
+
+    /// The throw-away key of the last rotation, if there was one.
+    pub fn rotation_key(&self) -> Option<SigningKey> {
+        self.shared.lock().rotation.clone()
     }
 
     /// Every request received so far, in the order the answers were sent.
@@ -414,14 +429,19 @@ fn matrix_error(status: StatusCode, errcode: &str, error: &str) -> Response {
 }
 
 async fn key_document(State(shared): State<Arc<Shared>>) -> Response {
-    let (current, old) = {
+    let (current, rotation, old) = {
         let mut state = shared.lock();
         state.key_fetches += 1;
-        (state.current.clone(), state.old.clone())
+        (
+            state.current.clone(),
+            state.rotation.clone(),
+            state.old.clone(),
+        )
     };
     let valid_until =
         now_ms().saturating_add(u64::try_from(KEY_VALIDITY.as_millis()).unwrap_or(u64::MAX));
-    match server_key_document(&shared.server_name, &current, &old, valid_until) {
+    let rotation: Vec<SigningKey> = rotation.into_iter().collect();
+    match server_key_document_with(&shared.server_name, &current, &rotation, &old, valid_until) {
         Ok(doc) => json_response(StatusCode::OK, &doc),
         Err(e) => matrix_error(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -569,22 +589,28 @@ mod tests {
         assert!(valid_until > now_ms() + 23 * 3_600_000);
         assert_eq!(peer.key_fetches(), 1);
 
-        // K-02: rotation.
+        // K-02: rotations use throw-away keys; the long-lived key stays in verify_keys.
         let second = peer.rotate();
         assert_ne!(second.key_id, first.key_id);
         assert!(second.version().starts_with("mc_"));
-        assert_eq!(peer.current_key().key_id, second.key_id);
+        assert_eq!(peer.current_key().key_id, first.key_id);
+        assert_eq!(peer.rotation_key().unwrap().key_id, second.key_id);
+        let third = peer.rotate();
         let url = format!("{base}/_matrix/key/v2/server/{}", first.key_id);
         let (status, _, doc) = get_json(&client, &url).await;
         assert_eq!(status, 200);
         assert_eq!(check_server_key_document(&doc, NAME, now_ms()), vec![]);
-        let verify: Vec<&String> = doc["verify_keys"].as_object().unwrap().keys().collect();
-        assert_eq!(verify, [&second.key_id]);
+        let mut verify: Vec<&String> = doc["verify_keys"].as_object().unwrap().keys().collect();
+        verify.sort();
+        let mut want = vec![&first.key_id, &third.key_id];
+        want.sort();
+        assert_eq!(verify, want);
         let olds = doc["old_verify_keys"].as_object().unwrap();
         assert_eq!(olds.len(), 2);
-        assert_eq!(olds[&first.key_id]["key"], first.public_key_b64());
-        assert!(olds[&first.key_id]["expired_ts"].as_u64().unwrap() <= now_ms());
+        assert_eq!(olds[&second.key_id]["key"], second.public_key_b64());
+        assert!(olds[&second.key_id]["expired_ts"].as_u64().unwrap() <= now_ms());
         assert!(olds.contains_key(&old.key_id));
+        assert!(!olds.contains_key(&first.key_id));
         assert_eq!(peer.key_fetches(), 2);
 
         // Unknown path and wrong method.

@@ -7,8 +7,10 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::sanitize;
+use crate::level::Level;
 use crate::outcome::{Outcome, Verdict};
 use crate::redact::Redactor;
+use crate::rootcause::{CauseKind, RootCause, headline};
 use crate::run::Event;
 
 /// When to color output.
@@ -41,6 +43,8 @@ pub struct HumanReporter<W: Write> {
     planned: usize,
     /// Print passing and skipped cases too (default: yes).
     pub verbose: bool,
+    /// Profile of the last case printed (a heading starts each profile).
+    last_profile: Option<String>,
 }
 
 const GREEN: &str = "\x1b[32m";
@@ -61,6 +65,36 @@ impl<W: Write> HumanReporter<W> {
             show_progress,
             planned: 0,
             verbose: true,
+            last_profile: None,
+        }
+    }
+
+    /// The root causes, worst first, each with the cases it explains.
+    fn print_causes(&mut self, causes: &[RootCause]) {
+        if causes.is_empty() {
+            return;
+        }
+        let head = self.paint(BOLD, &format!("{}:", headline(causes)));
+        self.emit(&head);
+        for (n, c) in causes.iter().enumerate() {
+            let (mark, style) = match c.kind {
+                CauseKind::Failure => ("✘", RED),
+                CauseKind::NotRun => ("⊘", YELLOW),
+                CauseKind::Warning => ("⚠", YELLOW),
+            };
+            let count = format!(
+                "{} case{}",
+                c.cases.len(),
+                if c.cases.len() == 1 { "" } else { "s" }
+            );
+            let line = format!(
+                "{:>3}. {} {} — {count}: {}",
+                n + 1,
+                self.paint(style, mark),
+                sanitize(&c.summary),
+                c.cases.join(", ")
+            );
+            self.emit(&line);
         }
     }
 
@@ -119,14 +153,26 @@ impl<W: Write> HumanReporter<W> {
                 self.emit(&line);
             }
             Event::CaseStarted { .. } => {}
+            Event::CaseCompleted { .. } => self.tick(),
             Event::CaseFinished(verdict) => {
-                self.tick();
+                if self.last_profile.as_deref() != Some(verdict.profile.as_str()) {
+                    self.last_profile = Some(verdict.profile.clone());
+                    if self.verbose {
+                        let line = self.paint(BOLD, &format!("── {} ──", verdict.profile));
+                        self.emit(&line);
+                    }
+                }
                 self.print_verdict(verdict);
             }
-            Event::RunFinished { summary, elapsed } => {
+            Event::RunFinished {
+                summary,
+                elapsed,
+                causes,
+            } => {
                 if let Some(pb) = self.progress.take() {
                     pb.finish_and_clear();
                 }
+                self.print_causes(causes);
                 let mut parts = vec![
                     self.paint(GREEN, &format!("{} passed", summary.passed)),
                     self.paint(
@@ -136,6 +182,9 @@ impl<W: Write> HumanReporter<W> {
                     self.paint(YELLOW, &format!("{} warned", summary.warned)),
                     format!("{} skipped", summary.skipped),
                 ];
+                if summary.blocked > 0 {
+                    parts.push(self.paint(YELLOW, &format!("{} blocked", summary.blocked)));
+                }
                 if summary.expected_failures > 0 {
                     parts.push(format!("{} expected failures", summary.expected_failures));
                 }
@@ -173,16 +222,18 @@ impl<W: Write> HumanReporter<W> {
 
     fn print_verdict(&mut self, v: &Verdict) {
         let (mark, style) = match v.outcome {
+            Outcome::Passed if v.level == Level::Info => ("ℹ", DIM),
             Outcome::Passed => ("✔", GREEN),
             Outcome::Failed => ("✘", RED),
             Outcome::Warned => ("⚠", YELLOW),
             Outcome::Skipped => ("-", DIM),
+            Outcome::Blocked => ("⊘", YELLOW),
             Outcome::ExpectedFailure => ("✘", DIM),
             Outcome::UnexpectedPass => ("✔", YELLOW),
         };
         let detailed = matches!(
             v.outcome,
-            Outcome::Failed | Outcome::Warned | Outcome::UnexpectedPass
+            Outcome::Failed | Outcome::Warned | Outcome::UnexpectedPass | Outcome::Blocked
         );
         if !self.verbose && !detailed {
             return;
@@ -197,6 +248,8 @@ impl<W: Write> HumanReporter<W> {
         let reason = sanitize(&v.reason);
         let tail = match v.outcome {
             Outcome::Skipped => self.paint(DIM, &format!("  (skipped: {reason})")),
+            Outcome::Blocked => self.paint(YELLOW, &format!("  ({reason})")),
+            Outcome::Passed if v.level == Level::Info => self.paint(DIM, &format!("  {reason}")),
             Outcome::ExpectedFailure => self.paint(DIM, &format!("  (expected failure: {reason})")),
             Outcome::Passed if !v.reason.is_empty() => {
                 self.paint(DIM, &format!("  (observed: {reason})"))
@@ -219,6 +272,9 @@ impl<W: Write> HumanReporter<W> {
             }
             for step in v.steps.iter().filter(|s| !s.findings.is_empty()) {
                 lines.push(sanitize(&step.request_line));
+                for (name, value) in &step.request_headers {
+                    lines.push(sanitize(&format!("  > {name}: {value}")));
+                }
                 for l in sanitize(&step.response_summary).lines() {
                     lines.push(format!("  {l}"));
                 }

@@ -5,8 +5,9 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::level::Level;
-use crate::outcome::{Finding, Outcome, Summary, Verdict};
+use crate::outcome::{Finding, Outcome, SetUpProblem, Summary, Verdict};
 use crate::redact::Redactor;
+use crate::rootcause::RootCause;
 use crate::run::TargetInfo;
 
 /// The document written by `--json`.
@@ -16,6 +17,8 @@ pub struct JsonReport<'a> {
     pub target: &'a TargetInfo,
     pub summary: Summary,
     pub duration_ms: u128,
+    /// The problems behind the failed, warned and not-run cases, worst first.
+    pub root_causes: &'a [RootCause],
     pub cases: Vec<JsonCase<'a>>,
 }
 
@@ -29,6 +32,8 @@ pub struct JsonCase<'a> {
     pub spec: &'a str,
     pub outcome: Outcome,
     pub reason: &'a str,
+    /// For blocked cases and cases skipped for an unavailable need: what stood in the way.
+    pub set_up: Option<&'a SetUpProblem>,
     pub duration_ms: u128,
     pub steps: Vec<JsonStep<'a>>,
 }
@@ -37,6 +42,7 @@ pub struct JsonCase<'a> {
 #[derive(Debug, Serialize)]
 pub struct JsonStep<'a> {
     pub request: &'a str,
+    pub request_headers: Vec<[&'a str; 2]>,
     pub response: &'a str,
     pub findings: &'a [Finding],
 }
@@ -45,6 +51,7 @@ pub struct JsonStep<'a> {
 pub fn render_json(
     target: &TargetInfo,
     verdicts: &[Verdict],
+    causes: &[RootCause],
     duration_ms: u128,
     redactor: &Redactor,
 ) -> Result<String, String> {
@@ -53,6 +60,7 @@ pub fn render_json(
         target,
         summary: Summary::of(verdicts),
         duration_ms,
+        root_causes: causes,
         cases: verdicts
             .iter()
             .map(|v| JsonCase {
@@ -63,12 +71,18 @@ pub fn render_json(
                 spec: &v.spec_ref,
                 outcome: v.outcome,
                 reason: &v.reason,
+                set_up: v.set_up.as_ref(),
                 duration_ms: v.duration.as_millis(),
                 steps: v
                     .steps
                     .iter()
                     .map(|s| JsonStep {
                         request: &s.request_line,
+                        request_headers: s
+                            .request_headers
+                            .iter()
+                            .map(|(n, v)| [n.as_str(), v.as_str()])
+                            .collect(),
                         response: &s.response_summary,
                         findings: &s.findings,
                     })
@@ -84,9 +98,10 @@ pub fn write_json(
     path: &Path,
     target: &TargetInfo,
     verdicts: &[Verdict],
+    causes: &[RootCause],
     duration_ms: u128,
     redactor: &Redactor,
 ) -> Result<(), String> {
-    let text = render_json(target, verdicts, duration_ms, redactor)?;
+    let text = render_json(target, verdicts, causes, duration_ms, redactor)?;
     std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }

@@ -11,17 +11,37 @@ use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
 use crate::outcome::{Outcome, Verdict};
 use crate::redact::Redactor;
+use crate::rootcause::{RootCause, headline};
 use crate::run::TargetInfo;
 
 /// Builds the XML text.
 pub fn render_junit(
     target: &TargetInfo,
     verdicts: &[Verdict],
+    causes: &[RootCause],
     strict_baseline: bool,
     redactor: &Redactor,
 ) -> Result<String, String> {
     let r = |s: &str| redactor.redact(s);
     let mut report = Report::new("mediaconf");
+    // First, a suite without test cases that carries the root causes: CI views that show
+    // suite output lead with "N problems: …".
+    let mut problems = TestSuite::new("root causes");
+    let mut text = format!("{}:\n", headline(causes));
+    for (n, c) in causes.iter().enumerate() {
+        let line = format!(
+            "{}. [{}] {} — {}",
+            n + 1,
+            c.kind.as_str(),
+            c.summary,
+            c.cases.join(", ")
+        );
+        problems.add_property((format!("problem.{}", n + 1).as_str(), r(&line).as_str()));
+        text.push_str(&line);
+        text.push('\n');
+    }
+    problems.set_system_out(r(&text));
+    report.add_test_suite(problems);
     let mut by_profile: BTreeMap<&str, Vec<&Verdict>> = BTreeMap::new();
     for v in verdicts {
         by_profile.entry(v.profile.as_str()).or_default().push(v);
@@ -40,6 +60,14 @@ pub fn render_junit(
                     let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
                     s.set_message(message.as_str())
                         .set_type(v.level.as_str())
+                        .set_description(details.as_str());
+                    s
+                }
+                Outcome::Blocked => {
+                    // The rule was not tested: an error, not a failure of the rule.
+                    let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
+                    s.set_message(r(&v.reason).as_str())
+                        .set_type("blocked")
                         .set_description(details.as_str());
                     s
                 }
@@ -77,10 +105,11 @@ pub fn write_junit(
     path: &Path,
     target: &TargetInfo,
     verdicts: &[Verdict],
+    causes: &[RootCause],
     strict_baseline: bool,
     redactor: &Redactor,
 ) -> Result<(), String> {
-    let text = render_junit(target, verdicts, strict_baseline, redactor)?;
+    let text = render_junit(target, verdicts, causes, strict_baseline, redactor)?;
     std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
@@ -94,6 +123,9 @@ fn details(v: &Verdict) -> String {
     for step in &v.steps {
         out.push_str(&step.request_line);
         out.push('\n');
+        for (name, value) in &step.request_headers {
+            out.push_str(&format!("  > {name}: {value}\n"));
+        }
         for l in step.response_summary.lines() {
             out.push_str("  ");
             out.push_str(l);

@@ -6,12 +6,14 @@ use std::time::Duration;
 
 use crate::outcome::{Outcome, Summary, Verdict};
 use crate::redact::Redactor;
+use crate::rootcause::{RootCause, headline};
 use crate::run::TargetInfo;
 
 /// Builds the Markdown text (redacted).
 pub fn render_markdown(
     target: &TargetInfo,
     verdicts: &[Verdict],
+    causes: &[RootCause],
     elapsed: Duration,
     redactor: &Redactor,
 ) -> String {
@@ -22,16 +24,30 @@ pub fn render_markdown(
         cell(&target.url),
         cell(target.server_version.as_deref().unwrap_or("unknown server"))
     ));
+    if !causes.is_empty() {
+        out.push_str(&format!("**{}:**\n\n", headline(causes)));
+        for c in causes {
+            let ids: Vec<String> = c.cases.iter().map(|id| format!("`{id}`")).collect();
+            out.push_str(&format!(
+                "1. **{}** {} — {}\n",
+                c.kind.as_str(),
+                cell(&c.summary),
+                ids.join(", ")
+            ));
+        }
+        out.push('\n');
+    }
     out.push_str(
-        "| passed | failed | warned | skipped | expected failures | unexpected passes | time |\n",
+        "| passed | failed | warned | skipped | blocked | expected failures | unexpected passes | time |\n",
     );
-    out.push_str("|---:|---:|---:|---:|---:|---:|---:|\n");
+    out.push_str("|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     out.push_str(&format!(
-        "| {} | {} | {} | {} | {} | {} | {:.1} s |\n\n",
+        "| {} | {} | {} | {} | {} | {} | {} | {:.1} s |\n\n",
         s.passed,
         s.failed,
         s.warned,
         s.skipped,
+        s.blocked,
         s.expected_failures,
         s.unexpected_passes,
         elapsed.as_secs_f64()
@@ -42,6 +58,7 @@ pub fn render_markdown(
             Outcome::Failed
             | Outcome::Warned
             | Outcome::UnexpectedPass
+            | Outcome::Blocked
             | Outcome::ExpectedFailure => true,
             Outcome::Passed | Outcome::Skipped => false,
         })
@@ -77,9 +94,13 @@ pub fn write_markdown(
     path: &Path,
     target: &TargetInfo,
     verdicts: &[Verdict],
+    causes: &[RootCause],
     elapsed: Duration,
     redactor: &Redactor,
 ) -> Result<(), String> {
-    std::fs::write(path, render_markdown(target, verdicts, elapsed, redactor))
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+    std::fs::write(
+        path,
+        render_markdown(target, verdicts, causes, elapsed, redactor),
+    )
+    .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }

@@ -11,7 +11,7 @@ use serde_json::Value;
 use super::session::Session;
 use crate::check::{self, CheckContext};
 use crate::exchange::Exchange;
-use crate::outcome::{Finding, StepReport, Verdict, outcome_for};
+use crate::outcome::{Finding, Outcome, SetUpProblem, StepReport, Verdict, outcome_for};
 use crate::suite::Case;
 use crate::suite::model::{Api, AuthMode, PeerAction, StepSpec};
 use crate::target::OutgoingRequest;
@@ -43,11 +43,12 @@ pub async fn run_case(session: Arc<Session>, case: Case) -> Verdict {
                     format!("mxc://{}/{}", m.server, m.id),
                 );
             }
-            Some(Err(e)) => return setup_failure(&case, format!("setup failed: {e}"), started),
+            Some(Err(e)) => return setup_failure(&case, name, e.clone(), started),
             None => {
                 return setup_failure(
                     &case,
-                    format!("setup failed: media `{name}` was not prepared"),
+                    name,
+                    "it was not prepared in preflight".to_string(),
                     started,
                 );
             }
@@ -63,6 +64,8 @@ pub async fn run_case(session: Arc<Session>, case: Case) -> Verdict {
     let mut background = Vec::new();
     let mut reports = Vec::new();
     let mut stopped = false;
+    // Set when a failure means the rule was not tested (set-up step, endpoint not served).
+    let mut blocker: Option<crate::outcome::SetUpProblem> = None;
     for (index, step) in case.steps.iter().enumerate() {
         let later_steps = index + 1 < case.steps.len();
         if step.delay_ms > 0 && !step.background {
@@ -85,6 +88,7 @@ pub async fn run_case(session: Arc<Session>, case: Case) -> Verdict {
                         step.request.method,
                         step.request.path.get_ref()
                     ),
+                    request_headers: Vec::new(),
                     response_summary: "(not sent)".into(),
                     findings: vec![Finding::new("request", "a request built from the case", e)],
                 });
@@ -112,6 +116,12 @@ pub async fn run_case(session: Arc<Session>, case: Case) -> Verdict {
         let report = judge(&session, &case, step, &exchange, &vars);
         let failed = !report.findings.is_empty();
         capture(step, &exchange, &mut vars);
+        if failed && blocker.is_none() {
+            blocker = not_served_blocker(&session, &exchange).or_else(|| {
+                step.setup
+                    .then(|| set_up_step_problem(step, index, &report))
+            });
+        }
         reports.push(report);
         if failed {
             stopped = later_steps;
@@ -123,6 +133,7 @@ pub async fn run_case(session: Arc<Session>, case: Case) -> Verdict {
             Ok(exchange) => reports.push(judge(&session, &case, &step, &exchange, &vars)),
             Err(e) => reports.push(StepReport {
                 request_line: format!("{} {}", step.request.method, step.request.path.get_ref()),
+                request_headers: Vec::new(),
                 response_summary: "(background step did not finish)".into(),
                 findings: vec![Finding::new(
                     "request",
@@ -135,16 +146,83 @@ pub async fn run_case(session: Arc<Session>, case: Case) -> Verdict {
     let has_findings = reports.iter().any(|r| !r.findings.is_empty());
     verdict.outcome = outcome_for(case.level, has_findings);
     verdict.reason = reason_of(&reports, stopped);
+    if case.level == crate::level::Level::Info {
+        verdict.reason = observation(&reports);
+    }
+    if let Some(problem) = blocker {
+        verdict.outcome = Outcome::Blocked;
+        verdict.reason = format!("blocked by {}: {}", problem.by, problem.why);
+        verdict.set_up = Some(problem);
+    }
     verdict.steps = reports;
     verdict.duration = started.elapsed();
     verdict
 }
 
-fn setup_failure(case: &Case, reason: String, started: Instant) -> Verdict {
-    let mut v = Verdict::skipped(case, reason);
-    v.outcome = outcome_for(case.level, true);
+/// What an INFO case saw: the first finding's actual value, else the answer of the last step
+/// (`observed: status: 403 M_FORBIDDEN`), never phrased as an expectation that failed.
+fn observation(reports: &[StepReport]) -> String {
+    let seen = reports
+        .iter()
+        .flat_map(|r| r.findings.iter())
+        .map(|f| format!("{}: {}", f.check, f.actual))
+        .next()
+        .or_else(|| {
+            reports.last().and_then(|r| {
+                r.response_summary
+                    .lines()
+                    .next()
+                    .map(|l| format!("answered {l}"))
+            })
+        });
+    seen.map_or_else(String::new, |s| format!("observed: {s}"))
+}
+
+/// A case whose media could not be prepared did not test its rule: blocked by that media item.
+fn setup_failure(case: &Case, media: &str, why: String, started: Instant) -> Verdict {
+    let problem = SetUpProblem {
+        by: format!("media `{media}`"),
+        why,
+        need: None,
+    };
+    let mut v = Verdict::not_run(case, problem, true);
+    v.reason = format!("blocked by {}", v.reason);
     v.duration = started.elapsed();
     v
+}
+
+/// When preflight found that the endpoint a failed step used is not served (e.g.
+/// `preview_url` answering `404 M_UNRECOGNIZED`) and the step got that same answer, the case is
+/// blocked by that preflight finding instead of failing on it again.
+fn not_served_blocker(session: &Session, exchange: &Exchange) -> Option<SetUpProblem> {
+    let response = exchange.response.as_ref().ok()?;
+    if !crate::run::preflight::is_unrecognized_endpoint(response) {
+        return None;
+    }
+    let path = reqwest::Url::parse(&exchange.request.url)
+        .ok()?
+        .path()
+        .to_string();
+    session
+        .not_served
+        .iter()
+        .find(|n| path.starts_with(&n.path_prefix))
+        .map(|n| n.problem.clone())
+}
+
+fn set_up_step_problem(step: &StepSpec, index: usize, report: &StepReport) -> SetUpProblem {
+    let name = step
+        .name
+        .clone()
+        .unwrap_or_else(|| format!("step {}", index + 1));
+    SetUpProblem {
+        by: format!("set-up step `{name}`"),
+        why: report
+            .findings
+            .first()
+            .map_or_else(String::new, ToString::to_string),
+        need: None,
+    }
 }
 
 /// One line: the first finding of the first failing step.
@@ -192,6 +270,7 @@ fn judge(
         .unwrap_or_default();
     StepReport {
         request_line: format!("{label}{}", exchange.request.line()),
+        request_headers: exchange.request.headers.clone(),
         response_summary: summarize(exchange, &extra),
         findings,
     }

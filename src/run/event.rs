@@ -31,9 +31,24 @@ pub struct PreflightItem {
 /// Events in the order they happen.
 #[derive(Debug, Clone)]
 pub enum Event {
-    RunStarted { target: TargetInfo, planned: usize },
+    RunStarted {
+        target: TargetInfo,
+        planned: usize,
+    },
     Preflight(PreflightItem),
-    CaseStarted { id: String },
+    CaseStarted {
+        id: String,
+    },
+    /// A case finished (in completion order; for progress).
+    CaseCompleted {
+        id: String,
+    },
+    /// A case's verdict, in plan order.
     CaseFinished(Box<Verdict>),
-    RunFinished { summary: Summary, elapsed: Duration },
+    RunFinished {
+        summary: Summary,
+        elapsed: Duration,
+        /// The problems behind the failed, warned and not-run cases, worst first.
+        causes: Vec<crate::rootcause::RootCause>,
+    },
 }

@@ -8,10 +8,13 @@ use std::time::Instant;
 use super::case::run_case;
 use super::config::{AccountSource, RunConfig};
 use super::event::{Event, PreflightItem, TargetInfo};
-use super::preflight::{probe_federation_api, probe_previews, setup_federation};
+use super::preflight::{
+    PreviewProbe, probe_deprecated_endpoints, probe_federation_api, probe_previews,
+    setup_federation,
+};
 use super::preview_page::PreviewPage;
-use super::session::Session;
-use crate::outcome::{Outcome, Summary, Verdict};
+use super::session::{NotServed, Session};
+use crate::outcome::{Outcome, SetUpProblem, Summary, Verdict};
 use crate::peer::Peer;
 use crate::plan::{self, Planned, VersionBasis};
 use crate::spec_version::AdvertisedVersions;
@@ -25,6 +28,18 @@ use crate::target::{AccountClient, HttpClient};
 pub struct PreflightError {
     pub message: String,
     pub fix: String,
+}
+
+/// Records that `need` is unavailable because of `by` (a preflight item or flag).
+fn mark(unavailable: &mut BTreeMap<Need, SetUpProblem>, need: Need, by: &str, why: String) {
+    unavailable.insert(
+        need,
+        SetUpProblem {
+            by: by.to_string(),
+            why,
+            need: Some(need.to_string()),
+        },
+    );
 }
 
 fn preflight_error(message: impl Into<String>, fix: impl Into<String>) -> PreflightError {
@@ -99,9 +114,11 @@ pub async fn execute(
     let needs = plan::needs_of(&selected);
 
     // 3. Accounts.
-    let mut unavailable: BTreeMap<Need, String> = BTreeMap::new();
-    unavailable.insert(
+    let mut unavailable: BTreeMap<Need, SetUpProblem> = BTreeMap::new();
+    mark(
+        &mut unavailable,
         Need::MockPeer,
+        "mediaconf",
         "the mock remote homeserver is not part of this version of mediaconf yet".to_string(),
     );
     let password = format!("mc-pw-{}", std::process::id());
@@ -130,8 +147,13 @@ pub async fn execute(
             });
             let why =
                 "--user-token gives one account; pass a registration method for more".to_string();
-            unavailable.insert(Need::OtherUser, why.clone());
-            unavailable.insert(Need::LoggedOut, why);
+            mark(
+                &mut unavailable,
+                Need::OtherUser,
+                "--user-token",
+                why.clone(),
+            );
+            mark(&mut unavailable, Need::LoggedOut, "--user-token", why);
         }
         AccountSource::Register(method) => {
             let tag = format!("{:x}", std::process::id());
@@ -185,8 +207,10 @@ pub async fn execute(
                 Ok(a) => other_user = Some(a),
                 Err(e) => {
                     preflight(on_event, "second user", false, e.clone());
-                    unavailable.insert(
+                    mark(
+                        &mut unavailable,
                         Need::OtherUser,
+                        "preflight second user",
                         format!("registering a second user failed: {e}"),
                     );
                 }
@@ -207,8 +231,10 @@ pub async fn execute(
                 Ok(t) => logged_out_token = Some(t),
                 Err(e) => {
                     preflight(on_event, "logged-out token", false, e.clone());
-                    unavailable.insert(
+                    mark(
+                        &mut unavailable,
                         Need::LoggedOut,
+                        "preflight logged-out token",
                         format!("making a logged-out token failed: {e}"),
                     );
                 }
@@ -224,9 +250,13 @@ pub async fn execute(
             }
             Err(e) => {
                 preflight(on_event, "guest registration", false, e.clone());
-                unavailable.insert(
+                mark(
+                    &mut unavailable,
                     Need::Guest,
-                    format!("guest registration is not available on the target ({e})"),
+                    "preflight guest registration",
+                    format!(
+                        "guest registration is not available on the target ({e}); for Synapse: allow_guest_access: true"
+                    ),
                 );
             }
         }
@@ -235,12 +265,26 @@ pub async fn execute(
     // 4. The preview page and whether previews work.
     let mut page = None;
     if needs.contains(&Need::PreviewPage) || needs.contains(&Need::Previews) {
-        match PreviewPage::start().await {
+        match PreviewPage::start(config.preview_listen).await {
             Ok(p) => page = Some(p),
             Err(e) => {
-                let why = format!("cannot serve the preview page on 127.0.0.1: {e}");
-                unavailable.insert(Need::PreviewPage, why.clone());
-                unavailable.insert(Need::Previews, why);
+                let why = format!(
+                    "cannot serve the preview page on {}: {e} (pass --preview-listen with a free address)",
+                    config.preview_listen
+                );
+                preflight(on_event, "preview page", false, why.clone());
+                mark(
+                    &mut unavailable,
+                    Need::PreviewPage,
+                    "preflight preview page",
+                    why.clone(),
+                );
+                mark(
+                    &mut unavailable,
+                    Need::Previews,
+                    "preflight preview page",
+                    why,
+                );
             }
         }
     }
@@ -269,18 +313,41 @@ pub async fn execute(
         session.base_vars.insert("preview_url".into(), p.page_url());
         session
             .base_vars
+            .insert("preview_url_absolute".into(), p.absolute_page_url());
+        session
+            .base_vars
             .insert("preview_image_url".into(), p.image_url());
         if needs.contains(&Need::Previews) {
             match probe_previews(&session, &user.access_token, &p.page_url()).await {
-                Ok(()) => preflight(
+                PreviewProbe::Previewed => preflight(
                     on_event,
                     "URL previews",
                     true,
-                    "target previews the loopback page".into(),
+                    format!("the target previewed {} (og:title seen)", p.page_url()),
                 ),
-                Err(e) => {
-                    preflight(on_event, "URL previews", false, e.clone());
-                    unavailable.insert(Need::Previews, e);
+                PreviewProbe::Answered(what) => preflight(on_event, "URL previews", false, what),
+                PreviewProbe::NotServed(why) => {
+                    preflight(on_event, "URL previews", false, why.clone());
+                    let problem = SetUpProblem {
+                        by: "preflight URL previews".into(),
+                        why: why.clone(),
+                        need: Some(Need::Previews.to_string()),
+                    };
+                    for prefix in [
+                        "/_matrix/client/v1/media/preview_url",
+                        "/_matrix/media/v3/preview_url",
+                    ] {
+                        session.not_served.push(NotServed {
+                            path_prefix: prefix.into(),
+                            problem: problem.clone(),
+                        });
+                    }
+                    mark(
+                        &mut unavailable,
+                        Need::Previews,
+                        "preflight URL previews",
+                        why,
+                    );
                 }
             }
         }
@@ -293,6 +360,13 @@ pub async fn execute(
             "preview_image_url".into(),
             "http://127.0.0.1:9/unavailable".into(),
         );
+        session.base_vars.insert(
+            "preview_url_absolute".into(),
+            "http://127.0.0.1:9/unavailable".into(),
+        );
+    }
+    if let Some(answer) = probe_deprecated_endpoints(&session, &user.access_token).await {
+        preflight(on_event, "deprecated endpoints", false, answer);
     }
     session.user = Some(user);
     session.other_user = other_user;
@@ -305,8 +379,18 @@ pub async fn execute(
         && let Err(reason) = probe_federation_api(&session).await
     {
         preflight(on_event, "federation API", false, reason.clone());
-        unavailable.insert(Need::FederationApi, reason.clone());
-        unavailable.insert(Need::Federation, reason);
+        mark(
+            &mut unavailable,
+            Need::FederationApi,
+            "preflight federation API",
+            reason.clone(),
+        );
+        mark(
+            &mut unavailable,
+            Need::Federation,
+            "preflight federation API",
+            reason,
+        );
     }
     if needs.contains(&Need::Federation) && !unavailable.contains_key(&Need::Federation) {
         match setup_federation(&config.federation, &session).await {
@@ -317,7 +401,12 @@ pub async fn execute(
             }
             Err(reason) => {
                 preflight(on_event, "federation", false, reason.clone());
-                unavailable.insert(Need::Federation, reason);
+                mark(
+                    &mut unavailable,
+                    Need::Federation,
+                    "preflight federation",
+                    reason,
+                );
             }
         }
     }
@@ -329,7 +418,7 @@ pub async fn execute(
         .iter()
         .filter_map(|p| match p {
             Planned::Run(c) => Some(c.media.iter().cloned()),
-            Planned::Skip(..) => None,
+            Planned::Skip(..) | Planned::NotRun(..) => None,
         })
         .flatten()
         .collect();
@@ -396,6 +485,9 @@ pub async fn execute(
             Planned::Skip(case, reason) => {
                 let _ = tx.send((index, Verdict::skipped(&case, reason)));
             }
+            Planned::NotRun(case, problem) => {
+                let _ = tx.send((index, Verdict::not_run(&case, problem, false)));
+            }
             Planned::Run(case) => {
                 let session = session.clone();
                 let semaphore = semaphore.clone();
@@ -430,6 +522,7 @@ pub async fn execute(
         }
     }
     drop(tx);
+    let mut released = 0usize;
     let mut finish =
         |index: usize, mut verdict: Verdict, on_event: &mut (dyn FnMut(Event) + Send)| {
             let (outcome, baseline_reason) = config.baseline.apply(&verdict.id, verdict.outcome);
@@ -443,9 +536,16 @@ pub async fn execute(
                 };
             }
             verdict.outcome = outcome;
-            on_event(Event::CaseFinished(Box::new(verdict.clone())));
+            on_event(Event::CaseCompleted {
+                id: verdict.id.clone(),
+            });
             if let Some(slot) = verdicts.get_mut(index) {
                 *slot = Some(verdict);
+            }
+            // Reports see verdicts in plan order, whatever order the cases finished in.
+            while let Some(Some(v)) = verdicts.get(released) {
+                on_event(Event::CaseFinished(Box::new(v.clone())));
+                released += 1;
             }
         };
     while let Some((index, verdict)) = rx.recv().await {
@@ -481,6 +581,7 @@ pub async fn execute(
     on_event(Event::RunFinished {
         summary: Summary::of(&verdicts),
         elapsed: started.elapsed(),
+        causes: crate::rootcause::root_causes(&verdicts),
     });
     Ok(verdicts)
 }

@@ -10,12 +10,28 @@ use crate::federation::signing_key::SigningKey;
 use crate::peer::{Peer, PeerConfig};
 use crate::suite::model::XMatrixSpec;
 
-pub async fn probe_previews(session: &Session, token: &str, page_url: &str) -> Result<(), String> {
-    let mut url = reqwest::Url::parse(&format!(
+/// What the URL-preview probe found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PreviewProbe {
+    /// A 200 carrying our page's title: previews work.
+    Previewed,
+    /// Another answer that does not mean "switched off" (e.g. a 400): the preview cases run and
+    /// judge it; the preflight line shows it as a warning.
+    Answered(String),
+    /// `404 M_UNRECOGNIZED` or `403 M_FORBIDDEN`: the endpoint is not served; every case that
+    /// needs previews is skipped with this one reason.
+    NotServed(String),
+}
+
+pub async fn probe_previews(session: &Session, token: &str, page_url: &str) -> PreviewProbe {
+    let url = reqwest::Url::parse(&format!(
         "{}/_matrix/client/v1/media/preview_url",
         session.base
-    ))
-    .map_err(|e| e.to_string())?;
+    ));
+    let mut url = match url {
+        Ok(u) => u,
+        Err(e) => return PreviewProbe::Answered(e.to_string()),
+    };
     url.query_pairs_mut().append_pair("url", page_url);
     let req = crate::target::OutgoingRequest {
         method: "GET".into(),
@@ -25,32 +41,79 @@ pub async fn probe_previews(session: &Session, token: &str, page_url: &str) -> R
         timeout: session.timeout,
     };
     let ex = session.http.send(req, false).await;
-    match &ex.response {
-        Ok(r) if r.status == 200 => Ok(()),
-        // Only the answers servers give when previews are switched off mean "disabled"; any
-        // other answer is left for the preview cases to judge.
-        Ok(r) if !previews_disabled_answer(r) => Ok(()),
-        Ok(r) => Err(format!(
-            "URL previews seem disabled: {} answered {} {} (for Synapse: url_preview_enabled: true and a url_preview_ip_range_blacklist that allows 127.0.0.1)",
-            ex.request.line(),
-            r.status,
-            crate::check::body_excerpt(&r.body, r.body_len, 120)
-        )),
-        Err(e) => Err(format!("{}: {e}", ex.request.line())),
+    let r = match &ex.response {
+        Ok(r) => r,
+        Err(e) => return PreviewProbe::Answered(format!("{}: {e}", ex.request.line())),
+    };
+    let answer = format!(
+        "{} answered {} {}",
+        ex.request.line(),
+        crate::check::status::describe_status(r),
+        crate::check::body_excerpt(&r.body, r.body_len, 120)
+    );
+    let title = r.json().and_then(|j| {
+        j.get("og:title")
+            .and_then(|t| t.as_str())
+            .map(str::to_string)
+    });
+    if r.status == 200
+        && title
+            .as_deref()
+            .is_some_and(|t| t.starts_with(super::preview_page::PAGE_TITLE))
+    {
+        return PreviewProbe::Previewed;
     }
+    if previews_disabled_answer(r) {
+        return PreviewProbe::NotServed(format!(
+            "URL previews are not served: {answer} (for Synapse: url_preview_enabled: true and a url_preview_ip_range_blacklist that allows 127.0.0.1)"
+        ));
+    }
+    PreviewProbe::Answered(format!(
+        "the target did not preview the loopback page: {answer}; the preview cases run and judge this answer"
+    ))
 }
 
 /// `404 M_UNRECOGNIZED` (Synapse with previews off) or `403 M_FORBIDDEN` (MSC4452).
 fn previews_disabled_answer(r: &crate::exchange::RecordedResponse) -> bool {
-    let errcode = r.json().and_then(|j| {
+    is_unrecognized_endpoint(r)
+        || (r.status == 403 && errcode_of(r).as_deref() == Some("M_FORBIDDEN"))
+}
+
+fn errcode_of(r: &crate::exchange::RecordedResponse) -> Option<String> {
+    r.json().and_then(|j| {
         j.get("errcode")
             .and_then(|e| e.as_str())
             .map(str::to_string)
-    });
-    matches!(
-        (r.status, errcode.as_deref()),
-        (404, Some("M_UNRECOGNIZED")) | (403, Some("M_FORBIDDEN"))
-    )
+    })
+}
+
+/// The answer of a server that does not serve an endpoint: 404 or 405 with `M_UNRECOGNIZED`
+/// (the spec's answer for unknown endpoints), or with no Matrix error body at all.
+pub fn is_unrecognized_endpoint(r: &crate::exchange::RecordedResponse) -> bool {
+    matches!(r.status, 404 | 405) && errcode_of(r).is_none_or(|e| e == "M_UNRECOGNIZED")
+}
+
+/// Whether the deprecated `/_matrix/media/v3/*` endpoints are switched off: `Some(answer)` when
+/// an authenticated `GET /_matrix/media/v3/config` is refused with 403 or not served (a server
+/// may remove them; the freeze cases then see that answer, which the preflight line explains).
+pub async fn probe_deprecated_endpoints(session: &Session, token: &str) -> Option<String> {
+    let req = crate::target::OutgoingRequest {
+        method: "GET".into(),
+        url: format!("{}/_matrix/media/v3/config", session.base),
+        headers: vec![("Authorization".into(), format!("Bearer {token}"))],
+        body: Vec::new(),
+        timeout: session.timeout,
+    };
+    let ex = session.http.send(req, false).await;
+    let r = ex.response.as_ref().ok()?;
+    (r.status == 403 || is_unrecognized_endpoint(r)).then(|| {
+        format!(
+            "the deprecated /_matrix/media/v3/* endpoints seem switched off: {} answered {} {}",
+            ex.request.line(),
+            crate::check::status::describe_status(r),
+            crate::check::body_excerpt(&r.body, r.body_len, 120)
+        )
+    })
 }
 
 /// Loads (or creates) our signing key, starts the key server and checks with one signed request
@@ -88,10 +151,6 @@ pub async fn setup_federation(
         "https://{}/_matrix/key/v2/server",
         settings.peer_server_name
     );
-    let fix = format!(
-        "the target cannot reach {key_url}: for Synapse set federation_verify_certificates: false or federation_custom_ca_list: [{}], ip_range_blacklist: [], trusted_key_servers: []",
-        peer.ca_path().display()
-    );
     let vars = session.base_vars.clone();
     let exchange = send_probe(session, &context.base, |path| {
         let auth = context.authorization(&XMatrixSpec::default(), "GET", path, None, &vars)?;
@@ -102,37 +161,108 @@ pub async fn setup_federation(
         return Err("no answer to the signed probe".to_string());
     };
     let answer = format!(
-        "{} {}",
-        response.status,
+        "{} answered {} {}",
+        exchange.request.line(),
+        crate::check::status::describe_status(response),
         crate::check::body_excerpt(&response.body, response.body_len, 160)
     );
-    match response.status {
-        401 if peer.key_fetches() == 0 => Err(fix),
-        401 => Err(format!(
-            "the target fetched our key from {key_url} but rejected a signed request ({answer}); check that --peer-server-name ({}) is how the target reaches us",
-            settings.peer_server_name
-        )),
-        500..=599 => Err(format!(
-            "the target's federation API failed on a signed request ({answer}); signed cases cannot be judged"
-        )),
-        403 => Err(format!(
-            "the target refuses federation with {} ({answer}); for Synapse check federation_domain_whitelist",
-            settings.peer_server_name
-        )),
-        _ => Ok((
-            peer.clone(),
-            context,
-            format!(
-                "{} signs as {} with {key_id} ({}), key server https://{} (CA {}), signed probe answered {}",
-                settings.peer_server_name,
-                settings.peer_server_name,
-                if existed { "existing key" } else { "new key" },
-                peer.local_addr(),
-                peer.ca_path().display(),
-                response.status
-            ),
-        )),
+    // The probe asks for media that does not exist: a 404 or a 2xx means the signature was
+    // accepted (the unsigned probe before showed that the endpoint exists, so even a 404
+    // M_UNRECOGNIZED is about the media); anything else is a refusal, diagnosed from what the
+    // target did on our key server.
+    let accepted = response.is_success() || response.status == 404;
+    if !accepted {
+        let fetches = key_requests(&peer.observations());
+        return Err(diagnose_refusal(&RefusalFacts {
+            answer,
+            status: response.status,
+            key_url,
+            our_key_id: key_id,
+            peer_server_name: settings.peer_server_name.clone(),
+            ca_path: peer.ca_path().display().to_string(),
+            key_requests: fetches,
+        }));
     }
+    Ok((
+        peer.clone(),
+        context,
+        format!(
+            "{} signs with {key_id} ({}), key server https://{} (CA {}); the target fetched our key and accepted a signed request ({})",
+            settings.peer_server_name,
+            if existed { "existing key" } else { "new key" },
+            peer.local_addr(),
+            peer.ca_path().display(),
+            crate::check::status::describe_status(response)
+        ),
+    ))
+}
+
+/// What is known when the target refused the signed probe.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefusalFacts {
+    /// `GET … answered 401 M_UNAUTHORIZED …`.
+    pub answer: String,
+    pub status: u16,
+    pub key_url: String,
+    pub our_key_id: String,
+    pub peer_server_name: String,
+    pub ca_path: String,
+    /// Paths of the key requests the target made to our key server, in order.
+    pub key_requests: Vec<String>,
+}
+
+/// Paths of requests for our key document among the peer's observations.
+pub fn key_requests(observations: &[crate::peer::Observation]) -> Vec<String> {
+    observations
+        .iter()
+        .filter(|o| o.path.starts_with("/_matrix/key/"))
+        .map(|o| o.path.clone())
+        .collect()
+}
+
+/// The reason and fix for a refused signed probe, from what happened: whether the target
+/// fetched our key at all, and which key id it asked for. The generic requirement comes first,
+/// then per-implementation hints. Pure.
+pub fn diagnose_refusal(f: &RefusalFacts) -> String {
+    let trust = format!(
+        "the target must reach {} over HTTPS and trust our CA {} (Synapse: federation_custom_ca_list: [{}] or federation_verify_certificates: false, plus ip_range_blacklist: [] and trusted_key_servers: []; servers built on rustls or OpenSSL: start them with SSL_CERT_FILE={})",
+        f.key_url, f.ca_path, f.ca_path, f.ca_path
+    );
+    if f.key_requests.is_empty() {
+        return format!(
+            "the target refused our signed request and never fetched our key ({}): {trust}",
+            f.answer
+        );
+    }
+    let asked_other: Vec<&str> = f
+        .key_requests
+        .iter()
+        .filter_map(|p| p.strip_prefix("/_matrix/key/v2/server/"))
+        .map(|id| id.split('?').next().unwrap_or(id))
+        .filter(|id| !id.is_empty() && *id != f.our_key_id)
+        .collect();
+    if !asked_other.is_empty() {
+        return format!(
+            "the target fetched our key document but asked for key id {} while we sign with {} ({}); it may hold a cached key document of another server under the name {}: restart it with a fresh key cache, or pass another --peer-server-name",
+            asked_other.join(", "),
+            f.our_key_id,
+            f.answer,
+            f.peer_server_name
+        );
+    }
+    let federation_allowed = if f.status == 403 {
+        " If it refuses federation with us by policy (Synapse: federation_domain_whitelist), allow our server name."
+    } else {
+        ""
+    };
+    format!(
+        "the target fetched our key document ({} request{}: {}) but still refused a signed request ({}): check that --peer-server-name ({}) is the name the target reaches us by, that the request reaches it unchanged (a proxy that rewrites the path or host breaks the signature), and that both clocks are right.{federation_allowed}",
+        f.key_requests.len(),
+        if f.key_requests.len() == 1 { "" } else { "s" },
+        f.key_requests.join(", "),
+        f.answer,
+        f.peer_server_name
+    )
 }
 
 /// Checks that `--federation-url` serves the federation media API: an unsigned download must be
@@ -186,4 +316,54 @@ async fn send_probe(
         ));
     }
     Ok(exchange)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts(requests: &[&str], status: u16) -> RefusalFacts {
+        RefusalFacts {
+            answer: format!("GET … answered {status}"),
+            status,
+            key_url: "https://127.0.0.1:9443/_matrix/key/v2/server".into(),
+            our_key_id: "ed25519:mc_abc".into(),
+            peer_server_name: "127.0.0.1:9443".into(),
+            ca_path: "/tmp/ca.pem".into(),
+            key_requests: requests.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn never_fetched_names_the_trust_requirement_then_implementations() {
+        let d = diagnose_refusal(&facts(&[], 401));
+        assert!(d.contains("never fetched our key"), "{d}");
+        let generic = d.find("must reach").unwrap();
+        let synapse = d.find("Synapse:").unwrap();
+        let rustls = d.find("SSL_CERT_FILE=/tmp/ca.pem").unwrap();
+        assert!(generic < synapse && synapse < rustls, "{d}");
+    }
+
+    #[test]
+    fn fetched_but_refused_is_not_a_trust_problem() {
+        for status in [401, 403] {
+            let d = diagnose_refusal(&facts(&["/_matrix/key/v2/server"], status));
+            assert!(d.contains("fetched our key document (1 request"), "{d}");
+            assert!(!d.contains("never fetched"), "{d}");
+            assert_eq!(
+                d.contains("federation_domain_whitelist"),
+                status == 403,
+                "{d}"
+            );
+        }
+    }
+
+    #[test]
+    fn another_key_id_is_named() {
+        let d = diagnose_refusal(&facts(&["/_matrix/key/v2/server/ed25519:other"], 401));
+        assert!(
+            d.contains("asked for key id ed25519:other while we sign with ed25519:mc_abc"),
+            "{d}"
+        );
+    }
 }

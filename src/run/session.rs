@@ -35,7 +35,17 @@ pub struct Session {
     pub federation_base: String,
     /// Set when signed federation requests can be made (our key server is reachable).
     pub federation: Option<super::signer::FederationContext>,
+    /// Endpoints preflight found not served: a case failing on one of them with the same
+    /// "unrecognized endpoint" answer is blocked by that finding, not failed again.
+    pub not_served: Vec<NotServed>,
     counter: AtomicU64,
+}
+
+/// An endpoint (path prefix) the target does not serve, and the preflight finding saying so.
+#[derive(Debug, Clone)]
+pub struct NotServed {
+    pub path_prefix: String,
+    pub problem: crate::outcome::SetUpProblem,
 }
 
 impl Session {
@@ -67,6 +77,7 @@ impl Session {
             run_tag,
             federation_base: String::new(),
             federation: None,
+            not_served: Vec::new(),
             counter: AtomicU64::new(0),
         }
     }

@@ -15,8 +15,11 @@ pub trait FederationKeys: Send + Sync {
     fn current(&self) -> SigningKey;
     /// A key published only in `old_verify_keys`.
     fn old(&self) -> SigningKey;
-    /// Makes a new current key; the previous one moves to `old_verify_keys`.
+    /// Publishes a new throw-away key beside the current one; the previous throw-away key
+    /// moves to `old_verify_keys`.
     fn rotate(&self) -> SigningKey;
+    /// The throw-away key of the last rotation.
+    fn rotated(&self) -> Option<SigningKey>;
     /// How many times the target fetched our key document so far.
     fn key_fetches(&self) -> usize;
 }
@@ -42,6 +45,9 @@ impl FederationKeys for crate::peer::Peer {
     }
     fn rotate(&self) -> SigningKey {
         crate::peer::Peer::rotate(self)
+    }
+    fn rotated(&self) -> Option<SigningKey> {
+        self.rotation_key()
     }
     fn key_fetches(&self) -> usize {
         crate::peer::Peer::key_fetches(self)
@@ -69,6 +75,9 @@ impl FederationContext {
             KeyChoice::Current => self.keys.current(),
             KeyChoice::Old => self.keys.old(),
             KeyChoice::Unknown => self.unknown_key.clone(),
+            KeyChoice::Rotated => self.keys.rotated().ok_or(
+                "`key = \"rotated\"` needs an earlier `peer = \"rotate-key\"` step in the case",
+            )?,
         };
         let destination = match &spec.destination {
             Some(d) => expand(d)?,
@@ -132,6 +141,9 @@ mod tests {
             k.1 = k.0.clone();
             k.0 = SigningKey::generate("rotated").unwrap();
             k.0.clone()
+        }
+        fn rotated(&self) -> Option<SigningKey> {
+            None
         }
         fn key_fetches(&self) -> usize {
             0

@@ -22,6 +22,7 @@ use crate::template;
 pub const BUILTIN_VARIABLES: &[&str] = &[
     "server_name",
     "preview_url",
+    "preview_url_absolute",
     "preview_image_url",
     "now_ms",
     "unique",
@@ -305,6 +306,7 @@ impl CaseValidation<'_> {
                 capture: BTreeMap::new(),
                 delay_ms: 0,
                 background: false,
+                setup: false,
             }),
             (None, true) => {
                 if spec.expect.is_some() {
@@ -426,6 +428,7 @@ impl CaseValidation<'_> {
             needs.insert(Need::User);
         }
         if self.builtins_used.contains("preview_url")
+            || self.builtins_used.contains("preview_url_absolute")
             || self.builtins_used.contains("preview_image_url")
         {
             needs.insert(Need::PreviewPage);

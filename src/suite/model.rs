@@ -86,6 +86,21 @@ pub enum Need {
     FederationApi,
 }
 
+impl Need {
+    /// Every need, for messages that list the known names.
+    pub const ALL: [Need; 9] = [
+        Need::User,
+        Need::OtherUser,
+        Need::Guest,
+        Need::LoggedOut,
+        Need::Previews,
+        Need::PreviewPage,
+        Need::MockPeer,
+        Need::Federation,
+        Need::FederationApi,
+    ];
+}
+
 impl fmt::Display for Need {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
@@ -162,6 +177,10 @@ pub struct StepSpec {
     /// Start this step and go on with the next ones at once; it is awaited at the end of the case.
     #[serde(default)]
     pub background: bool,
+    /// The step only prepares what the rule is tested on (e.g. a `create` before an async
+    /// upload); when it does not get what it expects, the case is `blocked`, not failed.
+    #[serde(default)]
+    pub setup: bool,
 }
 
 /// Something the tester's own server does between requests.
@@ -285,6 +304,8 @@ pub enum KeyChoice {
     Current,
     Old,
     Unknown,
+    /// The throw-away key of the last `peer = "rotate-key"` (K-02).
+    Rotated,
 }
 
 fn default_method() -> String {
@@ -449,6 +470,9 @@ pub struct ContentTypeExpect {
     /// The media type (parameters stripped, case-insensitive) is one of these.
     #[serde(default)]
     pub one_of: Vec<String>,
+    /// The media type (parameters stripped, case-insensitive) is none of these.
+    #[serde(default)]
+    pub not_one_of: Vec<String>,
 }
 
 /// `Content-Disposition` of a 2xx response.

@@ -8,8 +8,8 @@
 //! [`parse_header`] (missing → 401, unparseable → 400), a `destination` other than
 //! [`SERVER_NAME`] is refused with 401, and the origin's key is fetched from
 //! `https://{origin}/_matrix/key/v2/server` (invalid certificates accepted, the document's
-//! self-signature checked, keys cached per key id, only `verify_keys` used) before the request is
-//! verified with [`verify_request`] over the method and the path and query as received.
+//! self-signature checked, keys cached per key id until a refetch replaces the origin's
+//! document, only `verify_keys` used) before the request is verified with [`verify_request`] over the method and the path and query as received.
 //!
 //! It serves on `127.0.0.1:0` on the caller's tokio runtime and stops when the handle drops.
 
@@ -125,6 +125,10 @@ pub enum FedFault {
     ThumbnailNoParamsOk,
     /// An animated GIF source gives the animated original even with animated=false.
     AnimatedThumbnail,
+    // --- lenient but valid ---
+    /// A signature that does not verify, or an unknown key, is refused with 403 M_FORBIDDEN
+    /// instead of 401 (valid: only a wrong destination has a fixed 401).
+    RefuseWith403,
 }
 
 /// A running fake; dropping it stops the server.
@@ -555,6 +559,12 @@ impl Fake {
         {
             return Ok(());
         }
+        // Another scheme (e.g. a client's `Bearer` token) is no signature at all: 401, as for a
+        // missing header. A malformed X-Matrix header is a 400 below.
+        let scheme = value.split(' ').next().unwrap_or_default();
+        if !scheme.eq_ignore_ascii_case("X-Matrix") {
+            return Err(Self::unauthorized("Not an X-Matrix Authorization header"));
+        }
         if self.has(FedFault::NeverFetchesKeys) {
             return Err(Self::unauthorized("Failed to fetch the origin's keys"));
         }
@@ -580,7 +590,7 @@ impl Fake {
             if self.has(FedFault::AcceptUnknownKey) {
                 return Ok(());
             }
-            return Err(Self::unauthorized("Unknown key"));
+            return Err(self.refused("Unknown key"));
         };
         if self.has(FedFault::IgnoreSignature) {
             return Ok(());
@@ -605,7 +615,17 @@ impl Fake {
             &public_key,
             content.as_ref(),
         )
-        .map_err(|e| Self::unauthorized(&e.to_string()))
+        .map_err(|e| self.refused(&e.to_string()))
+    }
+
+    /// A refused signature (unknown key, bad signature): 401, or 403 under `RefuseWith403`
+    /// (the spec fixes 401 only for a wrong destination, so 403 is valid too).
+    fn refused(&self, message: &str) -> Fail {
+        if self.has(FedFault::RefuseWith403) {
+            error(403, "M_FORBIDDEN", message)
+        } else {
+            Self::unauthorized(message)
+        }
     }
 
     /// The origin's public key for `key_id`: from the cache, else from a fresh fetch of the
@@ -629,10 +649,19 @@ impl Fake {
             if self.has(FedFault::CacheKeysForever) && cache.fetched.iter().any(|o| o == origin) {
                 return None;
             }
+            // The cached document (valid for 24 h) lists this key as old: no refetch.
+            if cache.old.contains_key(&wanted) {
+                return None;
+            }
         }
         let doc = self.fetch_key_document(origin).await?;
         let mut cache = lock(&self.keys);
         cache.fetched.push(origin.to_string());
+        // A fresh document replaces what was known of the origin: a key it now lists only in
+        // `old_verify_keys` stops verifying requests, even in a later run (as real servers that
+        // cache key documents for their validity behave).
+        cache.verify.retain(|(o, _), _| o != origin);
+        cache.old.retain(|(o, _), _| o != origin);
         for (field, old) in [("verify_keys", false), ("old_verify_keys", true)] {
             let Some(keys) = doc.get(field).and_then(Value::as_object) else {
                 continue;

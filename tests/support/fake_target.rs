@@ -122,10 +122,15 @@ pub enum Fault {
     NoCsp,
     /// No Cross-Origin-Resource-Policy on downloads and thumbnails.
     NoCorp,
-    /// A media id with characters outside `[A-Za-z0-9_-]` crashes the server (500).
+    /// A media id with characters outside `[A-Za-z0-9_-]` reaches the file system: a file outside
+    /// the media store is served (200).
     MediaIdNotSanitised,
-    /// An invalid server name in a media path crashes the server (500).
+    /// An invalid server name in a media path is not refused: a file outside the media store is
+    /// served (200).
     ServerNameNotSanitised,
+    /// Invalid media ids and server names crash the server (500): refused, so the MUST cases
+    /// pass, but not with the 4xx the GAP cases expect.
+    InvalidIdsCrash,
     /// Pending (created, not uploaded) media answers 404 at once instead of waiting and 504.
     PendingReturns404,
     // --- thumbnails ---
@@ -185,6 +190,21 @@ pub enum Fault {
     NoOwnerCheck,
     /// Async PUT to a never-created or non-local mxc stores it (200).
     PutNoExistenceCheck,
+    /// Upload, create and the async PUT accept a never-issued token (header or query) as the
+    /// first registered user; the other endpoints still refuse it.
+    UploadAcceptsInvalidToken,
+    /// Media uploaded without a Content-Type downloads as `application/json`.
+    UntypedServedAsJson,
+    /// Generated thumbnails (always PNG bytes) are labelled with the source's Content-Type.
+    ThumbnailTypeFromSource,
+    /// `method=scale` at or below 32 px (the smallest pre-generated size) answers exactly the
+    /// requested width × height, losing the aspect ratio.
+    SmallScaleSquare,
+    // --- lenient but valid: nothing may fail or warn ---
+    /// An unknown `method` falls back to the default (`scale`) instead of a 400.
+    BogusMethodFallsBack,
+    /// `animated=true` on an animated GIF gives a static thumbnail.
+    StaticForAnimatedTrue,
 }
 
 /// A running fake; dropping it stops the server.
@@ -352,6 +372,8 @@ struct Media {
 struct Content {
     bytes: Bytes,
     content_type: String,
+    /// The upload carried a Content-Type header.
+    typed: bool,
     filename: Option<String>,
 }
 
@@ -383,6 +405,8 @@ struct Req {
     query: Vec<(String, String)>,
     headers: HeaderMap,
     body: Bytes,
+    /// Upload, create or async PUT (for `UploadAcceptsInvalidToken`).
+    uploads: bool,
 }
 
 impl Req {
@@ -617,10 +641,15 @@ impl Fake {
                 "Unrecognized request method",
             ));
         }
+        let uploads = matches!(
+            endpoint,
+            Endpoint::Upload | Endpoint::Create | Endpoint::AsyncUpload { .. }
+        );
         let req = Req {
             query: parse_query(parts.uri.query()),
             headers: parts.headers,
             body,
+            uploads,
         };
         match endpoint {
             Endpoint::Versions => Ok(json_response(
@@ -844,7 +873,8 @@ impl Fake {
         if let Some(s) = db.sessions.get(&token) {
             return Ok(s.clone());
         }
-        if self.has(Fault::AcceptInvalidToken)
+        let lax_here = self.has(Fault::UploadAcceptsInvalidToken) && req.uploads;
+        if (self.has(Fault::AcceptInvalidToken) || lax_here)
             && !db.revoked.contains(&token)
             && let Some(user) = &db.first_user
         {
@@ -1016,6 +1046,7 @@ impl Fake {
         };
         Ok(Content {
             bytes: req.body.clone(),
+            typed: req.headers.contains_key(header::CONTENT_TYPE),
             content_type,
             filename: req.q("filename").map(str::to_string),
         })
@@ -1107,27 +1138,45 @@ impl Fake {
 
     // --- download -------------------------------------------------------------------------------
 
-    fn check_ids(&self, server: &str, id: &str) -> Result<(), MatrixError> {
+    /// `Ok(true)` when the ids are unsafe but the fault lets them through to be served.
+    fn check_ids(&self, server: &str, id: &str) -> Result<bool, MatrixError> {
+        let crash = || MatrixError::new(500, "M_UNKNOWN", "Internal server error");
         if !valid_server_name(server) {
-            return Err(if self.has(Fault::ServerNameNotSanitised) {
-                MatrixError::new(500, "M_UNKNOWN", "Internal server error")
+            return if self.has(Fault::ServerNameNotSanitised) {
+                Ok(true)
+            } else if self.has(Fault::InvalidIdsCrash) {
+                Err(crash())
             } else {
-                MatrixError::new(400, "M_INVALID_PARAM", "Invalid server name")
-            });
+                Err(MatrixError::new(
+                    400,
+                    "M_INVALID_PARAM",
+                    "Invalid server name",
+                ))
+            };
         }
         if !valid_media_id(id, self.has(Fault::UnsafeMediaIds)) {
-            return Err(if self.has(Fault::MediaIdNotSanitised) {
-                MatrixError::new(500, "M_UNKNOWN", "Internal server error")
+            return if self.has(Fault::MediaIdNotSanitised) {
+                Ok(true)
+            } else if self.has(Fault::InvalidIdsCrash) {
+                Err(crash())
             } else {
-                MatrixError::new(400, "M_INVALID_PARAM", "Invalid media id")
-            });
+                Err(MatrixError::new(400, "M_INVALID_PARAM", "Invalid media id"))
+            };
         }
-        Ok(())
+        Ok(false)
     }
 
     /// The media's content, waiting up to `timeout_ms` (capped) while it is pending.
     async fn content(&self, req: &Req, server: &str, id: &str) -> Result<Content, MatrixError> {
-        self.check_ids(server, id)?;
+        if self.check_ids(server, id)? {
+            // The unsanitised path reached the file system: a file outside the media store.
+            return Ok(Content {
+                bytes: Bytes::from_static(b"root:x:0:0:root:/root:/bin/sh\n"),
+                content_type: "text/plain".into(),
+                typed: true,
+                filename: None,
+            });
+        }
         if server != SERVER_NAME {
             return Err(MatrixError::new(
                 404,
@@ -1217,7 +1266,12 @@ impl Fake {
         };
         let mut headers = Vec::new();
         if !self.has(Fault::NoContentType) {
-            headers.push((header::CONTENT_TYPE, content.content_type.clone()));
+            let served = if self.has(Fault::UntypedServedAsJson) && !content.typed {
+                "application/json".to_string()
+            } else {
+                content.content_type.clone()
+            };
+            headers.push((header::CONTENT_TYPE, served));
         }
         if !self.has(Fault::NoDisposition) {
             let kind = if inline { "inline" } else { "attachment" };
@@ -1261,6 +1315,7 @@ impl Fake {
         let method = match req.q("method") {
             None | Some("scale") => ThumbMethod::Scale,
             Some("crop") => ThumbMethod::Crop,
+            Some(_) if self.has(Fault::BogusMethodFallsBack) => ThumbMethod::Scale,
             Some(_) => {
                 return Err(MatrixError::new(
                     400,
@@ -1301,6 +1356,7 @@ impl Fake {
                 content.bytes.clone(),
             )
         };
+        let animated = animated && !self.has(Fault::StaticForAnimatedTrue);
         if info.format == ImageFormat::Gif
             && info.animated
             && (animated || self.has(Fault::AnimatedAlways))
@@ -1320,6 +1376,11 @@ impl Fake {
             ThumbMethod::Scale | ThumbMethod::Crop if upscale && (width > sw || height > sh) => {
                 (width, height)
             }
+            ThumbMethod::Scale
+                if self.has(Fault::SmallScaleSquare) && width <= 32 && height <= 32 =>
+            {
+                (width, height)
+            }
             ThumbMethod::Scale if factor >= 1.0 => return Ok(original(self)),
             ThumbMethod::Scale => scaled(),
             ThumbMethod::Crop if self.has(Fault::CropKeepsAspect) => scaled(),
@@ -1333,11 +1394,13 @@ impl Fake {
         let (w, h) = (w.clamp(1, MAX_RENDER), h.clamp(1, MAX_RENDER));
         let png = self.render(w, h);
         let content_type = if self.has(Fault::ThumbnailMislabelled) {
-            "image/jpeg"
+            "image/jpeg".to_string()
+        } else if self.has(Fault::ThumbnailTypeFromSource) {
+            content.content_type.clone()
         } else {
-            "image/png"
+            "image/png".to_string()
         };
-        Ok(self.thumbnail_response(content_type.to_string(), "thumbnail.png", png))
+        Ok(self.thumbnail_response(content_type, "thumbnail.png", png))
     }
 
     fn render(&self, w: u32, h: u32) -> Bytes {
@@ -1416,6 +1479,7 @@ impl Fake {
                     content: Some(Content {
                         bytes,
                         content_type,
+                        typed: true,
                         filename: None,
                     }),
                 },
