@@ -110,7 +110,15 @@ fn shorten(text: &str, max: usize) -> String {
 pub fn root_causes(verdicts: &[Verdict]) -> Vec<RootCause> {
     let mut groups: BTreeMap<(u8, String), (CauseKind, Vec<String>)> = BTreeMap::new();
     for v in verdicts {
-        let (kind, key) = if v.is_set_up_problem() {
+        let blocked_by_step = v.outcome == Outcome::Blocked
+            && v.set_up
+                .as_ref()
+                .is_some_and(|p| p.by.starts_with("set-up step"));
+        let (kind, key) = if blocked_by_step {
+            // Its set-up step hit the same answer that fails the case testing that endpoint:
+            // one problem, grouped with those failures.
+            (CauseKind::NotRun, failure_key(v))
+        } else if v.is_set_up_problem() {
             let p = v
                 .set_up
                 .as_ref()
@@ -124,7 +132,7 @@ pub fn root_causes(verdicts: &[Verdict]) -> Vec<RootCause> {
             }
         };
         // Failures and warnings on the same key form one group, which is a failure.
-        let bucket = u8::from(kind == CauseKind::NotRun);
+        let bucket = u8::from(kind == CauseKind::NotRun && !blocked_by_step);
         let entry = groups
             .entry((bucket, key))
             .or_insert_with(|| (kind, Vec::new()));
@@ -250,6 +258,34 @@ mod tests {
         assert_eq!(causes[1].kind, CauseKind::Warning);
         assert_eq!(causes[1].cases, ["C"]);
         assert_eq!(headline(&causes), "2 problems");
+    }
+
+    #[test]
+    fn a_failed_set_up_step_joins_the_failure_on_that_endpoint() {
+        let create = "[create] POST http://h/_matrix/media/v1/create";
+        let failed = verdict(
+            "J-06",
+            Level::Must,
+            Outcome::Failed,
+            create,
+            "404 M_UNRECOGNIZED",
+        );
+        let mut blocked = verdict(
+            "J-09",
+            Level::Must,
+            Outcome::Blocked,
+            create,
+            "404 M_UNRECOGNIZED",
+        );
+        blocked.set_up = Some(SetUpProblem {
+            by: "set-up step `create`".into(),
+            why: "status: expected 401, got 404 M_UNRECOGNIZED".into(),
+            need: None,
+        });
+        let causes = root_causes(&[failed, blocked]);
+        assert_eq!(causes.len(), 1, "{causes:?}");
+        assert_eq!(causes[0].kind, CauseKind::Failure);
+        assert_eq!(causes[0].cases, ["J-06", "J-09"]);
     }
 
     #[test]

@@ -136,9 +136,9 @@ fn breaks(fault: Fault) -> &'static [&'static str] {
             "D-21",
             "E-02",
             "E-04",
-            "I-01",
-            "I-02.filename",
-            "I-02.thumbnail",
+            "I-01.errcode",
+            "I-02.filename.errcode",
+            "I-02.thumbnail.errcode",
             "I-08.no-token",
             "I-09",
             "J-01",
@@ -308,11 +308,19 @@ fn breaks(fault: Fault) -> &'static [&'static str] {
             "H-11.preview-url.status",
         ],
         // ---- deprecated endpoints ----
-        // The three freeze cases get 200 instead of 404 (I-10 is INFO).
-        Fault::NotFrozen => &["I-01", "I-02.filename", "I-02.thumbnail"],
-        // I-06 must not see a redirect; I-01 and I-02.filename follow it to the v1 download,
-        // which answers 401 without a token (they want the freeze 404). I-07 allows 307.
-        Fault::DeprecatedRedirects => &["I-01", "I-02.filename", "I-06"],
+        // The three freeze cases and their 404 M_NOT_FOUND twins get 200 (I-10 is INFO).
+        Fault::NotFrozen => &[
+            "I-01",
+            "I-01.errcode",
+            "I-02.filename",
+            "I-02.filename.errcode",
+            "I-02.thumbnail",
+            "I-02.thumbnail.errcode",
+        ],
+        // I-06 must not see a redirect. I-01 and I-02.filename follow it to the v1 download,
+        // which answers 401 without a token: not served, so still frozen, but not with the
+        // spec's 404 (their MAY twins warn). I-07 allows 307.
+        Fault::DeprecatedRedirects => &["I-01.errcode", "I-02.filename.errcode", "I-06"],
         // Every case on /_matrix/media/v3/config now gets 404 M_UNRECOGNIZED.
         Fault::DeprecatedConfigRemoved => {
             &["I-08", "I-08.no-token", "H-11.config", "H-11.config.status"]
@@ -348,6 +356,23 @@ fn breaks(fault: Fault) -> &'static [&'static str] {
         Fault::ThumbnailTypeFromSource => &["D-02.jpeg", "D-02.gif"],
         // Only the scale requests at or below 32 px lose the aspect ratio.
         Fault::SmallScaleSquare => &["D-06.32", "D-06.16"],
+        // ---- endpoints that are not served ----
+        // A-01.preview-url judges the missing endpoint (a v1.11 server must implement it);
+        // every other case on preview_url, and every case needing previews, did not run, all
+        // for the one preflight finding (see `preflight_reason`).
+        Fault::PreviewsNotServed => &["A-01.preview-url"],
+        // The cases that test create fail (H-09 and its twin, SHOULD/GAP, warn: the guest's
+        // create gets 404 M_UNRECOGNIZED, not M_GUEST_ACCESS_FORBIDDEN); the cases that only
+        // need created media are blocked (see `blocks`). J-08 needs no create and passes.
+        Fault::CreateNotServed => &[
+            "B-02.create",
+            "B-06.create",
+            "H-09",
+            "H-09.status",
+            "J-06",
+            "J-06.expires",
+            "J-07",
+        ],
         // ---- lenient but valid: nothing may fail or warn ----
         // method=bogus answered with the default method is what the checklist tolerates (D-12).
         Fault::BogusMethodFallsBack => &[],
@@ -362,7 +387,29 @@ fn blocks(fault: Fault) -> &'static [&'static str] {
     match fault {
         // The media `untyped` is uploaded without a Content-Type, which the fake refuses.
         Fault::UploadRequiresContentType => &["C-10", "C-10.octet-stream"],
+        // Blocked by their `create` set-up step (C-21, J-09, J-10) or by the media `pending` /
+        // `pending-other` that preflight could not create.
+        Fault::CreateNotServed => &[
+            "C-20",
+            "C-21",
+            "C-22",
+            "D-19",
+            "H-10",
+            "H-10.status",
+            "J-09",
+            "J-10",
+            "J-11",
+        ],
         _ => &[],
+    }
+}
+
+/// The one reason (a substring) that cases of `fault` may be skipped or blocked with because a
+/// preflight item found something missing; every other case must run.
+fn preflight_reason(fault: Fault) -> Option<&'static str> {
+    match fault {
+        Fault::PreviewsNotServed => Some("preflight URL previews: URL previews are not served"),
+        _ => None,
     }
 }
 
@@ -378,10 +425,6 @@ const NOT_COVERED: &[(&str, &str)] = &[
     ),
     ("A-01.thumbnail", "as A-01.download, for the v1 thumbnail"),
     ("A-01.config", "as A-01.download, for the v1 config"),
-    (
-        "A-01.preview-url",
-        "as A-01.download, for the v1 preview_url",
-    ),
     (
         "B-04.download",
         "as A-01.download: a user token refused on download breaks nearly every case",
@@ -463,7 +506,15 @@ fn check(report: &RunReport) {
     );
     let mut problems = Vec::new();
     let blocked = blocks(fault);
+    let preflight = preflight_reason(fault);
+    let mut not_run = 0;
     for (id, c) in &report.cases {
+        if matches!(c.outcome.as_str(), "blocked" | "skipped")
+            && preflight.is_some_and(|r| c.reason.contains(r))
+        {
+            not_run += 1;
+            continue;
+        }
         match c.outcome.as_str() {
             "passed" | "failed" | "warned" => {}
             "blocked" if blocked.contains(&id.as_str()) && c.reason.starts_with("blocked by ") => {}
@@ -476,8 +527,18 @@ fn check(report: &RunReport) {
             problems.push(format!("{id} is listed in blocks() but is not blocked"));
         }
     }
+    if preflight.is_some() && not_run == 0 {
+        problems.push("no case was skipped or blocked by the preflight finding".to_string());
+    }
     let any_failed = harness::compare_broken(&report.cases, breaks(fault), &mut problems);
-    let want_exit = if any_failed { 1 } else { 0 };
+    let any_not_run = not_run > 0 || !blocked.is_empty();
+    let want_exit = if any_failed {
+        1
+    } else if any_not_run {
+        2
+    } else {
+        0
+    };
     if report.exit_code != Some(want_exit) {
         problems.push(format!(
             "exit code {:?}, expected {want_exit}",
@@ -574,6 +635,8 @@ fault_tests! {
     no_owner_check => NoOwnerCheck,
     put_no_existence_check => PutNoExistenceCheck,
     upload_accepts_invalid_token => UploadAcceptsInvalidToken,
+    previews_not_served => PreviewsNotServed,
+    create_not_served => CreateNotServed,
     untyped_served_as_json => UntypedServedAsJson,
     thumbnail_type_from_source => ThumbnailTypeFromSource,
     small_scale_square => SmallScaleSquare,

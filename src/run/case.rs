@@ -116,7 +116,14 @@ pub async fn run_case(session: Arc<Session>, case: Case) -> Verdict {
         let report = judge(&session, &case, step, &exchange, &vars);
         let failed = !report.findings.is_empty();
         capture(step, &exchange, &mut vars);
-        if failed && blocker.is_none() {
+        // A step that checks the endpoint exists (`not-errcode = ["M_UNRECOGNIZED"]`) is the
+        // one that judges a missing endpoint: it is never blocked by it.
+        let judges_existence = step
+            .expect
+            .not_errcode
+            .iter()
+            .any(|e| e == "M_UNRECOGNIZED");
+        if failed && blocker.is_none() && !judges_existence {
             blocker = not_served_blocker(&session, &exchange).or_else(|| {
                 step.setup
                     .then(|| set_up_step_problem(step, index, &report))

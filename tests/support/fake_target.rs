@@ -200,6 +200,11 @@ pub enum Fault {
     /// `method=scale` at or below 32 px (the smallest pre-generated size) answers exactly the
     /// requested width × height, losing the aspect ratio.
     SmallScaleSquare,
+    /// `preview_url` (v1 and v3) is not served: 404 M_UNRECOGNIZED before auth, as Synapse with
+    /// previews off.
+    PreviewsNotServed,
+    /// `POST /_matrix/media/v1/create` is not served: 404 M_UNRECOGNIZED before auth.
+    CreateNotServed,
     // --- lenient but valid: nothing may fail or warn ---
     /// An unknown `method` falls back to the default (`scale`) instead of a 400.
     BogusMethodFallsBack,
@@ -639,6 +644,18 @@ impl Fake {
                 405,
                 "M_UNRECOGNIZED",
                 "Unrecognized request method",
+            ));
+        }
+        let not_served = match endpoint {
+            Endpoint::Preview => self.has(Fault::PreviewsNotServed),
+            Endpoint::Create => self.has(Fault::CreateNotServed),
+            _ => false,
+        };
+        if not_served {
+            return Err(MatrixError::new(
+                404,
+                "M_UNRECOGNIZED",
+                "Unrecognized request",
             ));
         }
         let uploads = matches!(
