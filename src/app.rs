@@ -283,6 +283,7 @@ async fn run(args: RunArgs) -> i32 {
                 .unwrap_or_else(|| args.target.trim_end_matches('/').to_string()),
         },
         preview_listen: args.preview_listen,
+        quick: args.quick,
         redactor: redactor.clone(),
     };
     let color = args.color.enabled(
@@ -298,9 +299,15 @@ async fn run(args: RunArgs) -> i32 {
     human.verbose = !args.quiet;
     let mut target_info = TargetInfo::default();
     let mut elapsed_ms = 0u128;
+    let mut preflight_ms = 0u128;
     let mut on_event = |event: Event| {
         match &event {
-            Event::RunStarted { target, .. } => target_info = target.clone(),
+            Event::RunStarted {
+                target, preflight, ..
+            } => {
+                target_info = target.clone();
+                preflight_ms = preflight.as_millis();
+            }
             Event::RunFinished { elapsed, .. } => elapsed_ms = elapsed.as_millis(),
             _ => {}
         }
@@ -336,7 +343,7 @@ async fn run(args: RunArgs) -> i32 {
             &target_info,
             &verdicts,
             &causes,
-            elapsed_ms,
+            (elapsed_ms, preflight_ms),
             &redactor,
         )
     {

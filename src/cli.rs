@@ -150,6 +150,10 @@ pub struct RunArgs {
     /// Color: auto (a terminal and no NO_COLOR), always, never.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+    /// Skip cases that wait on purpose (`slow` in the suite, e.g. C-22's 60 s timeout cap); they
+    /// stay in every report as skipped with the reason.
+    #[arg(long)]
+    pub quick: bool,
     /// Print only failures, warnings and the summary.
     #[arg(long, short)]
     pub quiet: bool,

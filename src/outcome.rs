@@ -50,6 +50,8 @@ pub struct StepReport {
     pub request_line: String,
     /// The headers we sent (secrets already redacted).
     pub request_headers: Vec<(String, String)>,
+    /// How long the request took, in milliseconds (0 when it was not sent).
+    pub elapsed_ms: u64,
     /// `404` plus the relevant headers and a body excerpt, or the transport failure.
     pub response_summary: String,
     pub findings: Vec<Finding>,
@@ -118,6 +120,9 @@ pub struct Verdict {
     pub set_up: Option<SetUpProblem>,
     #[serde(skip)]
     pub duration: Duration,
+    /// When the case started, from the start of the run (preflight included).
+    #[serde(skip)]
+    pub started_at: Duration,
 }
 
 /// What kept a case from testing its rule.
@@ -146,6 +151,7 @@ impl Verdict {
             steps: Vec::new(),
             set_up: None,
             duration: Duration::ZERO,
+            started_at: Duration::ZERO,
         }
     }
 

@@ -65,7 +65,12 @@ impl Planned {
 /// Cases of the selected profiles (all when `profiles` is empty), grouped by profile (in the
 /// order profiles first appear) and otherwise in suite order, with the skips that need no
 /// probing: manual cases, not-yet-supported kinds, spec version.
-pub fn select(suite: &Suite, profiles: &BTreeSet<String>, basis: &VersionBasis) -> Vec<Planned> {
+pub fn select(
+    suite: &Suite,
+    profiles: &BTreeSet<String>,
+    basis: &VersionBasis,
+    quick: bool,
+) -> Vec<Planned> {
     let mut rank: Vec<&str> = Vec::new();
     for c in &suite.cases {
         if !rank.contains(&c.profile.as_str()) {
@@ -84,6 +89,15 @@ pub fn select(suite: &Suite, profiles: &BTreeSet<String>, basis: &VersionBasis) 
             let case = case.clone();
             if let Some(reason) = case.manual.clone() {
                 return Planned::Skip(case, format!("not automated: {reason}"));
+            }
+            if let Some(wait) = case.slow.filter(|_| quick) {
+                return Planned::Skip(
+                    case,
+                    format!(
+                        "slow: waits up to {} s on purpose; run without --quick",
+                        wait.as_secs_f64()
+                    ),
+                );
             }
             if case.peer_scenario.is_some() {
                 return Planned::Skip(
@@ -180,7 +194,7 @@ auth = "x-matrix"
     fn selects_by_version_and_profile() {
         let s = suite(TEXT);
         let basis = VersionBasis::Advertised(AdvertisedVersions::from_strings(["v1.11"]));
-        let plan = select(&s, &BTreeSet::new(), &basis);
+        let plan = select(&s, &BTreeSet::new(), &basis, false);
         // Grouped by profile: the two client cases first, then the guest case.
         assert!(matches!(&plan[0], Planned::Run(c) if c.id == "A-1"));
         assert!(
@@ -193,9 +207,29 @@ auth = "x-matrix"
             &s,
             &BTreeSet::from(["guest".to_string()]),
             &VersionBasis::Forced(SpecVersion::new(1, 12)),
+            false,
         );
         assert_eq!(only_guest.len(), 1);
         assert!(matches!(&only_guest[0], Planned::Run(_)));
+    }
+
+    #[test]
+    fn quick_skips_slow_cases_with_the_reason() {
+        let s = suite(&TEXT.replacen(
+            "since = \"v1.11\"\n",
+            "since = \"v1.11\"\nslow = \"60s\"\n",
+            1,
+        ));
+        let basis = VersionBasis::Forced(SpecVersion::new(1, 12));
+        let quick = select(&s, &BTreeSet::new(), &basis, true);
+        assert!(
+            matches!(&quick[0], Planned::Skip(c, r) if c.id == "A-1" && r == "slow: waits up to 60 s on purpose; run without --quick")
+        );
+        assert!(matches!(&quick[1], Planned::Run(_)));
+        let full = select(&s, &BTreeSet::new(), &basis, false);
+        assert!(
+            matches!(&full[0], Planned::Run(c) if c.slow == Some(std::time::Duration::from_secs(60)))
+        );
     }
 
     #[test]
@@ -205,6 +239,7 @@ auth = "x-matrix"
             &s,
             &BTreeSet::new(),
             &VersionBasis::Forced(SpecVersion::new(1, 12)),
+            false,
         );
         assert!(needs_of(&plan).contains(&Need::Guest));
         let problem = SetUpProblem {

@@ -184,11 +184,13 @@ mod tests {
             steps: vec![StepReport {
                 request_line: line.into(),
                 request_headers: Vec::new(),
+                elapsed_ms: 0,
                 response_summary: String::new(),
                 findings: vec![Finding::new("status", "401", actual)],
             }],
             set_up: None,
             duration: Duration::ZERO,
+            started_at: Duration::ZERO,
         }
     }
 

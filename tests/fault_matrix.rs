@@ -706,3 +706,42 @@ async fn federation_cases_are_skipped_when_the_federation_api_is_elsewhere() {
         assert!(expected || other_skip, "{id}: {}", c.reason);
     }
 }
+
+/// `--quick` skips exactly the cases that wait on purpose (C-21, C-22), with the reason, and
+/// they stay in the report; everything else still runs and passes.
+#[tokio::test(flavor = "multi_thread")]
+async fn quick_skips_only_slow_cases() {
+    let fake = FakeTarget::start(Fault::None).await;
+    let args = [
+        "--target",
+        &fake.url(),
+        "--profile",
+        "client,guest,legacy",
+        "--jobs",
+        "8",
+        "--quick",
+    ];
+    let run = harness::run_mediaconf(args.iter().map(Into::into).collect(), "quick".into()).await;
+    assert_eq!(run.exit_code, Some(0), "{}", run.output);
+    let slow: Vec<&str> = run
+        .cases
+        .iter()
+        .filter(|(_, c)| c.reason.starts_with("slow: waits up to"))
+        .map(|(id, c)| {
+            assert_eq!(c.outcome, "skipped", "{id}");
+            assert!(
+                c.reason.ends_with("run without --quick"),
+                "{id}: {}",
+                c.reason
+            );
+            id.as_str()
+        })
+        .collect();
+    assert_eq!(slow, ["C-21", "C-22"]);
+    let baseline = baseline().await;
+    assert_eq!(
+        run.cases.len(),
+        baseline.cases.len(),
+        "skipped cases stay in the report"
+    );
+}

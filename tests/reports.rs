@@ -27,6 +27,7 @@ fn verdict(id: &str, profile: &str, level: Level, outcome: Outcome, reason: &str
                 "GET http://hs/_matrix/client/v1/media/download/x/y?access_token={SECRET}"
             ),
             request_headers: vec![("Authorization".into(), format!("Bearer {SECRET}"))],
+            elapsed_ms: 5,
             response_summary: format!(
                 "401\n{{\"errcode\":\"M_UNKNOWN_TOKEN\",\"error\":\"bad {SECRET}\"}}\n\x1b[31m]]>"
             ),
@@ -34,6 +35,7 @@ fn verdict(id: &str, profile: &str, level: Level, outcome: Outcome, reason: &str
         }],
         set_up: None,
         duration: Duration::from_millis(12),
+        started_at: Duration::from_millis(40),
     }
 }
 
@@ -100,6 +102,8 @@ fn verdicts() -> Vec<Verdict> {
                 Outcome::Blocked,
                 "blocked by set-up step `create`: status: expected 200, got 404 M_UNRECOGNIZED",
             );
+            v.steps[0].request_line = "[create] POST http://hs/_matrix/media/v1/create".into();
+            v.steps[0].findings = vec![Finding::new("status", "200", "404 M_UNRECOGNIZED")];
             v.set_up = Some(SetUpProblem {
                 by: "set-up step `create`".into(),
                 why: "status: expected 200, got 404 M_UNRECOGNIZED".into(),
@@ -189,6 +193,7 @@ struct JsonDoc {
     target: serde_json::Value,
     summary: JsonSummary,
     duration_ms: u64,
+    preflight_ms: u64,
     root_causes: Vec<JsonCause>,
     cases: Vec<JsonCase>,
 }
@@ -226,6 +231,7 @@ struct JsonCase {
     outcome: String,
     reason: String,
     set_up: Option<serde_json::Value>,
+    start_ms: u64,
     duration_ms: u64,
     steps: Vec<serde_json::Value>,
 }
@@ -238,7 +244,7 @@ fn json_has_the_documented_shape() {
         ..Default::default()
     };
     let causes = root_causes(&verdicts());
-    let text = json::render_json(&target, &verdicts(), &causes, 1234, &redactor()).unwrap();
+    let text = json::render_json(&target, &verdicts(), &causes, (1234, 300), &redactor()).unwrap();
     assert!(!text.contains(SECRET), "secret in JSON");
     let doc: JsonDoc = serde_json::from_str(&text).expect("JSON matches the documented schema");
     assert_eq!(
@@ -275,6 +281,8 @@ fn json_has_the_documented_shape() {
         ]
     );
     assert_eq!(doc.cases[0].level, "MUST");
+    assert_eq!((doc.preflight_ms, doc.cases[0].start_ms), (300, 40));
+    assert_eq!(doc.cases[0].steps[0]["elapsed_ms"], 5);
     assert_eq!(Summary::of(&verdicts()).total(), 7);
 }
 
@@ -286,6 +294,7 @@ fn human_output_shows_failures_and_redacts() {
         human.handle(&Event::RunStarted {
             target: TargetInfo::default(),
             planned: 7,
+            preflight: Duration::from_millis(300),
         });
         for v in verdicts() {
             human.handle(&Event::CaseFinished(Box::new(v)));

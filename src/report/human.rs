@@ -45,7 +45,12 @@ pub struct HumanReporter<W: Write> {
     pub verbose: bool,
     /// Profile of the last case printed (a heading starts each profile).
     last_profile: Option<String>,
+    /// Duration and id of every case seen, for the slowest-cases line.
+    durations: Vec<(Duration, String)>,
 }
+
+/// Runs longer than this name their three slowest cases in the summary.
+const SLOW_RUN: Duration = Duration::from_secs(10);
 
 const GREEN: &str = "\x1b[32m";
 const RED: &str = "\x1b[31;1m";
@@ -66,6 +71,7 @@ impl<W: Write> HumanReporter<W> {
             planned: 0,
             verbose: true,
             last_profile: None,
+            durations: Vec::new(),
         }
     }
 
@@ -134,7 +140,9 @@ impl<W: Write> HumanReporter<W> {
                 );
                 self.emit(&line);
             }
-            Event::RunStarted { target, planned } => {
+            Event::RunStarted {
+                target, planned, ..
+            } => {
                 self.planned = *planned;
                 let version = target
                     .server_version
@@ -162,6 +170,7 @@ impl<W: Write> HumanReporter<W> {
                         self.emit(&line);
                     }
                 }
+                self.durations.push((verdict.duration, verdict.id.clone()));
                 self.print_verdict(verdict);
             }
             Event::RunFinished {
@@ -173,6 +182,10 @@ impl<W: Write> HumanReporter<W> {
                     pb.finish_and_clear();
                 }
                 self.print_causes(causes);
+                if *elapsed > SLOW_RUN {
+                    let line = slowest_line(&mut self.durations);
+                    self.emit(&line);
+                }
                 let mut parts = vec![
                     self.paint(GREEN, &format!("{} passed", summary.passed)),
                     self.paint(
@@ -293,6 +306,20 @@ impl<W: Write> HumanReporter<W> {
     }
 }
 
+/// `slowest: C-22 60.3 s, C-21 2.1 s, E-02 1.3 s (run with --quick to skip cases that wait on purpose)`.
+fn slowest_line(durations: &mut [(Duration, String)]) -> String {
+    durations.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    let top: Vec<String> = durations
+        .iter()
+        .take(3)
+        .map(|(d, id)| format!("{id} {:.1} s", d.as_secs_f64()))
+        .collect();
+    format!(
+        "slowest: {} (--quick skips the cases that wait on purpose)",
+        top.join(", ")
+    )
+}
+
 fn advertised(versions: &[String]) -> String {
     match (versions.first(), versions.last()) {
         (Some(a), Some(b)) if a == b => a.clone(),
@@ -304,6 +331,20 @@ fn advertised(versions: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn slowest_cases_first() {
+        let mut d = vec![
+            (Duration::from_millis(1200), "E-02".to_string()),
+            (Duration::from_secs(60), "C-22".to_string()),
+            (Duration::from_millis(10), "A-01".to_string()),
+            (Duration::from_millis(2100), "C-21".to_string()),
+        ];
+        assert_eq!(
+            slowest_line(&mut d),
+            "slowest: C-22 60.0 s, C-21 2.1 s, E-02 1.2 s (--quick skips the cases that wait on purpose)"
+        );
+    }
 
     #[test]
     fn color_choice() {

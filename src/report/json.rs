@@ -17,6 +17,8 @@ pub struct JsonReport<'a> {
     pub target: &'a TargetInfo,
     pub summary: Summary,
     pub duration_ms: u128,
+    /// Time before the first case started (probes, accounts, uploads).
+    pub preflight_ms: u128,
     /// The problems behind the failed, warned and not-run cases, worst first.
     pub root_causes: &'a [RootCause],
     pub cases: Vec<JsonCase<'a>>,
@@ -34,6 +36,8 @@ pub struct JsonCase<'a> {
     pub reason: &'a str,
     /// For blocked cases and cases skipped for an unavailable need: what stood in the way.
     pub set_up: Option<&'a SetUpProblem>,
+    /// When the case started, in milliseconds from the start of the run.
+    pub start_ms: u128,
     pub duration_ms: u128,
     pub steps: Vec<JsonStep<'a>>,
 }
@@ -44,6 +48,8 @@ pub struct JsonStep<'a> {
     pub request: &'a str,
     pub request_headers: Vec<[&'a str; 2]>,
     pub response: &'a str,
+    /// How long the request took (until the body was read).
+    pub elapsed_ms: u64,
     pub findings: &'a [Finding],
 }
 
@@ -52,7 +58,7 @@ pub fn render_json(
     target: &TargetInfo,
     verdicts: &[Verdict],
     causes: &[RootCause],
-    duration_ms: u128,
+    (duration_ms, preflight_ms): (u128, u128),
     redactor: &Redactor,
 ) -> Result<String, String> {
     let report = JsonReport {
@@ -60,6 +66,7 @@ pub fn render_json(
         target,
         summary: Summary::of(verdicts),
         duration_ms,
+        preflight_ms,
         root_causes: causes,
         cases: verdicts
             .iter()
@@ -72,6 +79,7 @@ pub fn render_json(
                 outcome: v.outcome,
                 reason: &v.reason,
                 set_up: v.set_up.as_ref(),
+                start_ms: v.started_at.as_millis(),
                 duration_ms: v.duration.as_millis(),
                 steps: v
                     .steps
@@ -84,6 +92,7 @@ pub fn render_json(
                             .map(|(n, v)| [n.as_str(), v.as_str()])
                             .collect(),
                         response: &s.response_summary,
+                        elapsed_ms: s.elapsed_ms,
                         findings: &s.findings,
                     })
                     .collect(),
@@ -99,9 +108,9 @@ pub fn write_json(
     target: &TargetInfo,
     verdicts: &[Verdict],
     causes: &[RootCause],
-    duration_ms: u128,
+    timing: (u128, u128),
     redactor: &Redactor,
 ) -> Result<(), String> {
-    let text = render_json(target, verdicts, causes, duration_ms, redactor)?;
+    let text = render_json(target, verdicts, causes, timing, redactor)?;
     std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }

@@ -89,6 +89,7 @@ pub async fn run_case(session: Arc<Session>, case: Case) -> Verdict {
                         step.request.path.get_ref()
                     ),
                     request_headers: Vec::new(),
+                    elapsed_ms: 0,
                     response_summary: "(not sent)".into(),
                     findings: vec![Finding::new("request", "a request built from the case", e)],
                 });
@@ -141,6 +142,7 @@ pub async fn run_case(session: Arc<Session>, case: Case) -> Verdict {
             Err(e) => reports.push(StepReport {
                 request_line: format!("{} {}", step.request.method, step.request.path.get_ref()),
                 request_headers: Vec::new(),
+                elapsed_ms: 0,
                 response_summary: "(background step did not finish)".into(),
                 findings: vec![Finding::new(
                     "request",
@@ -278,6 +280,7 @@ fn judge(
     StepReport {
         request_line: format!("{label}{}", exchange.request.line()),
         request_headers: exchange.request.headers.clone(),
+        elapsed_ms: u64::try_from(exchange.elapsed.as_millis()).unwrap_or(u64::MAX),
         response_summary: summarize(exchange, &extra),
         findings,
     }

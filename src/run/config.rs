@@ -52,6 +52,8 @@ pub struct RunConfig {
     /// Secrets to redact besides tokens learned during the run.
     pub secrets: Vec<String>,
     pub federation: FederationSettings,
+    /// `--quick`: slow cases are skipped.
+    pub quick: bool,
     /// Where the preview page listens.
     pub preview_listen: std::net::SocketAddr,
     /// Shared with the reports, so tokens learned during the run are redacted there too.

@@ -34,6 +34,8 @@ pub enum Event {
     RunStarted {
         target: TargetInfo,
         planned: usize,
+        /// Time from the start of the run to the first case (probes, accounts, uploads).
+        preflight: Duration,
     },
     Preflight(PreflightItem),
     CaseStarted {

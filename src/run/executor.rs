@@ -110,7 +110,7 @@ pub async fn execute(
         Some(v) => VersionBasis::Forced(v),
         None => VersionBasis::Advertised(advertised.clone()),
     };
-    let selected = plan::select(&suite, &config.profiles, &basis);
+    let selected = plan::select(&suite, &config.profiles, &basis, config.quick);
     let needs = plan::needs_of(&selected);
 
     // 3. Accounts.
@@ -470,6 +470,7 @@ pub async fn execute(
     on_event(Event::RunStarted {
         target: target_info,
         planned: planned.len(),
+        preflight: started.elapsed(),
     });
 
     // 6. Cases, in parallel, under the deadline.
@@ -479,7 +480,13 @@ pub async fn execute(
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(usize, Verdict)>();
     let mut verdicts: Vec<Option<Verdict>> = vec![None; planned.len()];
     let mut serial = Vec::new();
-    for (index, p) in planned.into_iter().enumerate() {
+    // Cases that wait on purpose start first, longest wait first, so the rest overlaps them.
+    let mut order: Vec<(usize, Planned)> = planned.into_iter().enumerate().collect();
+    order.sort_by_key(|(_, p)| match p {
+        Planned::Run(c) => std::cmp::Reverse(c.slow.unwrap_or_default()),
+        _ => std::cmp::Reverse(std::time::Duration::ZERO),
+    });
+    for (index, p) in order {
         match p {
             Planned::Run(case) if case.serial => serial.push((index, case)),
             Planned::Skip(case, reason) => {
@@ -502,10 +509,14 @@ pub async fn execute(
                         v.outcome = Outcome::Failed;
                         v
                     } else {
+                        let offset = started.elapsed();
                         let remaining = deadline.saturating_duration_since(Instant::now());
                         let grace = remaining + std::time::Duration::from_secs(5);
                         match tokio::time::timeout(grace, run_case(session, case.clone())).await {
-                            Ok(v) => v,
+                            Ok(mut v) => {
+                                v.started_at = offset;
+                                v
+                            }
                             Err(_) => {
                                 let mut v = Verdict::skipped(
                                     &case,
@@ -561,10 +572,14 @@ pub async fn execute(
             v.outcome = Outcome::Failed;
             v
         } else {
+            let offset = started.elapsed();
             let grace = deadline.saturating_duration_since(Instant::now())
                 + std::time::Duration::from_secs(5);
             match tokio::time::timeout(grace, run_case(session.clone(), case.clone())).await {
-                Ok(v) => v,
+                Ok(mut v) => {
+                    v.started_at = offset;
+                    v
+                }
                 Err(_) => {
                     let mut v =
                         Verdict::skipped(&case, "stopped at the run deadline (raise --deadline)");

@@ -28,6 +28,8 @@ pub struct Case {
     pub serial: bool,
     /// Set for cases that cannot be automated: the reason they are skipped.
     pub manual: Option<String>,
+    /// How long the case waits on purpose (`slow = "60s"`).
+    pub slow: Option<std::time::Duration>,
     /// The requests, in order (the single-request form becomes one step).
     pub steps: Vec<StepSpec>,
     /// `file:line` of the case, for reports.

@@ -282,6 +282,19 @@ impl CaseValidation<'_> {
         }
         let since = self.version(&spec.since);
         let until = spec.until.as_ref().and_then(|u| self.version(u));
+        let slow = spec.slow.as_ref().and_then(|s| match parse_wait(s.get_ref()) {
+            Some(d) => Some(d),
+            None => {
+                self.error(
+                    Some(s.span()),
+                    format!(
+                        "`slow = \"{}\"` is not a duration (write e.g. \"60s\", \"2s\" or \"500ms\")",
+                        s.get_ref()
+                    ),
+                );
+                None
+            }
+        });
         if let (Some(s), Some(u)) = (since, until)
             && u < s
         {
@@ -453,6 +466,7 @@ impl CaseValidation<'_> {
             media: media_used,
             serial: spec.serial,
             manual: spec.manual.clone(),
+            slow,
             steps,
             location: location_of(&self.file.name, &self.file.text, spec.id.span().start),
         })
@@ -774,6 +788,20 @@ impl CaseValidation<'_> {
 }
 
 /// `"4:3"` → 4/3.
+/// `"60s"`, `"2s"`, `"500ms"` → a duration; anything else is `None`.
+pub fn parse_wait(text: &str) -> Option<std::time::Duration> {
+    let text = text.trim();
+    if let Some(ms) = text.strip_suffix("ms") {
+        return ms
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .map(std::time::Duration::from_millis);
+    }
+    let secs = text.strip_suffix('s')?.trim().parse::<u64>().ok()?;
+    Some(std::time::Duration::from_secs(secs))
+}
+
 pub fn parse_aspect(text: &str) -> Option<f64> {
     let (w, h) = text.split_once(':')?;
     let (w, h): (f64, f64) = (w.trim().parse().ok()?, h.trim().parse().ok()?);

@@ -146,6 +146,10 @@ pub struct CaseSpec {
     /// The case cannot be automated; it is listed and reported as skipped with this reason.
     #[serde(default)]
     pub manual: Option<String>,
+    /// The case waits on purpose (e.g. `"60s"` for a server's timeout cap): `run --quick`
+    /// skips it with that reason, and a full run starts it first so other cases overlap it.
+    #[serde(default)]
+    pub slow: Option<Spanned<String>>,
     /// Single-request shorthand: `[case.request]` + `[case.expect]`.
     #[serde(default)]
     pub request: Option<RequestSpec>,
