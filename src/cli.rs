@@ -87,8 +87,8 @@ pub struct RunArgs {
     /// Exit 1 when a baseline entry unexpectedly passes.
     #[arg(long)]
     pub strict_baseline: bool,
-    /// Cases run in parallel.
-    #[arg(long, default_value_t = 4, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    /// Cases run in parallel (8 measured fastest against Synapse on 2 cores: bench/run.sh).
+    #[arg(long, default_value_t = 8, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
     pub jobs: u16,
     /// Timeout of each request, in seconds.
     #[arg(long, default_value_t = 30, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]

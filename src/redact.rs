@@ -15,6 +15,7 @@ const UNRESERVED_KEPT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPH
 /// A shared, growing list of secrets; cloning shares the list.
 #[derive(Debug, Clone, Default)]
 pub struct Redactor {
+    /// Every form to replace: each secret and its percent-encoded forms, longest first.
     secrets: Arc<RwLock<Vec<String>>>,
 }
 
@@ -24,13 +25,21 @@ impl Redactor {
         if secret.len() < 4 {
             return;
         }
-        if let Ok(mut s) = self.secrets.write()
-            && !s.iter().any(|x| x == secret)
-        {
-            s.push(secret.to_string());
-            // Longest first so a secret containing another is replaced whole.
-            s.sort_by_key(|x| std::cmp::Reverse(x.len()));
+        let Ok(mut s) = self.secrets.write() else {
+            return;
+        };
+        // The encoded forms are computed once here, not on every redaction.
+        let mut forms = vec![secret.to_string()];
+        for set in [percent_encoding::NON_ALPHANUMERIC, UNRESERVED_KEPT] {
+            forms.push(percent_encoding::utf8_percent_encode(secret, set).to_string());
         }
+        for form in forms {
+            if !s.contains(&form) {
+                s.push(form);
+            }
+        }
+        // Longest first so a secret containing another is replaced whole.
+        s.sort_by_key(|x| std::cmp::Reverse(x.len()));
     }
 
     /// The text with every secret, and its percent-encoded form, replaced.
@@ -42,12 +51,6 @@ impl Redactor {
         for s in secrets.iter() {
             if out.contains(s.as_str()) {
                 out = out.replace(s.as_str(), REDACTED);
-            }
-            for set in [percent_encoding::NON_ALPHANUMERIC, UNRESERVED_KEPT] {
-                let encoded = percent_encoding::utf8_percent_encode(s, set).to_string();
-                if encoded != *s && out.contains(&encoded) {
-                    out = out.replace(&encoded, REDACTED);
-                }
             }
         }
         out

@@ -416,23 +416,26 @@ pub fn build_request(
     }
     let has_header =
         |h: &[(String, String)], name: &str| h.iter().any(|(n, _)| n.eq_ignore_ascii_case(name));
-    let mut body = Vec::new();
+    let mut body = bytes::Bytes::new();
     if let Some(spec) = &req.body {
         if let Some(json) = &spec.json {
-            body = serde_json::to_vec(&expand_json(json, vars)?).map_err(|e| e.to_string())?;
+            body = serde_json::to_vec(&expand_json(json, vars)?)
+                .map_err(|e| e.to_string())?
+                .into();
             if !has_header(&headers, "content-type") {
                 headers.push(("Content-Type".into(), "application/json".into()));
             }
         } else if let Some(text) = &spec.text {
             body = template::expand(text, vars)
                 .map_err(|e| e.to_string())?
-                .into_bytes();
+                .into_bytes()
+                .into();
         } else if let Some(media) = &spec.media {
             let def = session
                 .media_defs
                 .get(media)
                 .ok_or_else(|| format!("no media `{media}`"))?;
-            body = def.bytes.as_ref().clone();
+            body = def.bytes.as_ref().clone().into();
             if let Some(ct) = &def.spec.content_type
                 && !has_header(&headers, "content-type")
             {
@@ -451,7 +454,7 @@ pub fn build_request(
                     "body of {size} bytes is larger than the {MAX_GENERATED_BODY}-byte limit for generated bodies"
                 ));
             }
-            body = vec![0u8; size];
+            body = zero_bytes(size);
         }
     }
     if req.auth == AuthMode::XMatrix {
@@ -483,6 +486,16 @@ pub fn build_request(
         body,
         timeout,
     })
+}
+
+/// `size` zero bytes, sliced from one buffer shared by the whole run: the large over-the-limit
+/// uploads then neither allocate nor touch fresh memory each time (the buffer is reserved once
+/// and its pages stay the kernel's shared zero page until read).
+fn zero_bytes(size: usize) -> bytes::Bytes {
+    static ZEROS: std::sync::OnceLock<bytes::Bytes> = std::sync::OnceLock::new();
+    ZEROS
+        .get_or_init(|| bytes::Bytes::from(vec![0u8; MAX_GENERATED_BODY]))
+        .slice(..size.min(MAX_GENERATED_BODY))
 }
 
 fn bearer(token: &str) -> (String, String) {

@@ -196,70 +196,88 @@ pub async fn execute(
                 )
             })?,
     };
-    let mut other_user = None;
-    let mut logged_out_token = None;
-    if let Some((method, localpart)) = &registration {
-        if needs.contains(&Need::OtherUser) {
-            match accounts
-                .register(method, &format!("{localpart}-other"), &password)
-                .await
-            {
-                Ok(a) => other_user = Some(a),
-                Err(e) => {
-                    preflight(on_event, "second user", false, e.clone());
-                    mark(
-                        &mut unavailable,
-                        Need::OtherUser,
-                        "preflight second user",
-                        format!("registering a second user failed: {e}"),
-                    );
-                }
-            }
+    // The extra accounts are independent: made concurrently.
+    let make_other = async {
+        match &registration {
+            Some((method, localpart)) if needs.contains(&Need::OtherUser) => Some(
+                accounts
+                    .register(method, &format!("{localpart}-other"), &password)
+                    .await,
+            ),
+            _ => None,
         }
-        if needs.contains(&Need::LoggedOut) {
-            let outcome = match accounts
-                .register(method, &format!("{localpart}-out"), &password)
-                .await
-            {
-                Ok(a) => accounts
-                    .logout(&a.access_token)
+    };
+    let make_logged_out = async {
+        match &registration {
+            Some((method, localpart)) if needs.contains(&Need::LoggedOut) => Some(
+                match accounts
+                    .register(method, &format!("{localpart}-out"), &password)
                     .await
-                    .map(|()| a.access_token),
-                Err(e) => Err(e),
-            };
-            match outcome {
-                Ok(t) => logged_out_token = Some(t),
-                Err(e) => {
-                    preflight(on_event, "logged-out token", false, e.clone());
-                    mark(
-                        &mut unavailable,
-                        Need::LoggedOut,
-                        "preflight logged-out token",
-                        format!("making a logged-out token failed: {e}"),
-                    );
-                }
-            }
+                {
+                    Ok(a) => accounts
+                        .logout(&a.access_token)
+                        .await
+                        .map(|()| a.access_token),
+                    Err(e) => Err(e),
+                },
+            ),
+            _ => None,
         }
+    };
+    let make_guest = async {
+        if needs.contains(&Need::Guest) {
+            Some(accounts.register_guest().await)
+        } else {
+            None
+        }
+    };
+    let (other, logged_out, guest_result) = tokio::join!(make_other, make_logged_out, make_guest);
+    let mut other_user = None;
+    match other {
+        Some(Ok(a)) => other_user = Some(a),
+        Some(Err(e)) => {
+            preflight(on_event, "second user", false, e.clone());
+            mark(
+                &mut unavailable,
+                Need::OtherUser,
+                "preflight second user",
+                format!("registering a second user failed: {e}"),
+            );
+        }
+        None => {}
+    }
+    let mut logged_out_token = None;
+    match logged_out {
+        Some(Ok(t)) => logged_out_token = Some(t),
+        Some(Err(e)) => {
+            preflight(on_event, "logged-out token", false, e.clone());
+            mark(
+                &mut unavailable,
+                Need::LoggedOut,
+                "preflight logged-out token",
+                format!("making a logged-out token failed: {e}"),
+            );
+        }
+        None => {}
     }
     let mut guest = None;
-    if needs.contains(&Need::Guest) {
-        match accounts.register_guest().await {
-            Ok(g) => {
-                preflight(on_event, "guest registration", true, g.user_id.clone());
-                guest = Some(g);
-            }
-            Err(e) => {
-                preflight(on_event, "guest registration", false, e.clone());
-                mark(
-                    &mut unavailable,
-                    Need::Guest,
-                    "preflight guest registration",
-                    format!(
-                        "guest registration is not available on the target ({e}); for Synapse: allow_guest_access: true"
-                    ),
-                );
-            }
+    match guest_result {
+        Some(Ok(g)) => {
+            preflight(on_event, "guest registration", true, g.user_id.clone());
+            guest = Some(g);
         }
+        Some(Err(e)) => {
+            preflight(on_event, "guest registration", false, e.clone());
+            mark(
+                &mut unavailable,
+                Need::Guest,
+                "preflight guest registration",
+                format!(
+                    "guest registration is not available on the target ({e}); for Synapse: allow_guest_access: true"
+                ),
+            );
+        }
+        None => {}
     }
 
     // 4. The preview page and whether previews work.
@@ -423,26 +441,32 @@ pub async fn execute(
         .flatten()
         .collect();
     let mut media_ok = 0;
-    for name in &wanted {
-        let Some(def) = suite.media.get(name) else {
-            continue;
-        };
+    // Uploaded concurrently: they are independent, and a run should not wait for each in turn.
+    let uploads = wanted.iter().filter_map(|name| {
+        let def = suite.media.get(name)?;
         let owner = match def.spec.owner {
             MediaOwner::User => session.user.clone(),
             MediaOwner::OtherUser => session.other_user.clone(),
         };
-        let result = match owner {
-            Some(account) => session.prepare_media(def, &account).await,
-            None => Err(format!(
-                "media `{name}` needs an account this run does not have"
-            )),
-        };
+        let session = &session;
+        Some(async move {
+            let result = match owner {
+                Some(account) => session.prepare_media(def, &account).await,
+                None => Err(format!(
+                    "media `{name}` needs an account this run does not have"
+                )),
+            };
+            (name.clone(), result)
+        })
+    });
+    let results = futures_util::future::join_all(uploads).await;
+    for (name, result) in results {
         if let Err(e) = &result {
             preflight(on_event, "media", false, e.clone());
         } else {
             media_ok += 1;
         }
-        session.media.insert(name.clone(), result);
+        session.media.insert(name, result);
     }
     preflight(
         on_event,

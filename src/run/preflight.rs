@@ -37,7 +37,7 @@ pub async fn probe_previews(session: &Session, token: &str, page_url: &str) -> P
         method: "GET".into(),
         url: url.to_string(),
         headers: vec![("Authorization".into(), format!("Bearer {token}"))],
-        body: Vec::new(),
+        body: bytes::Bytes::new(),
         timeout: session.timeout,
     };
     let ex = session.http.send(req, false).await;
@@ -101,7 +101,7 @@ pub async fn probe_deprecated_endpoints(session: &Session, token: &str) -> Optio
         method: "GET".into(),
         url: format!("{}/_matrix/media/v3/config", session.base),
         headers: vec![("Authorization".into(), format!("Bearer {token}"))],
-        body: Vec::new(),
+        body: bytes::Bytes::new(),
         timeout: session.timeout,
     };
     let ex = session.http.send(req, false).await;
@@ -306,7 +306,7 @@ async fn send_probe(
         method: "GET".into(),
         url: format!("{base}{path}"),
         headers: sign(&path)?,
-        body: Vec::new(),
+        body: bytes::Bytes::new(),
         timeout: session.timeout,
     };
     let exchange = session.http.send(request, false).await;

@@ -125,7 +125,7 @@ impl Session {
                     method: "POST".into(),
                     url,
                     headers,
-                    body,
+                    body: body.into(),
                     timeout: self.timeout,
                 },
                 false,

@@ -95,7 +95,7 @@ impl AccountClient<'_> {
             method: method.to_string(),
             url: format!("{}{}", self.base, path),
             headers,
-            body,
+            body: body.into(),
             timeout: self.timeout,
         };
         self.http.send(req, false).await

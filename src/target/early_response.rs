@@ -218,7 +218,7 @@ mod tests {
             method: "POST".into(),
             url: url.to_string(),
             headers: vec![("Content-Type".into(), "application/octet-stream".into())],
-            body: vec![0u8; 8 * 1024 * 1024],
+            body: vec![0u8; 8 * 1024 * 1024].into(),
             timeout: Duration::from_secs(10),
         };
         let response = send(&url, &req, 1024).await.unwrap();

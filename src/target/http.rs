@@ -17,7 +17,7 @@ pub struct OutgoingRequest {
     pub method: String,
     pub url: String,
     pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
+    pub body: bytes::Bytes,
     pub timeout: Duration,
 }
 
