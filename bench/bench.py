@@ -327,7 +327,8 @@ def main():
             token, media, server = instant_setup(url)
             hurl_dir = os.path.join(work, "hurl")
             os.makedirs(hurl_dir)
-            version = subprocess.run([args.hurl, "--version"], capture_output=True, text=True).stdout.split("\n")[0]
+            version = subprocess.run([args.hurl, "--version"], capture_output=True, text=True).stdout
+            version = version.split("\n")[0].split(" (")[0]
             for jobs in [1, 8]:
                 files = write_hurl_files(hurl_dir, per_kind, 1 if jobs == 1 else 8)
                 cmd = [args.hurl, "--test", "--no-color", "--variable", f"base={url}", "--variable", f"token={token}",

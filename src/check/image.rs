@@ -6,8 +6,8 @@ use super::content_type::essence;
 use crate::exchange::RecordedResponse;
 use crate::imageinfo::decode_info;
 use crate::outcome::Finding;
-use crate::suite::load::parse_aspect;
 use crate::suite::model::ImageExpect;
+use crate::suite::model::parse_aspect;
 
 pub fn check_image(
     expect: &ImageExpect,

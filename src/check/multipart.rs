@@ -18,8 +18,7 @@ pub fn rule_group(code: &str) -> &'static str {
     }
 }
 
-/// Names accepted in `multipart.rules`.
-pub const RULE_GROUPS: &[&str] = &["framing", "part-count", "json-part", "media-part"];
+pub use crate::suite::model::RULE_GROUPS;
 
 pub fn check_multipart(
     expect: &MultipartExpect,

@@ -14,7 +14,10 @@ use toml::Spanned;
 use super::case::{Case, MediaDef, Suite};
 use super::embedded;
 use super::error::{SuiteError, SuiteErrors};
-use super::model::{BodySpec, CaseSpec, ExpectSpec, Need, RequestSpec, StepSpec, SuiteFile};
+use super::model::{
+    BodySpec, CaseSpec, ExpectSpec, Need, RULE_GROUPS, RequestSpec, StepSpec, SuiteFile,
+    parse_aspect,
+};
 use crate::spec_version::SpecVersion;
 use crate::template;
 
@@ -719,8 +722,8 @@ impl CaseValidation<'_> {
         }
         if let Some(m) = &expect.multipart {
             for r in &m.rules {
-                if !crate::check::multipart::RULE_GROUPS.contains(&r.as_str()) {
-                    let groups = crate::check::multipart::RULE_GROUPS.join(", ");
+                if !RULE_GROUPS.contains(&r.as_str()) {
+                    let groups = RULE_GROUPS.join(", ");
                     self.error(
                         Some(span.clone()),
                         format!("multipart rule `{r}` is not one of {groups}"),
@@ -800,12 +803,6 @@ pub fn parse_wait(text: &str) -> Option<std::time::Duration> {
     }
     let secs = text.strip_suffix('s')?.trim().parse::<u64>().ok()?;
     Some(std::time::Duration::from_secs(secs))
-}
-
-pub fn parse_aspect(text: &str) -> Option<f64> {
-    let (w, h) = text.split_once(':')?;
-    let (w, h): (f64, f64) = (w.trim().parse().ok()?, h.trim().parse().ok()?);
-    (w > 0.0 && h > 0.0).then_some(w / h)
 }
 
 fn collect_strings(v: &serde_json::Value, out: &mut Vec<String>) {

@@ -607,3 +607,14 @@ impl<'de> Deserialize<'de> for Scalar {
         d.deserialize_any(ScalarVisitor)
     }
 }
+
+/// Names accepted in `multipart.rules`: the groups of the strict parser's violation codes that a
+/// case can ask to be judged.
+pub const RULE_GROUPS: &[&str] = &["framing", "part-count", "json-part", "media-part"];
+
+/// `"4:3"` → 1.333…; `None` unless both sides are positive numbers.
+pub fn parse_aspect(text: &str) -> Option<f64> {
+    let (w, h) = text.split_once(':')?;
+    let (w, h): (f64, f64) = (w.trim().parse().ok()?, h.trim().parse().ok()?);
+    (w > 0.0 && h > 0.0).then_some(w / h)
+}
