@@ -14,7 +14,9 @@ use crate::redact::Redactor;
 use crate::report::human::HumanReporter;
 use crate::report::{json, junit, markdown};
 use crate::rootcause::root_causes;
-use crate::run::{AccountSource, Event, FederationSettings, RunConfig, TargetInfo, execute};
+use crate::run::{
+    AccountSource, Event, FederationSettings, RunConfig, RunError, TargetInfo, execute,
+};
 use crate::spec_version::SpecVersion;
 use crate::suite::{Suite, load_suite};
 use crate::target::Registration;
@@ -26,6 +28,41 @@ pub const EXIT_FAILURES: i32 = 1;
 /// Exit code: usage, suite-file or preflight error, or requested cases that did not run because
 /// of a set-up problem (see `--allow-skipped`).
 pub const EXIT_USAGE: i32 = 2;
+
+/// Exit code: the run was interrupted by SIGINT or SIGTERM (128 + SIGINT, as shells report it);
+/// the reports were still written, with every unfinished case `interrupted`.
+pub const EXIT_INTERRUPTED: i32 = 130;
+
+/// Listens for SIGINT and SIGTERM: the first sets the returned flag (the run stops its cases at
+/// once and writes its reports); a second one exits the process at once.
+fn watch_interrupts() -> tokio::sync::watch::Receiver<bool> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let (Ok(mut int), Ok(mut term)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        eprintln!("warning: cannot listen for SIGINT/SIGTERM; an interrupt will not write reports");
+        return rx;
+    };
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
+        }
+        eprintln!(
+            "interrupted: stopping the cases and writing the reports (interrupt again to exit at once)"
+        );
+        let _ = tx.send(true);
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
+        }
+        eprintln!("interrupted again: exiting at once, reports may be missing");
+        std::process::exit(EXIT_INTERRUPTED);
+    });
+    rx
+}
 
 /// Runs a parsed command line and returns the exit code.
 pub fn run_cli(cli: Cli) -> i32 {
@@ -313,9 +350,16 @@ async fn run(args: RunArgs) -> i32 {
         }
         human.handle(&event);
     };
-    let verdicts = match execute(config, suite, &mut on_event).await {
+    let interrupt = watch_interrupts();
+    let verdicts = match execute(config, suite, &mut on_event, interrupt).await {
         Ok(v) => v,
-        Err(e) => {
+        Err(RunError::Interrupted) => {
+            let message = "interrupted (SIGINT or SIGTERM) during preflight: no case had started";
+            eprintln!("error: {message}");
+            write_preflight_reports(&args, message);
+            return EXIT_INTERRUPTED;
+        }
+        Err(RunError::Preflight(e)) => {
             let message = redactor.redact(&format!("preflight failed: {e}"));
             eprintln!("error: {message}");
             write_preflight_reports(&args, &message);
@@ -442,6 +486,9 @@ pub fn not_run_lines(verdicts: &[Verdict], allow: &AllowSkipped) -> Vec<String> 
 /// when requested cases did not run for a set-up reason that `--allow-skipped` does not accept;
 /// else 0.
 pub fn exit_code(verdicts: &[Verdict], strict_baseline: bool, allow: &AllowSkipped) -> i32 {
+    if verdicts.iter().any(|v| v.outcome == Outcome::Interrupted) {
+        return EXIT_INTERRUPTED;
+    }
     let bad = verdicts.iter().any(|v| match v.outcome {
         Outcome::Failed => true,
         Outcome::UnexpectedPass => strict_baseline,
@@ -449,6 +496,7 @@ pub fn exit_code(verdicts: &[Verdict], strict_baseline: bool, allow: &AllowSkipp
         | Outcome::Warned
         | Outcome::Skipped
         | Outcome::Blocked
+        | Outcome::Interrupted
         | Outcome::ExpectedFailure => false,
     });
     if bad {

@@ -69,6 +69,8 @@ pub enum Outcome {
     /// The case did not test its rule because its set-up failed (media could not be created, an
     /// endpoint it needs is not served, a set-up step failed). Never a rule failure.
     Blocked,
+    /// The run was interrupted (SIGINT or SIGTERM) before the case finished.
+    Interrupted,
     /// Failed, and listed in the baseline.
     ExpectedFailure,
     /// Listed in the baseline, but passed.
@@ -83,6 +85,7 @@ impl Outcome {
             Outcome::Warned => "warned",
             Outcome::Skipped => "skipped",
             Outcome::Blocked => "blocked",
+            Outcome::Interrupted => "interrupted",
             Outcome::ExpectedFailure => "expected-failure",
             Outcome::UnexpectedPass => "unexpected-pass",
         }
@@ -184,6 +187,7 @@ pub struct Summary {
     pub warned: usize,
     pub skipped: usize,
     pub blocked: usize,
+    pub interrupted: usize,
     pub expected_failures: usize,
     pub unexpected_passes: usize,
 }
@@ -198,6 +202,7 @@ impl Summary {
                 Outcome::Warned => s.warned += 1,
                 Outcome::Skipped => s.skipped += 1,
                 Outcome::Blocked => s.blocked += 1,
+                Outcome::Interrupted => s.interrupted += 1,
                 Outcome::ExpectedFailure => s.expected_failures += 1,
                 Outcome::UnexpectedPass => s.unexpected_passes += 1,
             }
@@ -211,6 +216,7 @@ impl Summary {
             + self.warned
             + self.skipped
             + self.blocked
+            + self.interrupted
             + self.expected_failures
             + self.unexpected_passes
     }

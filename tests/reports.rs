@@ -215,6 +215,7 @@ struct JsonSummary {
     warned: usize,
     skipped: usize,
     blocked: usize,
+    interrupted: usize,
     expected_failures: usize,
     unexpected_passes: usize,
 }
@@ -255,6 +256,7 @@ fn json_has_the_documented_shape() {
             warned: 1,
             skipped: 1,
             blocked: 1,
+            interrupted: 0,
             expected_failures: 1,
             unexpected_passes: 1
         }
@@ -350,7 +352,7 @@ fn markdown_lists_what_needs_attention() {
         &redactor(),
     );
     assert!(
-        text.contains("| 1 | 1 | 1 | 1 | 1 | 1 | 1 | 3.0 s |"),
+        text.contains("| 1 | 1 | 1 | 1 | 1 | 0 | 1 | 1 | 3.0 s |"),
         "{text}"
     );
     assert!(

@@ -198,6 +198,9 @@ impl<W: Write> HumanReporter<W> {
                 if summary.blocked > 0 {
                     parts.push(self.paint(YELLOW, &format!("{} blocked", summary.blocked)));
                 }
+                if summary.interrupted > 0 {
+                    parts.push(self.paint(RED, &format!("{} interrupted", summary.interrupted)));
+                }
                 if summary.expected_failures > 0 {
                     parts.push(format!("{} expected failures", summary.expected_failures));
                 }
@@ -241,13 +244,14 @@ impl<W: Write> HumanReporter<W> {
             Outcome::Warned => ("⚠", YELLOW),
             Outcome::Skipped => ("-", DIM),
             Outcome::Blocked => ("⊘", YELLOW),
+            Outcome::Interrupted => ("■", YELLOW),
             Outcome::ExpectedFailure => ("✘", DIM),
             Outcome::UnexpectedPass => ("✔", YELLOW),
         };
         let detailed = matches!(
             v.outcome,
             Outcome::Failed | Outcome::Warned | Outcome::UnexpectedPass | Outcome::Blocked
-        );
+        ) || v.outcome == Outcome::Interrupted;
         if !self.verbose && !detailed {
             return;
         }

@@ -63,6 +63,11 @@ pub fn render_junit(
                         .set_description(details.as_str());
                     s
                 }
+                Outcome::Interrupted => {
+                    let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
+                    s.set_message(r(&v.reason).as_str()).set_type("interrupted");
+                    s
+                }
                 Outcome::Blocked => {
                     // The rule was not tested: an error, not a failure of the rule.
                     let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);

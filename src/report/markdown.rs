@@ -38,16 +38,17 @@ pub fn render_markdown(
         out.push('\n');
     }
     out.push_str(
-        "| passed | failed | warned | skipped | blocked | expected failures | unexpected passes | time |\n",
+        "| passed | failed | warned | skipped | blocked | interrupted | expected failures | unexpected passes | time |\n",
     );
-    out.push_str("|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    out.push_str("|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     out.push_str(&format!(
-        "| {} | {} | {} | {} | {} | {} | {} | {:.1} s |\n\n",
+        "| {} | {} | {} | {} | {} | {} | {} | {} | {:.1} s |\n\n",
         s.passed,
         s.failed,
         s.warned,
         s.skipped,
         s.blocked,
+        s.interrupted,
         s.expected_failures,
         s.unexpected_passes,
         elapsed.as_secs_f64()
@@ -59,6 +60,7 @@ pub fn render_markdown(
             | Outcome::Warned
             | Outcome::UnexpectedPass
             | Outcome::Blocked
+            | Outcome::Interrupted
             | Outcome::ExpectedFailure => true,
             Outcome::Passed | Outcome::Skipped => false,
         })

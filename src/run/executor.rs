@@ -55,7 +55,48 @@ pub async fn execute(
     config: RunConfig,
     suite: Suite,
     on_event: &mut (dyn FnMut(Event) + Send),
-) -> Result<Vec<Verdict>, PreflightError> {
+    mut interrupt: tokio::sync::watch::Receiver<bool>,
+) -> Result<Vec<Verdict>, RunError> {
+    let prepared = tokio::select! {
+        prepared = prepare(&config, suite, on_event) => prepared.map_err(RunError::Preflight)?,
+        () = interrupted(&mut interrupt) => return Err(RunError::Interrupted),
+    };
+    Ok(run_cases(&config, prepared, on_event, interrupt).await)
+}
+
+/// Why a run produced no verdicts.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Preflight(PreflightError),
+    /// SIGINT or SIGTERM arrived before the first case started.
+    #[error("interrupted during preflight (no case had started)")]
+    Interrupted,
+}
+
+/// Resolves once the interrupt flag is set (never, if its sender is gone without setting it).
+async fn interrupted(interrupt: &mut tokio::sync::watch::Receiver<bool>) {
+    if interrupt.wait_for(|set| *set).await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
+/// What preflight hands to the case phase.
+struct Prepared {
+    session: Session,
+    planned: Vec<Planned>,
+    started: Instant,
+    /// Kept alive for the cases; dropping them stops the servers.
+    page: Option<PreviewPage>,
+    peer: Option<Arc<Peer>>,
+}
+
+/// Preflight: probes, accounts, media, the plan. Ends with `RunStarted`.
+async fn prepare(
+    config: &RunConfig,
+    suite: Suite,
+    on_event: &mut (dyn FnMut(Event) + Send),
+) -> Result<Prepared, PreflightError> {
     let started = Instant::now();
     let redactor = config.redactor.clone();
     for s in &config.secrets {
@@ -496,13 +537,39 @@ pub async fn execute(
         planned: planned.len(),
         preflight: started.elapsed(),
     });
+    Ok(Prepared {
+        session,
+        planned,
+        started,
+        page,
+        peer: peer_handle,
+    })
+}
 
-    // 6. Cases, in parallel, under the deadline.
+/// The cases, in parallel, under the deadline; on an interrupt, unfinished cases are marked
+/// `interrupted` at once and the verdicts still come back (so reports are written).
+async fn run_cases(
+    config: &RunConfig,
+    prepared: Prepared,
+    on_event: &mut (dyn FnMut(Event) + Send),
+    mut interrupt: tokio::sync::watch::Receiver<bool>,
+) -> Vec<Verdict> {
+    let Prepared {
+        session,
+        planned,
+        started,
+        page,
+        peer: peer_handle,
+    } = prepared;
     let session = Arc::new(session);
     let semaphore = Arc::new(tokio::sync::Semaphore::new(config.jobs.max(1)));
     let deadline = started + config.deadline;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(usize, Verdict)>();
     let mut verdicts: Vec<Option<Verdict>> = vec![None; planned.len()];
+    // Every case by plan index, to report the ones an interrupt leaves unfinished.
+    let cases: Vec<crate::suite::Case> = planned.iter().map(|p| p.case().clone()).collect();
+    let mut tasks = Vec::new();
+    let mut done = vec![false; cases.len()];
     let mut serial = Vec::new();
     // Cases that wait on purpose start first, longest wait first, so the rest overlaps them.
     let mut order: Vec<(usize, Planned)> = planned.into_iter().enumerate().collect();
@@ -523,7 +590,7 @@ pub async fn execute(
                 let session = session.clone();
                 let semaphore = semaphore.clone();
                 let tx = tx.clone();
-                tokio::spawn(async move {
+                tasks.push(tokio::spawn(async move {
                     let permit = semaphore.acquire_owned().await;
                     let verdict = if Instant::now() >= deadline || permit.is_err() {
                         let mut v = Verdict::skipped(
@@ -552,7 +619,7 @@ pub async fn execute(
                         }
                     };
                     let _ = tx.send((index, verdict));
-                });
+                }));
             }
         }
     }
@@ -583,11 +650,24 @@ pub async fn execute(
                 released += 1;
             }
         };
-    while let Some((index, verdict)) = rx.recv().await {
-        finish(index, verdict, on_event);
+    let mut stopped = *interrupt.borrow();
+    while !stopped {
+        tokio::select! {
+            message = rx.recv() => match message {
+                Some((index, verdict)) => {
+                    done[index] = true;
+                    finish(index, verdict, on_event);
+                }
+                None => break,
+            },
+            () = interrupted(&mut interrupt) => stopped = true,
+        }
     }
     // Cases that change shared state run alone, after everything else.
     for (index, case) in serial {
+        if stopped {
+            break;
+        }
         let verdict = if Instant::now() >= deadline {
             let mut v = Verdict::skipped(
                 &case,
@@ -599,7 +679,15 @@ pub async fn execute(
             let offset = started.elapsed();
             let grace = deadline.saturating_duration_since(Instant::now())
                 + std::time::Duration::from_secs(5);
-            match tokio::time::timeout(grace, run_case(session.clone(), case.clone())).await {
+            let run = tokio::time::timeout(grace, run_case(session.clone(), case.clone()));
+            let result = tokio::select! {
+                result = run => result,
+                () = interrupted(&mut interrupt) => {
+                    stopped = true;
+                    break;
+                }
+            };
+            match result {
                 Ok(mut v) => {
                     v.started_at = offset;
                     v
@@ -612,7 +700,29 @@ pub async fn execute(
                 }
             }
         };
+        done[index] = true;
         finish(index, verdict, on_event);
+    }
+    if stopped {
+        // Stop every case still running (their requests are dropped with them), then report
+        // each unfinished case as interrupted, in plan order.
+        for task in &tasks {
+            task.abort();
+        }
+        while let Ok((index, verdict)) = rx.try_recv() {
+            done[index] = true;
+            finish(index, verdict, on_event);
+        }
+        for (index, case) in cases.iter().enumerate() {
+            if !done[index] {
+                let mut v = Verdict::skipped(
+                    case,
+                    "interrupted (SIGINT or SIGTERM) before the case finished",
+                );
+                v.outcome = Outcome::Interrupted;
+                finish(index, v, on_event);
+            }
+        }
     }
     drop(page);
     drop(peer_handle);
@@ -622,5 +732,5 @@ pub async fn execute(
         elapsed: started.elapsed(),
         causes: crate::rootcause::root_causes(&verdicts),
     });
-    Ok(verdicts)
+    verdicts
 }

@@ -12,4 +12,4 @@ pub mod signer;
 
 pub use config::{AccountSource, FederationSettings, RunConfig};
 pub use event::{Event, PreflightItem, TargetInfo};
-pub use executor::{PreflightError, execute};
+pub use executor::{PreflightError, RunError, execute};
