@@ -69,6 +69,7 @@ pub fn run_cli(cli: Cli) -> i32 {
     match cli.command {
         Command::List(args) => list(&args),
         Command::Keygen(args) => keygen(&args),
+        Command::Diff(args) => diff(&args),
         Command::Run(args) => {
             let runtime = match tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
@@ -118,16 +119,31 @@ fn load(args: &SuiteArgs) -> Result<(Suite, BTreeSet<String>), i32> {
     Ok((suite, profiles))
 }
 
+/// `--case` / `--skip`, with a warning for a pattern that matches no case.
+fn selection(args: &SuiteArgs, suite: &Suite) -> crate::plan::Selection {
+    let selection = crate::plan::Selection {
+        include: args.cases.clone(),
+        exclude: args.skips.clone(),
+    };
+    let ids: Vec<&str> = suite.cases.iter().map(|c| c.id.as_str()).collect();
+    for pattern in selection.unmatched(&ids) {
+        eprintln!("warning: the pattern `{pattern}` matches no case id (see `mediaconf list`)");
+    }
+    selection
+}
+
 fn list(args: &ListArgs) -> i32 {
     let (suite, profiles) = match load(&args.suite) {
         Ok(x) => x,
         Err(code) => return code,
     };
+    let selected = selection(&args.suite, &suite);
     let mut n = 0;
     for case in suite
         .cases
         .iter()
         .filter(|c| profiles.is_empty() || profiles.contains(&c.profile))
+        .filter(|c| selected.check(&c.id).is_ok())
     {
         n += 1;
         println!(
@@ -206,6 +222,32 @@ fn keygen(args: &KeygenArgs) -> i32 {
             EXIT_USAGE
         }
         _ => EXIT_OK,
+    }
+}
+
+fn diff(args: &crate::cli::DiffArgs) -> i32 {
+    let read = |path: &std::path::Path| {
+        std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))
+            .and_then(|t| {
+                crate::diff::Report::parse(&t).map_err(|e| format!("{}: {e}", path.display()))
+            })
+    };
+    let (old, new) = match (read(&args.old), read(&args.new)) {
+        (Ok(o), Ok(n)) => (o, n),
+        (Err(e), _) | (_, Err(e)) => return usage_error(&e),
+    };
+    let changes = crate::diff::compare(&old, &new);
+    let text = if args.markdown {
+        crate::diff::render_markdown(&changes)
+    } else {
+        crate::diff::render_text(&changes)
+    };
+    print!("{}", crate::report::sanitize(&text));
+    if changes.regressed() {
+        EXIT_FAILURES
+    } else {
+        EXIT_OK
     }
 }
 
@@ -321,6 +363,7 @@ async fn run(args: RunArgs) -> i32 {
         },
         preview_listen: args.preview_listen,
         quick: args.quick,
+        selection: selection(&args.suite, &suite),
         redactor: redactor.clone(),
     };
     let color = args.color.enabled(
@@ -412,7 +455,15 @@ async fn run(args: RunArgs) -> i32 {
     for line in &not_run {
         eprintln!("{}", redactor.redact(&crate::report::sanitize(line)));
     }
-    let code = exit_code(&verdicts, args.strict_baseline, &allow);
+    let mut code = exit_code(&verdicts, args.strict_baseline, &allow);
+    let warned = verdicts
+        .iter()
+        .filter(|v| v.outcome == Outcome::Warned)
+        .count();
+    if args.strict && warned > 0 && matches!(code, EXIT_OK | EXIT_USAGE) {
+        eprintln!("--strict: {warned} SHOULD/GAP warning(s) fail the run");
+        code = EXIT_FAILURES;
+    }
     if write_failed && code == EXIT_OK {
         EXIT_USAGE
     } else {

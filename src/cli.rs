@@ -23,6 +23,20 @@ pub enum Command {
     List(ListArgs),
     /// Create the ed25519 signing key file the tester signs federation requests with.
     Keygen(KeygenArgs),
+    /// Compare two JSON reports (`run --json`): newly failing, newly passing, other outcome
+    /// changes, cases added or removed. Exits 1 when something regressed.
+    Diff(DiffArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The earlier report (e.g. from main).
+    pub old: PathBuf,
+    /// The later report (e.g. from a branch).
+    pub new: PathBuf,
+    /// Print Markdown (for a CI step summary or a pull-request comment) instead of text.
+    #[arg(long)]
+    pub markdown: bool,
 }
 
 #[derive(Debug, Args)]
@@ -51,6 +65,13 @@ pub struct SuiteArgs {
     /// Profiles to run, comma-separated (default: all): client, guest, legacy, federation, …
     #[arg(long, value_delimiter = ',', value_name = "P,...")]
     pub profile: Vec<String>,
+    /// Only cases whose id matches this glob (`*` any text, `?` one character), e.g. `F-2*` or
+    /// `C-19.*`; repeatable. Other cases are reported as skipped by selection.
+    #[arg(long = "case", value_name = "PATTERN")]
+    pub cases: Vec<String>,
+    /// Leave out cases whose id matches this glob; repeatable.
+    #[arg(long = "skip", value_name = "PATTERN")]
+    pub skips: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -87,6 +108,9 @@ pub struct RunArgs {
     /// Exit 1 when a baseline entry unexpectedly passes.
     #[arg(long)]
     pub strict_baseline: bool,
+    /// SHOULD and GAP failures (warnings) fail the run too: exit 1 (MUST-only is the default).
+    #[arg(long)]
+    pub strict: bool,
     /// Cases run in parallel (8 measured fastest against Synapse on 2 cores: bench/run.sh).
     #[arg(long, default_value_t = 8, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
     pub jobs: u16,

@@ -7,6 +7,7 @@ pub mod app;
 pub mod baseline;
 pub mod check;
 pub mod cli;
+pub mod diff;
 pub mod exchange;
 pub mod federation;
 pub mod imageinfo;

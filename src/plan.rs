@@ -45,6 +45,66 @@ impl VersionBasis {
     }
 }
 
+/// Which case ids `--case` and `--skip` select.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Selection {
+    /// `--case` globs: when any is given, only matching cases run.
+    pub include: Vec<String>,
+    /// `--skip` globs: matching cases do not run.
+    pub exclude: Vec<String>,
+}
+
+impl Selection {
+    /// `Err(reason)` when the case is left out.
+    pub fn check(&self, id: &str) -> Result<(), String> {
+        if !self.include.is_empty() && !self.include.iter().any(|p| glob_match(p, id)) {
+            return Err(format!(
+                "not selected: no --case pattern matches ({})",
+                self.include.join(", ")
+            ));
+        }
+        match self.exclude.iter().find(|p| glob_match(p, id)) {
+            Some(p) => Err(format!("not selected: --skip {p}")),
+            None => Ok(()),
+        }
+    }
+
+    /// Patterns that match none of `ids` (most likely typos).
+    pub fn unmatched<'a>(&'a self, ids: &[&str]) -> Vec<&'a str> {
+        self.include
+            .iter()
+            .chain(&self.exclude)
+            .filter(|p| !ids.iter().any(|id| glob_match(p, id)))
+            .map(String::as_str)
+            .collect()
+    }
+}
+
+/// Glob matching on case ids: `*` matches any text (also empty), `?` one character, everything
+/// else itself (case-sensitive, as ids are).
+pub fn glob_match(pattern: &str, text: &str) -> bool {
+    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    let (mut pi, mut ti) = (0, 0);
+    let (mut star, mut mark) = (None, 0);
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ti;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|c| *c == '*')
+}
+
 /// A case in the plan: to run, skipped with the reason (not applicable: another spec version,
 /// not automated), or not run because something it needs is unavailable (a set-up problem).
 #[derive(Debug, Clone)]
@@ -70,6 +130,7 @@ pub fn select(
     profiles: &BTreeSet<String>,
     basis: &VersionBasis,
     quick: bool,
+    selection: &Selection,
 ) -> Vec<Planned> {
     let mut rank: Vec<&str> = Vec::new();
     for c in &suite.cases {
@@ -87,6 +148,9 @@ pub fn select(
         .into_iter()
         .map(|case| {
             let case = case.clone();
+            if let Err(reason) = selection.check(&case.id) {
+                return Planned::Skip(case, reason);
+            }
             if let Some(reason) = case.manual.clone() {
                 return Planned::Skip(case, format!("not automated: {reason}"));
             }
@@ -194,7 +258,7 @@ auth = "x-matrix"
     fn selects_by_version_and_profile() {
         let s = suite(TEXT);
         let basis = VersionBasis::Advertised(AdvertisedVersions::from_strings(["v1.11"]));
-        let plan = select(&s, &BTreeSet::new(), &basis, false);
+        let plan = select(&s, &BTreeSet::new(), &basis, false, &Selection::default());
         // Grouped by profile: the two client cases first, then the guest case.
         assert!(matches!(&plan[0], Planned::Run(c) if c.id == "A-1"));
         assert!(
@@ -208,6 +272,7 @@ auth = "x-matrix"
             &BTreeSet::from(["guest".to_string()]),
             &VersionBasis::Forced(SpecVersion::new(1, 12)),
             false,
+            &Selection::default(),
         );
         assert_eq!(only_guest.len(), 1);
         assert!(matches!(&only_guest[0], Planned::Run(_)));
@@ -221,15 +286,51 @@ auth = "x-matrix"
             1,
         ));
         let basis = VersionBasis::Forced(SpecVersion::new(1, 12));
-        let quick = select(&s, &BTreeSet::new(), &basis, true);
+        let quick = select(&s, &BTreeSet::new(), &basis, true, &Selection::default());
         assert!(
             matches!(&quick[0], Planned::Skip(c, r) if c.id == "A-1" && r == "slow: waits up to 60 s on purpose; run without --quick")
         );
         assert!(matches!(&quick[1], Planned::Run(_)));
-        let full = select(&s, &BTreeSet::new(), &basis, false);
+        let full = select(&s, &BTreeSet::new(), &basis, false, &Selection::default());
         assert!(
             matches!(&full[0], Planned::Run(c) if c.slow == Some(std::time::Duration::from_secs(60)))
         );
+    }
+
+    #[test]
+    fn globs_match_case_ids() {
+        assert!(glob_match("F-2*", "F-25.reordered"));
+        assert!(glob_match("F-2*", "F-2"));
+        assert!(!glob_match("F-2*", "F-17"));
+        assert!(glob_match("C-19.*", "C-19.bang"));
+        assert!(!glob_match("C-19.*", "C-19"));
+        assert!(glob_match("?-01", "A-01"));
+        assert!(glob_match("*status", "F-18.status"));
+        assert!(glob_match("B-0?.*", "B-02.upload"));
+        assert!(!glob_match("b-02.*", "B-02.upload"), "case-sensitive");
+    }
+
+    #[test]
+    fn selection_skips_with_the_reason() {
+        let s = suite(TEXT);
+        let basis = VersionBasis::Forced(SpecVersion::new(1, 12));
+        let only = Selection {
+            include: vec!["A-*".into()],
+            exclude: vec!["A-2".into()],
+        };
+        let plan = select(&s, &BTreeSet::new(), &basis, false, &only);
+        assert!(matches!(&plan[0], Planned::Run(c) if c.id == "A-1"));
+        assert!(
+            matches!(&plan[2], Planned::Skip(c, r) if c.id == "A-2" && r == "not selected: --skip A-2")
+        );
+        let none = Selection {
+            include: vec!["Z-*".into()],
+            exclude: vec![],
+        };
+        assert!(
+            matches!(&select(&s, &BTreeSet::new(), &basis, false, &none)[0], Planned::Skip(_, r) if r.starts_with("not selected: no --case pattern matches (Z-*)"))
+        );
+        assert_eq!(none.unmatched(&["A-1", "A-2"]), ["Z-*"]);
     }
 
     #[test]
@@ -240,6 +341,7 @@ auth = "x-matrix"
             &BTreeSet::new(),
             &VersionBasis::Forced(SpecVersion::new(1, 12)),
             false,
+            &Selection::default(),
         );
         assert!(needs_of(&plan).contains(&Need::Guest));
         let problem = SetUpProblem {

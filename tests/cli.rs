@@ -195,3 +195,65 @@ fn keygen_writes_a_0600_synapse_format_key_and_never_overwrites() {
         "--force replaces it"
     );
 }
+
+#[test]
+fn list_selects_cases_by_glob() {
+    let (code, stdout, _) = mediaconf(&["list", "--case", "F-2*", "--skip", "F-25.*"]);
+    assert_eq!(code, 0);
+    let ids: Vec<&str> = stdout
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|id| id.contains('-'))
+        .collect();
+    assert!(
+        ids.contains(&"F-21") && ids.contains(&"F-24.status"),
+        "{stdout}"
+    );
+    assert!(
+        ids.iter()
+            .all(|id| id.starts_with("F-2") && !id.starts_with("F-25.")),
+        "{stdout}"
+    );
+    let (_, _, stderr) = mediaconf(&["list", "--case", "NOPE-*"]);
+    assert!(
+        stderr.contains("the pattern `NOPE-*` matches no case id"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn diff_reports_regressions_with_exit_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, cases: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, format!("{{\"cases\": [{cases}]}}")).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let old = write(
+        "old.json",
+        r#"{"id":"C-01","outcome":"passed","reason":""},{"id":"C-02","outcome":"failed","reason":"x"}"#,
+    );
+    let new = write(
+        "new.json",
+        r#"{"id":"C-01","outcome":"failed","reason":"status: expected 200, got 500"},{"id":"C-02","outcome":"passed","reason":""}"#,
+    );
+    let (code, stdout, _) = mediaconf(&["diff", &old, &new]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains("newly failing (1):"), "{stdout}");
+    assert!(
+        stdout.contains("C-01") && stdout.contains("passed → failed"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("newly passing (1):"), "{stdout}");
+    let (code, stdout, _) = mediaconf(&["diff", &new, &old, "--markdown"]);
+    assert_eq!(code, 1, "C-02 fails again: {stdout}");
+    assert!(stdout.starts_with("## mediaconf diff"), "{stdout}");
+    let (code, stdout, _) = mediaconf(&["diff", &old, &old]);
+    assert_eq!(code, 0);
+    assert!(stdout.starts_with("no changes"), "{stdout}");
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, "[]").unwrap();
+    let (code, _, stderr) = mediaconf(&["diff", &old, bad.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("bad.json"), "{stderr}");
+}

@@ -745,3 +745,39 @@ async fn quick_skips_only_slow_cases() {
         "skipped cases stay in the report"
     );
 }
+
+/// `--strict`: a SHOULD failure (D-04, a thumbnail without a file name) fails the run; without
+/// it the same run exits 0. The verdicts stay warnings.
+#[tokio::test(flavor = "multi_thread")]
+async fn strict_makes_warnings_fail_the_run() {
+    let fake = FakeTarget::start(Fault::ThumbnailNoFilename).await;
+    let base = [
+        "--target",
+        &fake.url(),
+        "--profile",
+        "client",
+        "--case",
+        "D-0*",
+    ];
+    let lenient =
+        harness::run_mediaconf(base.iter().map(Into::into).collect(), "lenient".into()).await;
+    assert_eq!(lenient.exit_code, Some(0), "{}", lenient.output);
+    let mut args: Vec<std::ffi::OsString> = base.iter().map(Into::into).collect();
+    args.push("--strict".into());
+    let strict = harness::run_mediaconf(args, "strict".into()).await;
+    assert_eq!(strict.exit_code, Some(1), "{}", strict.output);
+    assert_eq!(strict.cases["D-04"].outcome, "warned");
+    assert!(
+        strict
+            .output
+            .contains("--strict: 1 SHOULD/GAP warning(s) fail the run"),
+        "{}",
+        strict.output
+    );
+    let selected = strict
+        .cases
+        .iter()
+        .filter(|(_, c)| !c.reason.starts_with("not selected"))
+        .all(|(id, _)| id.starts_with("D-0"));
+    assert!(selected, "--case D-0* runs only D-0x cases");
+}

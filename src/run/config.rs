@@ -54,6 +54,8 @@ pub struct RunConfig {
     pub federation: FederationSettings,
     /// `--quick`: slow cases are skipped.
     pub quick: bool,
+    /// `--case` / `--skip`.
+    pub selection: crate::plan::Selection,
     /// Where the preview page listens.
     pub preview_listen: std::net::SocketAddr,
     /// Shared with the reports, so tokens learned during the run are redacted there too.

@@ -151,7 +151,13 @@ async fn prepare(
         Some(v) => VersionBasis::Forced(v),
         None => VersionBasis::Advertised(advertised.clone()),
     };
-    let selected = plan::select(&suite, &config.profiles, &basis, config.quick);
+    let selected = plan::select(
+        &suite,
+        &config.profiles,
+        &basis,
+        config.quick,
+        &config.selection,
+    );
     let needs = plan::needs_of(&selected);
 
     // 3. Accounts.
