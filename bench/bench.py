@@ -226,6 +226,10 @@ def machine():
 
 def main():
     global PNG_SHA256
+    # SIGTERM (e.g. a CI timeout) unwinds like Ctrl-C, so the `finally` blocks stop Synapse and
+    # the instant target.
+    import signal
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("bench: terminated"))
     ap = argparse.ArgumentParser()
     ap.add_argument("--mediaconf", required=True)
     ap.add_argument("--instant-target", required=True)

@@ -18,6 +18,7 @@ pub mod peer;
 pub mod plan;
 pub mod redact;
 pub mod report;
+pub mod repro;
 pub mod rootcause;
 pub mod run;
 pub mod spec_version;

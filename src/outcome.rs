@@ -55,6 +55,9 @@ pub struct StepReport {
     /// `404` plus the relevant headers and a body excerpt, or the transport failure.
     pub response_summary: String,
     pub findings: Vec<Finding>,
+    /// A `curl` command sending the same request again (tokens as environment variables), for
+    /// failed steps of client-API requests.
+    pub reproduction: Option<String>,
 }
 
 /// How a case ended.

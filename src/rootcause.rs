@@ -187,6 +187,7 @@ mod tests {
                 elapsed_ms: 0,
                 response_summary: String::new(),
                 findings: vec![Finding::new("status", "401", actual)],
+                reproduction: None,
             }],
             set_up: None,
             duration: Duration::ZERO,

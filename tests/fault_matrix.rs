@@ -767,6 +767,16 @@ async fn strict_makes_warnings_fail_the_run() {
     let strict = harness::run_mediaconf(args, "strict".into()).await;
     assert_eq!(strict.exit_code, Some(1), "{}", strict.output);
     assert_eq!(strict.cases["D-04"].outcome, "warned");
+    // The warned step carries a curl reproduction with the token as a variable.
+    let repro = strict.cases["D-04"]
+        .reproduction
+        .clone()
+        .unwrap_or_default();
+    assert!(
+        repro.starts_with("curl -sS -i -H \"Authorization: Bearer ${MEDIACONF_TOKEN}\" \"http://")
+            && repro.contains("/_matrix/client/v1/media/thumbnail/"),
+        "{repro}"
+    );
     assert!(
         strict
             .output

@@ -32,6 +32,7 @@ fn verdict(id: &str, profile: &str, level: Level, outcome: Outcome, reason: &str
                 "401\n{{\"errcode\":\"M_UNKNOWN_TOKEN\",\"error\":\"bad {SECRET}\"}}\n\x1b[31m]]>"
             ),
             findings: vec![Finding::new("status", "200", "401 M_UNKNOWN_TOKEN")],
+            reproduction: None,
         }],
         set_up: None,
         duration: Duration::from_millis(12),

@@ -301,6 +301,9 @@ impl<W: Write> HumanReporter<W> {
                         f.check, f.expected, f.actual
                     )));
                 }
+                if let Some(r) = &step.reproduction {
+                    lines.push(sanitize(&format!("reproduce: {r}")));
+                }
             }
             for l in lines {
                 let text = format!("{:<11}{}", "", l);

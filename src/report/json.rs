@@ -50,6 +50,8 @@ pub struct JsonStep<'a> {
     pub response: &'a str,
     /// How long the request took (until the body was read).
     pub elapsed_ms: u64,
+    /// `curl …` for failed client-API steps (tokens as `$MEDIACONF_TOKEN` etc.).
+    pub reproduction: Option<&'a str>,
     pub findings: &'a [Finding],
 }
 
@@ -93,6 +95,7 @@ pub fn render_json(
                             .collect(),
                         response: &s.response_summary,
                         elapsed_ms: s.elapsed_ms,
+                        reproduction: s.reproduction.as_deref(),
                         findings: &s.findings,
                     })
                     .collect(),

@@ -92,6 +92,7 @@ pub async fn run_case(session: Arc<Session>, case: Case) -> Verdict {
                     elapsed_ms: 0,
                     response_summary: "(not sent)".into(),
                     findings: vec![Finding::new("request", "a request built from the case", e)],
+                    reproduction: None,
                 });
                 stopped = later_steps;
                 break;
@@ -149,6 +150,7 @@ pub async fn run_case(session: Arc<Session>, case: Case) -> Verdict {
                     "a completed request",
                     e.to_string(),
                 )],
+                reproduction: None,
             }),
         }
     }
@@ -260,7 +262,6 @@ fn judge(
     exchange: &Exchange,
     vars: &BTreeMap<String, String>,
 ) -> StepReport {
-    let _ = case;
     let ctx = CheckContext {
         media: &session.media_defs,
         vars,
@@ -282,8 +283,65 @@ fn judge(
         request_headers: exchange.request.headers.clone(),
         elapsed_ms: u64::try_from(exchange.elapsed.as_millis()).unwrap_or(u64::MAX),
         response_summary: summarize(exchange, &extra),
+        reproduction: (!findings.is_empty())
+            .then(|| reproduction(session, case, step, exchange, vars))
+            .flatten(),
         findings,
     }
+}
+
+/// A `curl` command that sends the same client-API request again, tokens as environment
+/// variables. `None` for signed federation requests (curl cannot sign them).
+fn reproduction(
+    session: &Session,
+    case: &Case,
+    step: &StepSpec,
+    exchange: &Exchange,
+    vars: &BTreeMap<String, String>,
+) -> Option<String> {
+    use crate::repro::{BodyShape, curl};
+    if step.request.api.unwrap_or(case.api) == Api::Federation
+        || step.request.auth == AuthMode::XMatrix
+    {
+        return None;
+    }
+    let token_var = match step.request.auth {
+        AuthMode::OtherUser => "MEDIACONF_OTHER_TOKEN",
+        AuthMode::Guest => "MEDIACONF_GUEST_TOKEN",
+        AuthMode::LoggedOut => "MEDIACONF_LOGGED_OUT_TOKEN",
+        _ => "MEDIACONF_TOKEN",
+    };
+    let body = match &step.request.body {
+        None => BodyShape::None,
+        Some(spec) => {
+            if let Some(json) = &spec.json {
+                BodyShape::Text(
+                    expand_json(json, vars)
+                        .map(|v| v.to_string())
+                        .unwrap_or_default(),
+                )
+            } else if let Some(text) = &spec.text {
+                BodyShape::Text(template::expand(text, vars).unwrap_or_default())
+            } else if let Some(media) = &spec.media {
+                let fixture = session
+                    .media_defs
+                    .get(media)
+                    .and_then(|d| d.spec.fixture.clone())
+                    .unwrap_or_else(|| media.clone());
+                BodyShape::Fixture(format!("fixtures/{fixture}"))
+            } else {
+                BodyShape::Zeros(exchange.request.body_len)
+            }
+        }
+    };
+    let text = curl(
+        &exchange.request.method,
+        &exchange.request.url,
+        &exchange.request.headers,
+        &body,
+        token_var,
+    );
+    Some(session.http.redactor().redact(&text))
 }
 
 /// Status, the relevant headers and a body excerpt.

@@ -13,6 +13,8 @@ pub struct CaseResult {
     pub level: String,
     pub outcome: String,
     pub reason: String,
+    /// The first `curl` reproduction among the case's steps.
+    pub reproduction: Option<String>,
 }
 
 /// What one run of the binary produced.
@@ -71,6 +73,15 @@ pub async fn run_mediaconf(args: Vec<OsString>, label: String) -> Run {
                 level: field(c, "level"),
                 outcome: field(c, "outcome"),
                 reason: field(c, "reason"),
+                reproduction: c
+                    .get("steps")
+                    .and_then(Value::as_array)
+                    .and_then(|steps| {
+                        steps
+                            .iter()
+                            .find_map(|s| s.get("reproduction").and_then(Value::as_str))
+                    })
+                    .map(str::to_string),
             };
             (field(c, "id"), result)
         })
