@@ -268,7 +268,9 @@ fn check(report: &RunReport) {
     for (id, c) in &broken {
         // curl cannot sign X-Matrix: federation cases carry no curl reproduction.
         if let Some(r) = &c.reproduction {
-            problems.push(format!("{id} has a curl reproduction, which cannot sign: {r}"));
+            problems.push(format!(
+                "{id} has a curl reproduction, which cannot sign: {r}"
+            ));
         }
         // Shown with --nocapture, to review why each case broke.
         println!("{fault:?}: {id} {}: {}", c.outcome, c.reason);
