@@ -70,6 +70,24 @@ pub fn run_cli(cli: Cli) -> i32 {
         Command::List(args) => list(&args),
         Command::Keygen(args) => keygen(&args),
         Command::Diff(args) => diff(&args),
+        Command::Lint(args) => lint(&args),
+        Command::Completions(args) => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(
+                args.shell,
+                &mut command,
+                "mediaconf",
+                &mut std::io::stdout(),
+            );
+            EXIT_OK
+        }
+        Command::Man => {
+            let command = <Cli as clap::CommandFactory>::command();
+            match clap_mangen::Man::new(command).render(&mut std::io::stdout()) {
+                Ok(()) => EXIT_OK,
+                Err(e) => usage_error(&format!("cannot write the man page: {e}")),
+            }
+        }
         Command::Run(args) => {
             let runtime = match tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
@@ -222,6 +240,39 @@ fn keygen(args: &KeygenArgs) -> i32 {
             EXIT_USAGE
         }
         _ => EXIT_OK,
+    }
+}
+
+/// Loads the embedded suites and `args.dirs`, reporting every error; the embedded cases are
+/// not counted in the summary line.
+fn lint(args: &crate::cli::LintArgs) -> i32 {
+    for dir in &args.dirs {
+        if !dir.is_dir() {
+            return usage_error(&format!(
+                "{} is not a directory of suite files",
+                dir.display()
+            ));
+        }
+    }
+    match load_suite(&args.dirs) {
+        Ok(suite) => {
+            let embedded = load_suite(&[]).map(|s| s.cases.len()).unwrap_or(0);
+            let own = suite.cases.len().saturating_sub(embedded);
+            println!(
+                "ok: {own} case(s) in {} director{} (plus {embedded} embedded)",
+                args.dirs.len(),
+                if args.dirs.len() == 1 { "y" } else { "ies" }
+            );
+            EXIT_OK
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            eprintln!(
+                "\n{} suite error(s); see docs/suites.md for the format",
+                e.0.len()
+            );
+            EXIT_USAGE
+        }
     }
 }
 

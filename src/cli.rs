@@ -26,6 +26,26 @@ pub enum Command {
     /// Compare two JSON reports (`run --json`): newly failing, newly passing, other outcome
     /// changes, cases added or removed. Exits 1 when something regressed.
     Diff(DiffArgs),
+    /// Check suite files without a target: every error with file:line:column; exit 2 on errors.
+    Lint(LintArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff) to stdout, e.g. `mediaconf man > mediaconf.1`.
+    Man,
+}
+
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    /// Directories of *.toml suites to check (together with the embedded suites they may use).
+    #[arg(required = true, value_name = "DIR")]
+    pub dirs: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]

@@ -257,3 +257,44 @@ fn diff_reports_regressions_with_exit_1() {
     assert_eq!(code, 2);
     assert!(stderr.contains("bad.json"), "{stderr}");
 }
+
+#[test]
+fn lint_checks_suite_files_without_a_target() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("mine.toml"),
+        "profile = \"mine\"\n[[case]]\nid = \"MY-01\"\ntitle = \"t\"\nlevel = \"MUST\"\nspec = \"x\"\nsince = \"v1.11\"\n[case.request]\npath = \"/_matrix/client/versions\"\n[case.expect]\nstatus = 200\n",
+    )
+    .unwrap();
+    let (code, stdout, stderr) = mediaconf(&["lint", dir.path().to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.starts_with("ok: 1 case(s) in 1 directory"),
+        "{stdout}"
+    );
+    std::fs::write(
+        dir.path().join("bad.toml"),
+        "profile = \"mine\"\n[[case]]\nid = \"MY-02\"\nstauts = 1\n",
+    )
+    .unwrap();
+    let (code, _, stderr) = mediaconf(&["lint", dir.path().to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("bad.toml:4:1"), "{stderr}");
+}
+
+#[test]
+fn completions_and_man_page_come_from_the_cli_definition() {
+    let (code, stdout, _) = mediaconf(&["completions", "bash"]);
+    assert_eq!(code, 0);
+    assert!(
+        stdout.contains("mediaconf") && stdout.contains("--allow-skipped"),
+        "bash completion"
+    );
+    let (code, stdout, _) = mediaconf(&["man"]);
+    assert_eq!(code, 0);
+    assert!(
+        stdout.starts_with(".ie") || stdout.contains(".TH mediaconf"),
+        "{}",
+        &stdout[..200.min(stdout.len())]
+    );
+}
