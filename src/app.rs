@@ -85,6 +85,8 @@ pub fn run_cli(cli: Cli) -> i32 {
             let command = <Cli as clap::CommandFactory>::command();
             match clap_mangen::Man::new(command).render(&mut std::io::stdout()) {
                 Ok(()) => EXIT_OK,
+                // `mediaconf man | head` closes the pipe early: not an error.
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => EXIT_OK,
                 Err(e) => usage_error(&format!("cannot write the man page: {e}")),
             }
         }

@@ -298,3 +298,19 @@ fn completions_and_man_page_come_from_the_cli_definition() {
         &stdout[..200.min(stdout.len())]
     );
 }
+
+#[test]
+fn a_key_file_readable_by_others_gets_a_warning_with_the_fix() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("k.key");
+    let (code, _, _) = mediaconf(&["keygen", "--out", key.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    assert!(mediaconf::run::preflight::readable_by_others(&key, "the signing key").is_none());
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let warning = mediaconf::run::preflight::readable_by_others(&key, "the signing key").unwrap();
+    assert!(
+        warning.contains("mode 644") && warning.contains("chmod 600"),
+        "{warning}"
+    );
+}

@@ -102,6 +102,7 @@ fn full_suites_against_synapse() {
     let dir = tempfile::tempdir().unwrap();
     let junit = dir.path().join("r.xml");
     let json = dir.path().join("r.json");
+    let markdown = dir.path().join("r.md");
     let key = dir.path().join("signing.key");
     let ca = dir.path().join("ca.pem");
     // Our key and CA exist before Synapse starts, so Synapse verifies our key server's
@@ -136,6 +137,8 @@ fn full_suites_against_synapse() {
         junit.to_str().unwrap(),
         "--json",
         json.to_str().unwrap(),
+        "--markdown",
+        markdown.to_str().unwrap(),
         "--signing-key",
         key.to_str().unwrap(),
         "--peer-ca-out",
@@ -222,6 +225,7 @@ fn full_suites_against_synapse() {
         ("stderr", &stderr),
         ("junit", &xml),
         ("json", &read(&json)),
+        ("markdown", &read(&markdown)),
     ] {
         assert!(
             !text.contains(SECRET),

@@ -458,6 +458,15 @@ async fn prepare(
         );
     }
     if needs.contains(&Need::Federation) && !unavailable.contains_key(&Need::Federation) {
+        let ca_key = crate::peer::server::ca_key_path(&config.federation.ca_out);
+        for (path, what) in [
+            (config.federation.signing_key.as_path(), "the signing key"),
+            (ca_key.as_path(), "the key server's CA key"),
+        ] {
+            if let Some(warning) = super::preflight::readable_by_others(path, what) {
+                preflight(on_event, "key files", false, warning);
+            }
+        }
         match setup_federation(&config.federation, &session).await {
             Ok((peer, context, detail)) => {
                 preflight(on_event, "federation", true, detail);

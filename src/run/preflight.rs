@@ -116,6 +116,20 @@ pub async fn probe_deprecated_endpoints(session: &Session, token: &str) -> Optio
     })
 }
 
+/// A warning with the fix when a secret key file can be read by other users (group or world
+/// permission bits set); `None` when it is private or does not exist yet.
+pub fn readable_by_others(path: &std::path::Path, what: &str) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o777;
+    (mode & 0o077 != 0).then(|| {
+        format!(
+            "{what} {} is readable by other users (mode {mode:03o}): run chmod 600 {}",
+            path.display(),
+            path.display()
+        )
+    })
+}
+
 /// Loads (or creates) our signing key, starts the key server and checks with one signed request
 /// that the target can verify us. `Err` is the reason federation cases are skipped, with the fix.
 pub async fn setup_federation(
