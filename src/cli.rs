@@ -32,6 +32,38 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Print the man page (roff) to stdout, e.g. `mediaconf man > mediaconf.1`.
     Man,
+    /// Send one signed federation request with our key (serving our key server meanwhile),
+    /// print the exchange and dissect a multipart body: the reproduction of a federation case.
+    Request(RequestArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RequestArgs {
+    /// The target's federation API base URL, e.g. https://127.0.0.1:8448
+    #[arg(long, value_name = "URL")]
+    pub target: String,
+    /// The target's server name, signed as `destination` (default: the URL's host:port).
+    #[arg(long, value_name = "NAME")]
+    pub server_name: Option<String>,
+    /// Our signing key (created with mode 0600 if missing).
+    #[arg(long, default_value = DEFAULT_SIGNING_KEY, value_name = "FILE")]
+    pub signing_key: PathBuf,
+    /// Where our key server listens (HTTPS).
+    #[arg(long, default_value = "127.0.0.1:8448", value_name = "ADDR")]
+    pub peer_listen: std::net::SocketAddr,
+    /// Our server name as the target reaches it (default: the listen address).
+    #[arg(long, value_name = "NAME")]
+    pub peer_server_name: Option<String>,
+    /// The key server's CA certificate (kept and reused, as with `run`).
+    #[arg(long, default_value = "mediaconf-peer-ca.pem", value_name = "FILE")]
+    pub peer_ca_out: PathBuf,
+    /// Timeout of the request, in seconds.
+    #[arg(long, default_value_t = 30, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub timeout: u64,
+    /// HTTP method, e.g. GET.
+    pub method: String,
+    /// Path and query, e.g. /_matrix/federation/v1/media/download/MEDIAID
+    pub path: String,
 }
 
 #[derive(Debug, Args)]

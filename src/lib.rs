@@ -19,6 +19,7 @@ pub mod plan;
 pub mod redact;
 pub mod report;
 pub mod repro;
+pub mod request;
 pub mod rootcause;
 pub mod run;
 pub mod spec_version;

@@ -252,6 +252,17 @@ fn check(report: &RunReport) {
     if report.key_fetches == 0 {
         problems.push("the fake never fetched the tester's key".to_string());
     }
+    if fault == FedFault::WrongBytes {
+        let repro = report.cases["F-05"]
+            .reproduction
+            .clone()
+            .unwrap_or_default();
+        if !repro.starts_with("mediaconf request --target http://") {
+            problems.push(format!(
+                "F-05's reproduction is not `mediaconf request`: {repro}"
+            ));
+        }
+    }
     let must_broken = harness::compare_broken(&report.cases, breaks(fault), &mut problems);
     let want_exit = i32::from(must_broken);
     if report.exit_code != Some(want_exit) {
@@ -266,10 +277,13 @@ fn check(report: &RunReport) {
         .filter(|(_, c)| matches!(c.outcome.as_str(), "failed" | "warned"))
         .collect();
     for (id, c) in &broken {
-        // curl cannot sign X-Matrix: federation cases carry no curl reproduction.
-        if let Some(r) = &c.reproduction {
+        // curl cannot sign X-Matrix: a signed case's reproduction is `mediaconf request`.
+        if let Some(r) = &c.reproduction
+            && r.starts_with("curl")
+            && r.contains("X-Matrix")
+        {
             problems.push(format!(
-                "{id} has a curl reproduction, which cannot sign: {r}"
+                "{id} has a curl reproduction of a signed request: {r}"
             ));
         }
         // Shown with --nocapture, to review why each case broke.
@@ -497,4 +511,49 @@ async fn two_runs_against_a_key_caching_target_agree() {
         second.output
     );
     assert_eq!(second.exit_code, first.exit_code, "{}", second.output);
+}
+
+/// `mediaconf request` signs one federation request with our key while serving our key server:
+/// the fake fetches the key, verifies the signature and answers (404 for unknown media, not
+/// the 401 an unverified request gets); the exchange is printed.
+#[tokio::test(flavor = "multi_thread")]
+async fn request_sends_one_signed_federation_request() {
+    let fake = FakeFederation::start(FedFault::None).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let peer_listen = format!("127.0.0.1:{}", free_port());
+    let (key, ca) = (dir.path().join("k.key"), dir.path().join("ca.pem"));
+    let url = fake.url();
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_mediaconf"))
+            .args(["request", "--target", &url, "--server-name", "fake.test"])
+            .args(["--peer-listen", &peer_listen, "--signing-key"])
+            .arg(&key)
+            .arg("--peer-ca-out")
+            .arg(&ca)
+            .args([
+                "GET",
+                "/_matrix/federation/v1/media/download/mediaconfNoSuchMedia",
+            ])
+            .output()
+            .expect("run mediaconf request")
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains("> Authorization: X-Matrix origin="),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("< 404"),
+        "the signature was verified: {stdout}"
+    );
+    assert!(stdout.contains("M_NOT_FOUND"), "{stdout}");
+    assert!(fake.key_fetches() >= 1, "the fake fetched our key");
 }

@@ -262,6 +262,7 @@ fn judge(
     exchange: &Exchange,
     vars: &BTreeMap<String, String>,
 ) -> StepReport {
+    let _ = case;
     let ctx = CheckContext {
         media: &session.media_defs,
         vars,
@@ -284,26 +285,46 @@ fn judge(
         elapsed_ms: u64::try_from(exchange.elapsed.as_millis()).unwrap_or(u64::MAX),
         response_summary: summarize(exchange, &extra),
         reproduction: (!findings.is_empty())
-            .then(|| reproduction(session, case, step, exchange, vars))
+            .then(|| reproduction(session, step, exchange, vars))
             .flatten(),
         findings,
     }
 }
 
-/// A `curl` command that sends the same client-API request again, tokens as environment
-/// variables. `None` for signed federation requests (curl cannot sign them).
+/// A command that sends the same request again: `curl` with tokens as environment variables,
+/// or `mediaconf request` for a signed federation request (curl cannot sign). `None` for
+/// deliberately mis-signed requests (flipped signatures, other keys, header variants), which
+/// only a run can send.
 fn reproduction(
     session: &Session,
-    case: &Case,
     step: &StepSpec,
     exchange: &Exchange,
     vars: &BTreeMap<String, String>,
 ) -> Option<String> {
     use crate::repro::{BodyShape, curl};
-    if step.request.api.unwrap_or(case.api) == Api::Federation
-        || step.request.auth == AuthMode::XMatrix
-    {
-        return None;
+    if step.request.auth == AuthMode::XMatrix {
+        let plain = step
+            .request
+            .xmatrix
+            .as_ref()
+            .is_none_or(|x| *x == crate::suite::model::XMatrixSpec::default());
+        let federation = session.federation.as_ref()?;
+        if !plain || step.request.body.is_some() {
+            return None;
+        }
+        let url = reqwest::Url::parse(&exchange.request.url).ok()?;
+        let path = match url.query() {
+            Some(q) => format!("{}?{q}", url.path()),
+            None => url.path().to_string(),
+        };
+        return Some(format!(
+            "mediaconf request --target {} --server-name {} --peer-server-name {} {} '{}'  # with this run's --signing-key, --peer-listen and --peer-ca-out",
+            federation.base,
+            session.server_name,
+            federation.origin,
+            exchange.request.method,
+            path.replace('\'', "'\\''")
+        ));
     }
     let token_var = match step.request.auth {
         AuthMode::OtherUser => "MEDIACONF_OTHER_TOKEN",

@@ -276,7 +276,7 @@ pub struct RequestSpec {
 
 /// How an `X-Matrix` request is signed; every key is optional and the defaults give a correct
 /// request from the tester's server to the target.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct XMatrixSpec {
     /// Header spelling: `canonical` (default), `spaces-around-commas`, `tabs-around-commas`,
