@@ -408,19 +408,12 @@ async fn run(args: RunArgs) -> i32 {
         baseline,
         extra_suites: args.suite.suites.clone(),
         secrets,
-        federation: FederationSettings {
-            signing_key: args.signing_key.clone(),
-            peer_listen: args.peer_listen,
-            peer_server_name: args
-                .peer_server_name
-                .clone()
-                .unwrap_or_else(|| args.peer_listen.to_string()),
-            ca_out: args.peer_ca_out.clone(),
-            federation_url: args
-                .federation_url
+        federation: FederationSettings::from_args(
+            &args.peer,
+            args.federation_url
                 .clone()
                 .unwrap_or_else(|| args.target.trim_end_matches('/').to_string()),
-        },
+        ),
         preview_listen: args.preview_listen,
         quick: args.quick,
         selection: selection(&args.suite, &suite),

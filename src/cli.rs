@@ -45,18 +45,8 @@ pub struct RequestArgs {
     /// The target's server name, signed as `destination` (default: the URL's host:port).
     #[arg(long, value_name = "NAME")]
     pub server_name: Option<String>,
-    /// Our signing key (created with mode 0600 if missing).
-    #[arg(long, default_value = DEFAULT_SIGNING_KEY, value_name = "FILE")]
-    pub signing_key: PathBuf,
-    /// Where our key server listens (HTTPS).
-    #[arg(long, default_value = "127.0.0.1:8448", value_name = "ADDR")]
-    pub peer_listen: std::net::SocketAddr,
-    /// Our server name as the target reaches it (default: the listen address).
-    #[arg(long, value_name = "NAME")]
-    pub peer_server_name: Option<String>,
-    /// The key server's CA certificate (kept and reused, as with `run`).
-    #[arg(long, default_value = "mediaconf-peer-ca.pem", value_name = "FILE")]
-    pub peer_ca_out: PathBuf,
+    #[command(flatten)]
+    pub peer: PeerArgs,
     /// Timeout of the request, in seconds.
     #[arg(long, default_value_t = 30, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub timeout: u64,
@@ -103,6 +93,24 @@ pub struct KeygenArgs {
     /// target can be configured to trust it before the first run.
     #[arg(long, value_name = "FILE")]
     pub peer_ca_out: Option<PathBuf>,
+}
+
+/// The tester's own server (its signing key and HTTPS key server), shared by `run` and `request`.
+#[derive(Debug, Args)]
+pub struct PeerArgs {
+    /// Signing key for federation requests (created with mode 0600 if missing).
+    #[arg(long, default_value = DEFAULT_SIGNING_KEY, value_name = "FILE")]
+    pub signing_key: PathBuf,
+    /// Where the tester's key server listens (HTTPS).
+    #[arg(long, default_value = "127.0.0.1:8448", value_name = "ADDR")]
+    pub peer_listen: std::net::SocketAddr,
+    /// The tester's server name as the target reaches it (default: the listen address).
+    #[arg(long, value_name = "NAME")]
+    pub peer_server_name: Option<String>,
+    /// Where the key server's CA certificate is written (give it to the target to trust); it is
+    /// kept and reused across runs.
+    #[arg(long, default_value = "mediaconf-peer-ca.pem", value_name = "FILE")]
+    pub peer_ca_out: PathBuf,
 }
 
 /// Default signing key file, in the working directory.
@@ -199,18 +207,8 @@ pub struct RunArgs {
         value_name = "TOKEN"
     )]
     pub user_token: Option<String>,
-    /// Signing key for federation requests (created with mode 0600 if missing).
-    #[arg(long, default_value = DEFAULT_SIGNING_KEY, value_name = "FILE")]
-    pub signing_key: PathBuf,
-    /// Where the tester's key server listens (HTTPS).
-    #[arg(long, default_value = "127.0.0.1:8448", value_name = "ADDR")]
-    pub peer_listen: std::net::SocketAddr,
-    /// The tester's server name as the target reaches it (default: the listen address).
-    #[arg(long, value_name = "NAME")]
-    pub peer_server_name: Option<String>,
-    /// Where the key server's CA certificate is written (give it to the target to trust).
-    #[arg(long, default_value = "mediaconf-peer-ca.pem", value_name = "FILE")]
-    pub peer_ca_out: PathBuf,
+    #[command(flatten)]
+    pub peer: PeerArgs,
     /// Base URL of the target's federation API (default: --target).
     #[arg(long, value_name = "URL")]
     pub federation_url: Option<String>,

@@ -4,15 +4,13 @@
 //! a multipart body part by part with the strict parser's verdicts.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::Duration;
 
 use crate::cli::RequestArgs;
-use crate::federation::signing_key::SigningKey;
 use crate::multipart::parse_media_response;
-use crate::peer::{Peer, PeerConfig};
 use crate::redact::Redactor;
-use crate::run::signer::FederationContext;
+use crate::run::FederationSettings;
+use crate::run::preflight::start_key_server;
 use crate::suite::model::XMatrixSpec;
 use crate::target::{HttpClient, OutgoingRequest};
 
@@ -66,39 +64,13 @@ pub async fn request(args: &RequestArgs) -> i32 {
             _ => return fail("cannot derive the server name: pass --server-name".into()),
         },
     };
-    let key = match SigningKey::load_or_create(&args.signing_key) {
-        Ok(k) => k,
-        Err(e) => return fail(format!("cannot use {}: {e}", args.signing_key.display())),
-    };
     let redactor = Redactor::default();
-    if let Some(seed) = key.to_key_file().split_whitespace().nth(2) {
-        redactor.add(seed);
-    }
-    let origin = args
-        .peer_server_name
-        .clone()
-        .unwrap_or_else(|| args.peer_listen.to_string());
-    let peer = match Peer::start(PeerConfig {
-        listen: args.peer_listen,
-        server_name: origin.clone(),
-        key: key.clone(),
-        ca_out: args.peer_ca_out.clone(),
-    })
-    .await
-    {
-        Ok(p) => Arc::new(p),
-        Err(e) => return fail(format!("the key server cannot start: {e}")),
+    let settings = FederationSettings::from_args(&args.peer, base.clone());
+    let (peer, context) = match start_key_server(&settings, &redactor).await {
+        Ok(started) => started,
+        Err(e) => return fail(e),
     };
-    let unknown_key = match SigningKey::generate("mcunknown") {
-        Ok(k) => k,
-        Err(e) => return fail(e.to_string()),
-    };
-    let context = FederationContext {
-        base: base.clone(),
-        origin: origin.clone(),
-        keys: peer.clone(),
-        unknown_key,
-    };
+    let origin = &context.origin;
     let uri = match url.query() {
         Some(q) => format!("{}?{q}", url.path()),
         None => url.path().to_string(),
@@ -112,7 +84,7 @@ pub async fn request(args: &RequestArgs) -> i32 {
     println!(
         "key server https://{} (signing as {origin} with {}, CA {})",
         peer.local_addr(),
-        key.key_id,
+        peer.current_key().key_id,
         peer.ca_path().display()
     );
     let http = match HttpClient::new(64 * 1024 * 1024, redactor.clone(), true) {

@@ -30,6 +30,22 @@ pub struct FederationSettings {
     pub federation_url: String,
 }
 
+impl FederationSettings {
+    /// From the `--signing-key`/`--peer-*` flags and the target's federation base URL.
+    pub fn from_args(peer: &crate::cli::PeerArgs, federation_url: String) -> Self {
+        FederationSettings {
+            signing_key: peer.signing_key.clone(),
+            peer_listen: peer.peer_listen,
+            peer_server_name: peer
+                .peer_server_name
+                .clone()
+                .unwrap_or_else(|| peer.peer_listen.to_string()),
+            ca_out: peer.peer_ca_out.clone(),
+            federation_url,
+        }
+    }
+}
+
 /// Everything `execute` needs.
 #[derive(Clone)]
 pub struct RunConfig {

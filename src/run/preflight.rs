@@ -130,19 +130,18 @@ pub fn readable_by_others(path: &std::path::Path, what: &str) -> Option<String> 
     })
 }
 
-/// Loads (or creates) our signing key, starts the key server and checks with one signed request
-/// that the target can verify us. `Err` is the reason federation cases are skipped, with the fix.
-pub async fn setup_federation(
+/// Loads (or creates) our signing key (its seed added to `redactor`), starts our HTTPS key
+/// server and returns it with the context for signing requests to `settings.federation_url`.
+/// Used by a run's preflight and by `mediaconf request`.
+pub async fn start_key_server(
     settings: &super::config::FederationSettings,
-    session: &Session,
-) -> Result<(Arc<Peer>, FederationContext, String), String> {
-    let existed = settings.signing_key.exists();
+    redactor: &crate::redact::Redactor,
+) -> Result<(Arc<Peer>, FederationContext), String> {
     let key = SigningKey::load_or_create(&settings.signing_key).map_err(|e| {
         format!("cannot use the signing key {}: {e} (pass --signing-key FILE, or create one with mediaconf keygen)", settings.signing_key.display())
     })?;
-    let key_id = key.key_id.clone();
     if let Some(seed) = key.to_key_file().split_whitespace().nth(2) {
-        session.http.redactor().add(seed);
+        redactor.add(seed);
     }
     let peer = Peer::start(PeerConfig {
         listen: settings.peer_listen,
@@ -161,6 +160,18 @@ pub async fn setup_federation(
         keys: peer.clone(),
         unknown_key,
     };
+    Ok((peer, context))
+}
+
+/// Starts our key server ([`start_key_server`]) and checks with one signed request that the
+/// target can verify us. `Err` is the reason federation cases are skipped, with the fix.
+pub async fn setup_federation(
+    settings: &super::config::FederationSettings,
+    session: &Session,
+) -> Result<(Arc<Peer>, FederationContext, String), String> {
+    let existed = settings.signing_key.exists();
+    let (peer, context) = start_key_server(settings, session.http.redactor()).await?;
+    let key_id = peer.current_key().key_id;
     let key_url = format!(
         "https://{}/_matrix/key/v2/server",
         settings.peer_server_name
@@ -286,14 +297,7 @@ pub async fn probe_federation_api(session: &Session) -> Result<(), String> {
     let Ok(response) = exchange.response.as_ref() else {
         return Err("no answer to the federation API probe".to_string());
     };
-    let errcode = response.json().and_then(|j| {
-        j.get("errcode")
-            .and_then(|e| e.as_str())
-            .map(str::to_string)
-    });
-    let unknown_endpoint = matches!(response.status, 404 | 405)
-        && (errcode.is_none() || errcode.as_deref() == Some("M_UNRECOGNIZED"));
-    if unknown_endpoint {
+    if is_unrecognized_endpoint(response) {
         return Err(format!(
             "{} does not serve the federation media API ({} answered {} {}); pass --federation-url with the target's federation base URL",
             session.federation_base,
