@@ -65,7 +65,7 @@ pub async fn run_case(session: Arc<Session>, case: Case) -> Verdict {
     let mut reports = Vec::new();
     let mut stopped = false;
     // Set when a failure means the rule was not tested (set-up step, endpoint not served).
-    let mut blocker: Option<crate::outcome::SetUpProblem> = None;
+    let mut blocker: Option<SetUpProblem> = None;
     for (index, step) in case.steps.iter().enumerate() {
         let later_steps = index + 1 < case.steps.len();
         if step.delay_ms > 0 && !step.background {
