@@ -626,9 +626,9 @@ fn write_preflight_reports(args: &RunArgs, message: &str) {
         let written = report
             .to_string()
             .map_err(|e| e.to_string())
-            .and_then(|x| std::fs::write(path, x).map_err(|e| e.to_string()));
+            .and_then(|x| crate::report::write_atomically(path, x.as_bytes()));
         if let Err(e) = written {
-            eprintln!("error: cannot write {}: {e}", path.display());
+            eprintln!("error: {e}");
         }
     }
     if let Some(path) = &args.json {
@@ -640,8 +640,8 @@ fn write_preflight_reports(args: &RunArgs, message: &str) {
             "cases": [],
         });
         let text = serde_json::to_string_pretty(&doc).unwrap_or_default();
-        if let Err(e) = std::fs::write(path, text) {
-            eprintln!("error: cannot write {}: {e}", path.display());
+        if let Err(e) = crate::report::write_atomically(path, text.as_bytes()) {
+            eprintln!("error: {e}");
         }
     }
 }

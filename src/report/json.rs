@@ -115,5 +115,5 @@ pub fn write_json(
     redactor: &Redactor,
 ) -> Result<(), String> {
     let text = render_json(target, verdicts, causes, timing, redactor)?;
-    std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    super::write_atomically(path, text.as_bytes())
 }

@@ -115,7 +115,7 @@ pub fn write_junit(
     redactor: &Redactor,
 ) -> Result<(), String> {
     let text = render_junit(target, verdicts, causes, strict_baseline, redactor)?;
-    std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    super::write_atomically(path, text.as_bytes())
 }
 
 fn message(v: &Verdict) -> String {

@@ -100,9 +100,6 @@ pub fn write_markdown(
     elapsed: Duration,
     redactor: &Redactor,
 ) -> Result<(), String> {
-    std::fs::write(
-        path,
-        render_markdown(target, verdicts, causes, elapsed, redactor),
-    )
-    .map_err(|e| format!("cannot write {}: {e}", path.display()))
+    let text = render_markdown(target, verdicts, causes, elapsed, redactor);
+    super::write_atomically(path, text.as_bytes())
 }

@@ -6,6 +6,24 @@ pub mod json;
 pub mod junit;
 pub mod markdown;
 
+use std::path::Path;
+
+/// Writes a report so that it is either absent or complete: the text goes to a temporary
+/// file beside `path`, which is then renamed over it. A second Ctrl-C that ends the process
+/// mid-write leaves no half-written report behind for a CI job to choke on.
+pub fn write_atomically(path: &Path, text: &[u8]) -> Result<(), String> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "report".into());
+    let temporary = path.with_file_name(format!(".{name}.{}.partial", std::process::id()));
+    let written = std::fs::write(&temporary, text).and_then(|()| std::fs::rename(&temporary, path));
+    written.map_err(|e| {
+        let _ = std::fs::remove_file(&temporary);
+        format!("cannot write {}: {e}", path.display())
+    })
+}
+
 /// Text from the target made safe for a terminal: control characters other than newline and
 /// tab are shown as `\u{1b}` instead of being passed through (a target could otherwise inject
 /// escape sequences into the output).
