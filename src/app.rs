@@ -78,6 +78,13 @@ pub fn run_cli(cli: Cli) -> i32 {
             Ok(runtime) => runtime.block_on(crate::request::request(&args)),
             Err(e) => usage_error(&format!("cannot start the async runtime: {e}")),
         },
+        Command::Peer(args) => match tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(runtime) => runtime.block_on(crate::peer::standalone::serve(&args)),
+            Err(e) => usage_error(&format!("cannot start the async runtime: {e}")),
+        },
         Command::Completions(args) => {
             let mut command = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(

@@ -35,6 +35,34 @@ pub enum Command {
     /// Send one signed federation request with our key (serving our key server meanwhile),
     /// print the exchange and dissect a multipart body: the reproduction of a federation case.
     Request(RequestArgs),
+    /// Run the mock remote homeserver on its own, for testing federation by hand: prints an
+    /// mxc:// URI per scenario to paste into a client, logs every request it receives.
+    Peer(PeerServeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PeerServeArgs {
+    /// Where the peer listens (HTTPS).
+    #[arg(long, default_value = "127.0.0.1:8448", value_name = "ADDR")]
+    pub listen: std::net::SocketAddr,
+    /// The peer's server name as homeservers reach it (default: the listen address).
+    #[arg(long, value_name = "NAME")]
+    pub server_name: Option<String>,
+    /// Where the plain-HTTP CDN for Location scenarios listens (default: a free port).
+    #[arg(long, default_value = "127.0.0.1:0", value_name = "ADDR")]
+    pub cdn_listen: std::net::SocketAddr,
+    /// Serve every file of this directory as inline media (`mxc://NAME/fixture_<file>`).
+    #[arg(long, value_name = "DIR")]
+    pub fixtures: Option<PathBuf>,
+    /// Also append each request as one JSON object per line to this file.
+    #[arg(long, value_name = "FILE")]
+    pub log_json: Option<PathBuf>,
+    /// The peer's signing key (created with mode 0600 if missing).
+    #[arg(long, default_value = DEFAULT_SIGNING_KEY, value_name = "FILE")]
+    pub signing_key: PathBuf,
+    /// Where the CA certificate is written (homeservers must trust it, or not verify).
+    #[arg(long, default_value = "mediaconf-peer-ca.pem", value_name = "FILE")]
+    pub ca_out: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -111,6 +139,10 @@ pub struct PeerArgs {
     /// kept and reused across runs.
     #[arg(long, default_value = "mediaconf-peer-ca.pem", value_name = "FILE")]
     pub peer_ca_out: PathBuf,
+    /// Where the mock peer's plain-HTTP CDN listens (the target follows `Location` parts there;
+    /// port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:0", value_name = "ADDR")]
+    pub peer_cdn_listen: std::net::SocketAddr,
 }
 
 /// Default signing key file, in the working directory.

@@ -96,6 +96,68 @@ pub struct Exchange {
     /// Earlier hops (3xx responses) when redirects were followed, first to last.
     pub redirects: Vec<(RecordedRequest, RecordedResponse)>,
     pub elapsed: Duration,
+    /// What the tester's mock peer received for this case's peer media by the time the
+    /// response arrived (the target fetching remote media), in arrival order.
+    pub peer: Vec<PeerRequest>,
+}
+
+/// One request the mock peer received from the target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerRequest {
+    /// Milliseconds since the peer started.
+    pub at_ms: u64,
+    pub method: String,
+    /// The path as received, without the query.
+    pub path: String,
+    /// The query string as received (without `?`), if any.
+    pub query: Option<String>,
+    /// Header names in lower case.
+    pub headers: Vec<(String, String)>,
+    /// What the peer answered.
+    pub status: u16,
+    /// Whether the request carried a valid `X-Matrix` signature.
+    pub signature: SignatureVerdict,
+}
+
+impl PeerRequest {
+    /// `GET /path?query`.
+    pub fn line(&self) -> String {
+        match &self.query {
+            Some(q) => format!("{} {}?{q}", self.method, self.path),
+            None => format!("{} {}", self.method, self.path),
+        }
+    }
+
+    /// The value of query parameter `name` (first occurrence; not percent-decoded).
+    pub fn query_param(&self, name: &str) -> Option<&str> {
+        self.query.as_deref()?.split('&').find_map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (k == name).then_some(v)
+        })
+    }
+}
+
+/// The mock peer's judgement of a request's `Authorization: X-Matrix` header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignatureVerdict {
+    /// No `Authorization` header.
+    NotSigned,
+    /// Signed by `origin` with `key`, verified with the key the origin publishes.
+    Verified { origin: String, key: String },
+    /// Signed, but it does not verify (or could not be verified); the reason says why.
+    Invalid(String),
+}
+
+impl std::fmt::Display for SignatureVerdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SignatureVerdict::NotSigned => f.write_str("not signed"),
+            SignatureVerdict::Verified { origin, key } => {
+                write!(f, "signed by {origin} ({key}), verified")
+            }
+            SignatureVerdict::Invalid(why) => write!(f, "bad signature: {why}"),
+        }
+    }
 }
 
 impl Exchange {

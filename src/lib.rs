@@ -10,6 +10,7 @@ pub mod cli;
 pub mod diff;
 pub mod exchange;
 pub mod federation;
+pub mod glob;
 pub mod imageinfo;
 pub mod level;
 pub mod multipart;

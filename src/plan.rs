@@ -80,30 +80,7 @@ impl Selection {
     }
 }
 
-/// Glob matching on case ids: `*` matches any text (also empty), `?` one character, everything
-/// else itself (case-sensitive, as ids are).
-pub fn glob_match(pattern: &str, text: &str) -> bool {
-    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
-    let (mut pi, mut ti) = (0, 0);
-    let (mut star, mut mark) = (None, 0);
-    while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some(pi);
-            mark = ti;
-            pi += 1;
-        } else if let Some(s) = star {
-            pi = s + 1;
-            mark += 1;
-            ti = mark;
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|c| *c == '*')
-}
+pub use crate::glob::glob_match;
 
 /// A case in the plan: to run, skipped with the reason (not applicable: another spec version,
 /// not automated), or not run because something it needs is unavailable (a set-up problem).
@@ -161,12 +138,6 @@ pub fn select(
                         "slow: waits up to {} s on purpose; run without --quick",
                         wait.as_secs_f64()
                     ),
-                );
-            }
-            if case.peer_scenario.is_some() {
-                return Planned::Skip(
-                    case,
-                    "mock-peer scenarios (the target fetching from mediaconf's mock homeserver) are not supported by this version of mediaconf yet".to_string(),
                 );
             }
             match basis.applies(&case) {

@@ -66,7 +66,7 @@ pub async fn request(args: &RequestArgs) -> i32 {
     };
     let redactor = Redactor::default();
     let settings = FederationSettings::from_args(&args.peer, base.clone());
-    let (peer, context) = match start_key_server(&settings, &redactor).await {
+    let (peer, context) = match start_key_server(&settings, &destination, &redactor).await {
         Ok(started) => started,
         Err(e) => return fail(e),
     };

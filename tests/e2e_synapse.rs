@@ -177,6 +177,14 @@ fn full_suites_against_synapse() {
         federation_ran >= 30,
         "only {federation_ran} federation cases ran"
     );
+    let remote_ran = cases
+        .iter()
+        .filter(|c| c["profile"] == "remote" && c["outcome"] != "skipped")
+        .count();
+    assert!(
+        remote_ran >= 40,
+        "only {remote_ran} remote cases ran (did Synapse fetch from the mock peer?)"
+    );
     let key_text = read(&key);
     let seed = key_text
         .split_whitespace()

@@ -4,7 +4,7 @@
 //! from its own HTTPS key server on a free port), and the test checks that exactly the case ids
 //! listed in [`breaks`] come out failed or warned, each with a reason, and that the exit code
 //! matches (1 when a MUST case failed, else 0). With `FedFault::None` everything passes, except
-//! the manual and mock-peer cases, which are skipped. `NeverFetchesKeys` and `ProxyRewritesUri`
+//! the manual cases, which are skipped. `NeverFetchesKeys` and `ProxyRewritesUri`
 //! check the preflight: a target that never fetches the tester's key, or fetches it and still
 //! refuses signed requests, gets every federation case skipped with the fix, and exit code 0.
 //! A coverage test checks that every running MUST case is broken by some fault or listed in
@@ -123,6 +123,8 @@ fn breaks(fault: FedFault) -> &'static [&'static str] {
         FedFault::WrongMethodNotFound => &["F-29"],
         // F-31 (SHOULD) checks the target's key document and its self-signature.
         FedFault::BadKeyDocument => &["F-31"],
+        // F-14 has the target cache the mock peer's media, then asks for it over federation.
+        FedFault::ServesCachedRemoteMedia => &["F-14"],
         // ---- thumbnails ----
         // F-11 wants a 400 without width and height.
         FedFault::ThumbnailNoParamsOk => &["F-11"],
@@ -142,8 +144,8 @@ const NOT_COVERED: &[(&str, &str)] = &[(
     "the same signed download as F-16/F-20 with a 200 expected: a fake that refuses it refuses the preflight probe too, and the preflight then skips every case",
 )];
 
-/// Cases the federation profile skips against any target: manual ones and mock-peer scenarios.
-const ALWAYS_SKIPPED: &[&str] = &["F-07", "F-14", "K-03"];
+/// Cases the federation profile skips against any target: the manual ones.
+const ALWAYS_SKIPPED: &[&str] = &["F-07", "K-03"];
 
 // ------------------------------------------------------------------------------------------------
 // Running mediaconf against the fake
@@ -392,6 +394,7 @@ fault_tests! {
     unknown_endpoint_not_found => UnknownEndpointNotFound,
     wrong_method_not_found => WrongMethodNotFound,
     bad_key_document => BadKeyDocument,
+    serves_cached_remote_media => ServesCachedRemoteMedia,
     thumbnail_no_params_ok => ThumbnailNoParamsOk,
     animated_thumbnail => AnimatedThumbnail,
     refuse_with_403 => RefuseWith403,

@@ -11,6 +11,7 @@ pub mod image;
 pub mod json;
 pub mod key_document;
 pub mod multipart;
+pub mod peer;
 pub mod status;
 
 use std::collections::BTreeMap;
@@ -36,6 +37,10 @@ pub fn check_step(
 ) -> Vec<Finding> {
     let mut findings = Vec::new();
     status::check_timing(expect, exchange, &mut findings);
+    // What the peer received is judged whatever the client got.
+    if let Some(p) = &expect.peer {
+        peer::check_peer(p, &exchange.peer, ctx.vars, &mut findings);
+    }
     let response = match &exchange.response {
         Ok(r) => r,
         Err(failure) => {

@@ -12,7 +12,11 @@
 //! target to trust the CA (the operator does that with the written CA file).
 
 pub mod key_document;
+pub mod media;
+pub mod scenario;
 pub mod server;
+pub mod signature;
+pub mod standalone;
 pub mod tls;
 
 pub use key_document::{

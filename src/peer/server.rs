@@ -18,6 +18,7 @@
 //! marked place in [`router`]), notary endpoints (`/_matrix/key/v2/query`), request bodies in
 //! observations, `.well-known` delegation, or plain HTTP (Synapse federates over TLS only).
 
+use std::collections::BTreeMap;
 use std::io;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -36,7 +37,10 @@ use tokio::task::JoinHandle;
 use super::key_document::{
     KeyDocumentError, OldKey, server_key_document, server_key_document_with,
 };
+use super::media::Fixture;
+use super::signature::SignatureJudge;
 use super::tls::{self, TlsError};
+use crate::exchange::SignatureVerdict;
 use crate::federation::signing_key::{KeyError, SigningKey, random_version};
 
 /// How long the served key document claims to be valid.
@@ -56,6 +60,33 @@ pub struct PeerConfig {
     pub key: SigningKey,
     /// Where to write the CA certificate (PEM).
     pub ca_out: PathBuf,
+    /// Where the plain-HTTP CDN listener (`Location` targets) listens; `None`: no CDN listener.
+    pub cdn_listen: Option<SocketAddr>,
+    /// The media bytes the scenarios serve (a PNG).
+    pub media: Vec<u8>,
+    /// Server name → base URL to fetch its key document from (to verify its signatures).
+    pub key_sources: BTreeMap<String, String>,
+    /// Files served as inline media (`mediaconf peer --fixtures`).
+    pub fixtures: Vec<Fixture>,
+    /// Every observation is also sent here as it is recorded (`mediaconf peer`'s log).
+    pub log: Option<tokio::sync::mpsc::UnboundedSender<Observation>>,
+}
+
+impl PeerConfig {
+    /// A key server only: no CDN listener, the built-in PNG, no fixtures, no log.
+    pub fn new(listen: SocketAddr, server_name: &str, key: SigningKey, ca_out: PathBuf) -> Self {
+        PeerConfig {
+            listen,
+            server_name: server_name.to_owned(),
+            key,
+            ca_out,
+            cdn_listen: None,
+            media: super::media::DEFAULT_PNG.to_vec(),
+            key_sources: BTreeMap::new(),
+            fixtures: Vec::new(),
+            log: None,
+        }
+    }
 }
 
 /// One request the peer received.
@@ -73,6 +104,10 @@ pub struct Observation {
     pub remote: SocketAddr,
     /// The status code the peer answered with.
     pub status: u16,
+    /// The verdict on the request's `X-Matrix` signature.
+    pub signature: SignatureVerdict,
+    /// What the peer answered, in a few words (`multipart, PNG inline (inline-bytes)`).
+    pub answered: String,
 }
 
 impl Observation {
@@ -145,10 +180,14 @@ struct PeerState {
 }
 
 #[derive(Debug)]
-struct Shared {
-    server_name: String,
+pub(super) struct Shared {
+    pub(super) server_name: String,
     started: Instant,
     state: Mutex<PeerState>,
+    /// What the media endpoints serve.
+    pub(super) media: super::media::MediaConfig,
+    judge: SignatureJudge,
+    log: Option<tokio::sync::mpsc::UnboundedSender<Observation>>,
 }
 
 impl Shared {
@@ -188,6 +227,8 @@ pub struct Peer {
     old_key: SigningKey,
     handle: axum_server::Handle<SocketAddr>,
     task: Option<JoinHandle<io::Result<()>>>,
+    cdn_addr: Option<SocketAddr>,
+    cdn_task: Option<JoinHandle<io::Result<()>>>,
 }
 
 impl Peer {
@@ -198,27 +239,7 @@ impl Peer {
         // should another dependency ever enable a second provider. Already installed is fine.
         let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
 
-        let listener = std::net::TcpListener::bind(config.listen).map_err(|source| {
-            let addr = config.listen;
-            match source.kind() {
-                io::ErrorKind::AddrInUse => PeerError::AddrInUse { addr },
-                io::ErrorKind::PermissionDenied => PeerError::Bind {
-                    addr,
-                    source,
-                    hint: "ports below 1024 need privileges; choose a port of 1024 or above",
-                },
-                io::ErrorKind::AddrNotAvailable => PeerError::Bind {
-                    addr,
-                    source,
-                    hint: "the ip address is not assigned to this machine; use 127.0.0.1 or 0.0.0.0",
-                },
-                _ => PeerError::Bind {
-                    addr,
-                    source,
-                    hint: "check the listen address",
-                },
-            }
-        })?;
+        let listener = bind(config.listen)?;
         let local_addr = listener.local_addr().map_err(|source| PeerError::Bind {
             addr: config.listen,
             source,
@@ -242,7 +263,31 @@ impl Peer {
         .await
         .map_err(PeerError::TlsConfig)?;
 
+        let cdn_listener = match config.cdn_listen {
+            Some(addr) => Some(bind(addr)?),
+            None => None,
+        };
+        let cdn_addr = match &cdn_listener {
+            Some(l) => Some(l.local_addr().map_err(|source| PeerError::Bind {
+                addr: local_addr,
+                source,
+                hint: "check the --peer-cdn-listen address",
+            })?),
+            None => None,
+        };
+        let media = super::media::MediaConfig {
+            png: config.media,
+            fixtures: config.fixtures,
+            cdn_http: cdn_addr.map_or_else(
+                || "http://127.0.0.1:9".to_owned(),
+                |a| format!("http://{a}"),
+            ),
+            peer_https: format!("https://{}", config.server_name),
+        };
         let shared = Arc::new(Shared {
+            media,
+            judge: SignatureJudge::new(config.key_sources),
+            log: config.log,
             server_name: config.server_name,
             started: Instant::now(),
             state: Mutex::new(PeerState {
@@ -265,6 +310,30 @@ impl Peer {
         let app = router(shared.clone());
         let task =
             tokio::spawn(server.serve(app.into_make_service_with_connect_info::<SocketAddr>()));
+        let cdn_task = match cdn_listener {
+            Some(listener) => {
+                listener
+                    .set_nonblocking(true)
+                    .map_err(|source| PeerError::Bind {
+                        addr: local_addr,
+                        source,
+                        hint: "check the --peer-cdn-listen address",
+                    })?;
+                let listener = tokio::net::TcpListener::from_std(listener).map_err(|source| {
+                    PeerError::Bind {
+                        addr: local_addr,
+                        source,
+                        hint: "check the --peer-cdn-listen address",
+                    }
+                })?;
+                let app =
+                    cdn_router(shared.clone()).into_make_service_with_connect_info::<SocketAddr>();
+                Some(tokio::spawn(
+                    async move { axum::serve(listener, app).await },
+                ))
+            }
+            None => None,
+        };
 
         Ok(Peer {
             shared,
@@ -273,12 +342,19 @@ impl Peer {
             old_key,
             handle,
             task: Some(task),
+            cdn_addr,
+            cdn_task,
         })
     }
 
     /// The server name the peer signs as.
     pub fn server_name(&self) -> &str {
         &self.shared.server_name
+    }
+
+    /// The plain-HTTP CDN listener's address, when one was asked for.
+    pub fn cdn_addr(&self) -> Option<SocketAddr> {
+        self.cdn_addr
     }
 
     /// The address actually bound (the real port when 0 was asked for).
@@ -341,6 +417,9 @@ impl Peer {
     /// task to end.
     pub async fn shutdown(mut self) {
         self.handle.graceful_shutdown(Some(GRACE));
+        if let Some(task) = self.cdn_task.take() {
+            task.abort();
+        }
         if let Some(task) = self.task.take() {
             // A panic or I/O error in the server task has nothing left to report to.
             let _ = task.await;
@@ -355,7 +434,41 @@ impl Drop for Peer {
         if let Some(task) = self.task.take() {
             task.abort();
         }
+        if let Some(task) = self.cdn_task.take() {
+            task.abort();
+        }
     }
+}
+
+/// Binds a listener, with a fix hint for the usual failures.
+fn bind(addr: SocketAddr) -> Result<std::net::TcpListener, PeerError> {
+    std::net::TcpListener::bind(addr).map_err(|source| match source.kind() {
+        io::ErrorKind::AddrInUse => PeerError::AddrInUse { addr },
+        io::ErrorKind::PermissionDenied => PeerError::Bind {
+            addr,
+            source,
+            hint: "ports below 1024 need privileges; choose a port of 1024 or above",
+        },
+        io::ErrorKind::AddrNotAvailable => PeerError::Bind {
+            addr,
+            source,
+            hint: "the ip address is not assigned to this machine; use 127.0.0.1 or 0.0.0.0",
+        },
+        _ => PeerError::Bind {
+            addr,
+            source,
+            hint: "check the listen address",
+        },
+    })
+}
+
+/// The plain-HTTP CDN listener: `GET /cdn/{mediaId}` only.
+fn cdn_router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/cdn/{media_id}", get(super::media::cdn))
+        .fallback(unrecognized)
+        .layer(middleware::from_fn_with_state(shared.clone(), record))
+        .with_state(shared)
 }
 
 /// The peer's routes. Every request, including unknown ones, goes through [`record`].
@@ -369,11 +482,27 @@ fn router(shared: Arc<Shared>) -> Router {
             "/_matrix/key/v2/server/{key_id}",
             get(key_document).fallback(method_not_allowed),
         )
-        // ---- mock media scenarios (later issue) ----
-        // Routes for `/_matrix/federation/v1/media/{download,thumbnail}/{mediaId}`, the legacy
-        // `/_matrix/media/v3/*` fallbacks and the CDN `Location` target go here, above the
-        // fallback, with their scenario state added to `PeerState`.
-        // ---- end of mock media scenarios ----
+        .route(
+            "/_matrix/federation/v1/media/download/{media_id}",
+            get(super::media::federation_download),
+        )
+        .route(
+            "/_matrix/federation/v1/media/thumbnail/{media_id}",
+            get(super::media::federation_thumbnail),
+        )
+        .route(
+            "/_matrix/media/{version}/download/{server}/{media_id}",
+            get(super::media::legacy_download),
+        )
+        .route(
+            "/_matrix/media/{version}/download/{server}/{media_id}/{file_name}",
+            get(super::media::legacy_download_named),
+        )
+        .route(
+            "/_matrix/media/{version}/thumbnail/{server}/{media_id}",
+            get(super::media::legacy_thumbnail),
+        )
+        .route("/cdn/{media_id}", get(super::media::cdn))
         .fallback(unrecognized)
         .layer(middleware::from_fn_with_state(shared.clone(), record))
         .with_state(shared)
@@ -402,20 +531,46 @@ async fn record(
             )
         })
         .collect();
+    let authorization = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    let signature = shared
+        .judge
+        .judge(
+            authorization.as_deref(),
+            &method,
+            &path,
+            &shared.server_name,
+        )
+        .await;
     let response = next.run(request).await;
-    shared.lock().observations.push(Observation {
+    let answered = response
+        .extensions()
+        .get::<super::media::AnswerNote>()
+        .map_or_else(
+            || response.status().to_string(),
+            |n| format!("{} {}", response.status().as_u16(), n.0),
+        );
+    let observation = Observation {
         at_ms,
         method,
         path,
         headers,
         remote,
         status: response.status().as_u16(),
-    });
+        signature,
+        answered,
+    };
+    if let Some(log) = &shared.log {
+        let _ = log.send(observation.clone());
+    }
+    shared.lock().observations.push(observation);
     response
 }
 
 /// A JSON response (axum's `json` feature is not enabled in this crate).
-fn json_response(status: StatusCode, body: &serde_json::Value) -> Response {
+pub(super) fn json_response(status: StatusCode, body: &serde_json::Value) -> Response {
     (
         status,
         [(header::CONTENT_TYPE, "application/json")],
@@ -424,7 +579,7 @@ fn json_response(status: StatusCode, body: &serde_json::Value) -> Response {
         .into_response()
 }
 
-fn matrix_error(status: StatusCode, errcode: &str, error: &str) -> Response {
+pub(super) fn matrix_error(status: StatusCode, errcode: &str, error: &str) -> Response {
     json_response(status, &json!({"errcode": errcode, "error": error}))
 }
 
@@ -524,12 +679,12 @@ mod tests {
     const NAME: &str = "localhost:8448";
 
     async fn start(dir: &Path) -> Peer {
-        Peer::start(PeerConfig {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            server_name: NAME.into(),
-            key: SigningKey::generate("mc_first").unwrap(),
-            ca_out: dir.join("peer-ca.pem"),
-        })
+        Peer::start(PeerConfig::new(
+            "127.0.0.1:0".parse().unwrap(),
+            NAME,
+            SigningKey::generate("mc_first").unwrap(),
+            dir.join("peer-ca.pem"),
+        ))
         .await
         .unwrap()
     }
@@ -687,12 +842,12 @@ mod tests {
     async fn port_in_use_is_reported_with_a_hint() {
         let dir = tempfile::tempdir().unwrap();
         let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let err = Peer::start(PeerConfig {
-            listen: taken.local_addr().unwrap(),
-            server_name: NAME.into(),
-            key: SigningKey::generate("mc_first").unwrap(),
-            ca_out: dir.path().join("ca.pem"),
-        })
+        let err = Peer::start(PeerConfig::new(
+            taken.local_addr().unwrap(),
+            NAME,
+            SigningKey::generate("mc_first").unwrap(),
+            dir.path().join("ca.pem"),
+        ))
         .await
         .unwrap_err();
         assert!(matches!(err, PeerError::AddrInUse { .. }), "{err:?}");
@@ -703,12 +858,12 @@ mod tests {
     #[tokio::test]
     async fn unwritable_ca_path_is_reported() {
         let dir = tempfile::tempdir().unwrap();
-        let err = Peer::start(PeerConfig {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            server_name: NAME.into(),
-            key: SigningKey::generate("mc_first").unwrap(),
-            ca_out: dir.path().join("missing-dir").join("ca.pem"),
-        })
+        let err = Peer::start(PeerConfig::new(
+            "127.0.0.1:0".parse().unwrap(),
+            NAME,
+            SigningKey::generate("mc_first").unwrap(),
+            dir.path().join("missing-dir").join("ca.pem"),
+        ))
         .await
         .unwrap_err();
         assert!(matches!(err, PeerError::WriteCa { .. }), "{err:?}");

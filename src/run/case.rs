@@ -55,6 +55,15 @@ pub async fn run_case(session: Arc<Session>, case: Case) -> Verdict {
         }
     }
     vars.insert("unique".into(), session.unique());
+    // A fresh media ID on the mock peer: the target has never seen it, so nothing it cached
+    // or backed off from in another case applies.
+    let peer_media_id = case
+        .peer_scenario
+        .as_ref()
+        .map(|scenario| format!("{scenario}_{}", session.unique()));
+    if let Some(id) = &peer_media_id {
+        vars.insert("peer_media_id".into(), id.clone());
+    }
     let now_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis())
@@ -111,10 +120,13 @@ pub async fn run_case(session: Arc<Session>, case: Case) -> Verdict {
             ));
             continue;
         }
-        let exchange = session
+        let mut exchange = session
             .http
             .send(request, step.request.follow_redirects)
             .await;
+        if let Some(id) = &peer_media_id {
+            exchange.peer = session.peer_requests(id);
+        }
         let report = judge(&session, &case, step, &exchange, &vars);
         let failed = !report.findings.is_empty();
         capture(step, &exchange, &mut vars);
@@ -139,7 +151,12 @@ pub async fn run_case(session: Arc<Session>, case: Case) -> Verdict {
     }
     for (step, handle) in background {
         match handle.await {
-            Ok(exchange) => reports.push(judge(&session, &case, &step, &exchange, &vars)),
+            Ok(mut exchange) => {
+                if let Some(id) = &peer_media_id {
+                    exchange.peer = session.peer_requests(id);
+                }
+                reports.push(judge(&session, &case, &step, &exchange, &vars));
+            }
             Err(e) => reports.push(StepReport {
                 request_line: format!("{} {}", step.request.method, step.request.path.get_ref()),
                 request_headers: Vec::new(),
@@ -394,6 +411,14 @@ pub fn summarize(exchange: &Exchange, extra_headers: &[String]) -> String {
                 check::body_excerpt(&r.body, r.body_len, 200)
             ));
         }
+    }
+    for p in &exchange.peer {
+        out.push_str(&format!(
+            "\nthe mock peer received {} → {} ({})",
+            p.line(),
+            p.status,
+            p.signature
+        ));
     }
     out
 }

@@ -28,6 +28,8 @@ pub struct FederationSettings {
     pub ca_out: PathBuf,
     /// Base URL of the target's federation API.
     pub federation_url: String,
+    /// Where the mock peer's plain-HTTP CDN listens.
+    pub cdn_listen: std::net::SocketAddr,
 }
 
 impl FederationSettings {
@@ -42,6 +44,7 @@ impl FederationSettings {
                 .unwrap_or_else(|| peer.peer_listen.to_string()),
             ca_out: peer.peer_ca_out.clone(),
             federation_url,
+            cdn_listen: peer.peer_cdn_listen,
         }
     }
 }

@@ -162,12 +162,6 @@ async fn prepare(
 
     // 3. Accounts.
     let mut unavailable: BTreeMap<Need, SetUpProblem> = BTreeMap::new();
-    mark(
-        &mut unavailable,
-        Need::MockPeer,
-        "mediaconf",
-        "the mock remote homeserver is not part of this version of mediaconf yet".to_string(),
-    );
     let password = format!("mc-pw-{}", std::process::id());
     redactor.add(&password);
     let session_user;
@@ -457,7 +451,17 @@ async fn prepare(
             reason,
         );
     }
-    if needs.contains(&Need::Federation) && !unavailable.contains_key(&Need::Federation) {
+    let wants_federation =
+        needs.contains(&Need::Federation) && !unavailable.contains_key(&Need::Federation);
+    // The peer is probed only for cases nothing else keeps from running.
+    let wants_peer = selected.iter().any(|p| match p {
+        Planned::Run(c) => {
+            c.needs.contains(&Need::MockPeer)
+                && !c.needs.iter().any(|n| unavailable.contains_key(n))
+        }
+        Planned::Skip(..) | Planned::NotRun(..) => false,
+    });
+    if wants_federation || wants_peer {
         let ca_key = crate::peer::server::ca_key_path(&config.federation.ca_out);
         for (path, what) in [
             (config.federation.signing_key.as_path(), "the signing key"),
@@ -467,20 +471,75 @@ async fn prepare(
                 preflight(on_event, "key files", false, warning);
             }
         }
-        match setup_federation(&config.federation, &session).await {
-            Ok((peer, context, detail)) => {
-                preflight(on_event, "federation", true, detail);
-                session.federation = Some(context);
-                peer_handle = Some(peer);
-            }
+        let key_existed = config.federation.signing_key.exists();
+        match super::preflight::start_key_server(
+            &config.federation,
+            &session.server_name,
+            session.http.redactor(),
+        )
+        .await
+        {
             Err(reason) => {
                 preflight(on_event, "federation", false, reason.clone());
-                mark(
-                    &mut unavailable,
-                    Need::Federation,
-                    "preflight federation",
-                    reason,
-                );
+                for need in [Need::Federation, Need::MockPeer] {
+                    mark(
+                        &mut unavailable,
+                        need,
+                        "preflight federation",
+                        reason.clone(),
+                    );
+                }
+            }
+            Ok((peer, context)) => {
+                session.peer = Some(peer.clone());
+                session
+                    .base_vars
+                    .insert("mock_server_name".into(), peer.server_name().to_owned());
+                if wants_federation {
+                    match setup_federation(
+                        &config.federation,
+                        &session,
+                        &peer,
+                        &context,
+                        key_existed,
+                    )
+                    .await
+                    {
+                        Ok(detail) => {
+                            preflight(on_event, "federation", true, detail);
+                            session.federation = Some(context);
+                        }
+                        Err(reason) => {
+                            preflight(on_event, "federation", false, reason.clone());
+                            mark(
+                                &mut unavailable,
+                                Need::Federation,
+                                "preflight federation",
+                                reason,
+                            );
+                        }
+                    }
+                }
+                if wants_peer {
+                    let token = session.user.as_ref().map(|u| u.access_token.clone());
+                    let probed = match token {
+                        Some(t) => super::preflight::probe_remote(&session, &peer, &t).await,
+                        None => Err("no user account to ask the target for remote media".into()),
+                    };
+                    match probed {
+                        Ok(detail) => preflight(on_event, "mock peer", true, detail),
+                        Err(reason) => {
+                            preflight(on_event, "mock peer", false, reason.clone());
+                            mark(
+                                &mut unavailable,
+                                Need::MockPeer,
+                                "preflight mock peer",
+                                reason,
+                            );
+                        }
+                    }
+                }
+                peer_handle = Some(peer);
             }
         }
     }

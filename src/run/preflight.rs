@@ -135,6 +135,7 @@ pub fn readable_by_others(path: &std::path::Path, what: &str) -> Option<String> 
 /// Used by a run's preflight and by `mediaconf request`.
 pub async fn start_key_server(
     settings: &super::config::FederationSettings,
+    target_server_name: &str,
     redactor: &crate::redact::Redactor,
 ) -> Result<(Arc<Peer>, FederationContext), String> {
     let key = SigningKey::load_or_create(&settings.signing_key).map_err(|e| {
@@ -143,14 +144,20 @@ pub async fn start_key_server(
     if let Some(seed) = key.to_key_file().split_whitespace().nth(2) {
         redactor.add(seed);
     }
-    let peer = Peer::start(PeerConfig {
-        listen: settings.peer_listen,
-        server_name: settings.peer_server_name.clone(),
+    let mut config = PeerConfig::new(
+        settings.peer_listen,
+        &settings.peer_server_name,
         key,
-        ca_out: settings.ca_out.clone(),
-    })
-    .await
-    .map_err(|e| format!("the key server cannot start: {e}"))?;
+        settings.ca_out.clone(),
+    );
+    config.cdn_listen = Some(settings.cdn_listen);
+    config.key_sources.insert(
+        target_server_name.to_owned(),
+        settings.federation_url.clone(),
+    );
+    let peer = Peer::start(config)
+        .await
+        .map_err(|e| format!("the key server cannot start: {e}"))?;
     let peer = Arc::new(peer);
     let unknown_key =
         SigningKey::generate("mcunknown").map_err(|e| format!("cannot make a test key: {e}"))?;
@@ -163,14 +170,17 @@ pub async fn start_key_server(
     Ok((peer, context))
 }
 
-/// Starts our key server ([`start_key_server`]) and checks with one signed request that the
-/// target can verify us. `Err` is the reason federation cases are skipped, with the fix.
+/// Checks with one signed request that the target can verify us (our key server `peer` is
+/// running). `Ok` describes the set-up; `Err` is the reason federation cases are skipped,
+/// with the fix. `key_existed`: the signing key file was there before this run.
 pub async fn setup_federation(
     settings: &super::config::FederationSettings,
     session: &Session,
-) -> Result<(Arc<Peer>, FederationContext, String), String> {
-    let existed = settings.signing_key.exists();
-    let (peer, context) = start_key_server(settings, session.http.redactor()).await?;
+    peer: &Arc<Peer>,
+    context: &FederationContext,
+    key_existed: bool,
+) -> Result<String, String> {
+    let existed = key_existed;
     let key_id = peer.current_key().key_id;
     let key_url = format!(
         "https://{}/_matrix/key/v2/server",
@@ -208,17 +218,51 @@ pub async fn setup_federation(
             key_requests: fetches,
         }));
     }
-    Ok((
-        peer.clone(),
-        context,
-        format!(
-            "{} signs with {key_id} ({}), key server https://{} (CA {}); the target fetched our key and accepted a signed request ({})",
-            settings.peer_server_name,
-            if existed { "existing key" } else { "new key" },
-            peer.local_addr(),
-            peer.ca_path().display(),
-            crate::check::status::describe_status(response)
+    Ok(format!(
+        "{} signs with {key_id} ({}), key server https://{} (CA {}); the target fetched our key and accepted a signed request ({})",
+        settings.peer_server_name,
+        if existed { "existing key" } else { "new key" },
+        peer.local_addr(),
+        peer.ca_path().display(),
+        crate::check::status::describe_status(response)
+    ))
+}
+
+/// Asks the target, as a client, for media on the mock peer and looks at whether the peer was
+/// contacted. `Err` is the reason the remote cases are skipped, with the configuration fix.
+pub async fn probe_remote(session: &Session, peer: &Peer, token: &str) -> Result<String, String> {
+    let media_id = format!("inline-bytes_{}probe", session.unique());
+    let name = peer.server_name();
+    let request = crate::target::OutgoingRequest {
+        method: "GET".into(),
+        url: format!(
+            "{}/_matrix/client/v1/media/download/{name}/{media_id}",
+            session.base
         ),
+        headers: vec![("Authorization".into(), format!("Bearer {token}"))],
+        body: bytes::Bytes::new(),
+        timeout: session.timeout,
+    };
+    let exchange = session.http.send(request, false).await;
+    let answer = match &exchange.response {
+        Ok(r) => crate::check::status::describe_status(r),
+        Err(e) => e.to_string(),
+    };
+    let seen = session.peer_requests(&media_id);
+    if seen.is_empty() {
+        return Err(format!(
+            "the target never contacted the mock peer {name} when a client asked for mxc://{name}/{media_id} (it answered {answer}). \
+             The remote cases need the target to federate with https://{name}: for Synapse set ip_range_blacklist: [] (loopback is blocked by default), \
+             federation_verify_certificates: false or federation_custom_ca_list: [\"{}\"], and no federation_domain_whitelist without {name} \
+             (scripts/synapse-homeserver.yaml.in has all of them)",
+            peer.ca_path().display()
+        ));
+    }
+    let first = &seen[0];
+    Ok(format!(
+        "a client download of mxc://{name}/{media_id} made the target send {} ({}); the client got {answer}",
+        first.line(),
+        first.signature
     ))
 }
 

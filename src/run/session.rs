@@ -38,6 +38,8 @@ pub struct Session {
     /// Endpoints preflight found not served: a case failing on one of them with the same
     /// "unrecognized endpoint" answer is blocked by that finding, not failed again.
     pub not_served: Vec<NotServed>,
+    /// The mock peer (our key server with the media scenarios), when it runs.
+    pub peer: Option<std::sync::Arc<crate::peer::Peer>>,
     counter: AtomicU64,
 }
 
@@ -78,6 +80,7 @@ impl Session {
             federation_base: String::new(),
             federation: None,
             not_served: Vec::new(),
+            peer: None,
             counter: AtomicU64::new(0),
         }
     }
@@ -89,6 +92,36 @@ impl Session {
             self.run_tag,
             self.counter.fetch_add(1, Ordering::Relaxed)
         )
+    }
+
+    /// What the mock peer received so far for `media_id` (requests whose path has it as a
+    /// segment), as recorded data for the checks.
+    pub fn peer_requests(&self, media_id: &str) -> Vec<crate::exchange::PeerRequest> {
+        let Some(peer) = &self.peer else {
+            return Vec::new();
+        };
+        peer.observations()
+            .into_iter()
+            .filter_map(|o| {
+                let (path, query) = match o.path.split_once('?') {
+                    Some((p, q)) => (p.to_owned(), Some(q.to_owned())),
+                    None => (o.path.clone(), None),
+                };
+                path.split('/')
+                    .any(|segment| segment == media_id)
+                    .then_some({
+                        crate::exchange::PeerRequest {
+                            at_ms: o.at_ms,
+                            method: o.method,
+                            path,
+                            query,
+                            headers: o.headers,
+                            status: o.status,
+                            signature: o.signature,
+                        }
+                    })
+            })
+            .collect()
     }
 
     /// Uploads a media definition's fixture (or creates pending media) as `account`.

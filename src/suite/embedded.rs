@@ -28,6 +28,7 @@ pub const SUITES: &[(&str, &str)] = &[
         "federation.toml",
         include_str!("../../suites/federation.toml"),
     ),
+    ("remote.toml", include_str!("../../suites/remote.toml")),
 ];
 
 /// `(file name, bytes)` of every media fixture in `fixtures/`.

@@ -31,6 +31,7 @@ pub const BUILTIN_VARIABLES: &[&str] = &[
     "unique",
     "user_id",
     "mock_server_name",
+    "peer_media_id",
 ];
 
 /// Parts of a media variable: `{media.NAME.id}` etc.
@@ -394,6 +395,23 @@ impl CaseValidation<'_> {
             }
             self.validate_request(&step.request, &captured, &mut media_used);
             self.validate_expect(&step.request, &step.expect, &captured, &mut media_used);
+            if let Some(p) = &step.expect.peer {
+                let span = step.request.path.span();
+                if spec.peer_scenario.is_none() {
+                    self.error(
+                        Some(span.clone()),
+                        "`expect.peer` judges what the mock peer received for the case's peer media: add `peer-scenario = \"…\"` to the case".to_string(),
+                    );
+                }
+                let first = p.first.iter().flat_map(|f| f.0.iter());
+                let patterns = first
+                    .chain(&p.requested)
+                    .chain(&p.not_requested)
+                    .chain(p.query.keys());
+                for t in patterns {
+                    self.check_template(span.clone(), t, &captured, &mut media_used);
+                }
+            }
             if step.background && !step.capture.is_empty() {
                 self.error(
                     Some(step.request.path.span()),
@@ -442,6 +460,27 @@ impl CaseValidation<'_> {
         }
         if !media_used.is_empty() {
             needs.insert(Need::User);
+        }
+        if let Some(name) = &spec.peer_scenario {
+            needs.insert(Need::MockPeer);
+            if crate::peer::scenario::Scenario::from_name(name).is_none() {
+                let known: Vec<&str> = crate::peer::scenario::Scenario::ALL
+                    .iter()
+                    .map(|s| s.name())
+                    .collect();
+                self.error(
+                    Some(spec.id.span()),
+                    format!(
+                        "unknown peer-scenario `{name}` (known: {})",
+                        known.join(", ")
+                    ),
+                );
+            }
+        } else if self.builtins_used.contains("peer_media_id") {
+            self.error(
+                Some(spec.id.span()),
+                "`{peer_media_id}` is the media of a mock-peer scenario: add `peer-scenario = \"…\"` to the case".to_string(),
+            );
         }
         if self.builtins_used.contains("preview_url")
             || self.builtins_used.contains("preview_url_absolute")

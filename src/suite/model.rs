@@ -78,12 +78,13 @@ pub enum Need {
     Previews,
     /// The tester's loopback page server (for preview_url).
     PreviewPage,
-    /// The mock remote homeserver (scenarios the target fetches from).
-    MockPeer,
     /// Signed federation requests: our key server is reachable by the target.
     Federation,
     /// The target serves the federation media API at `--federation-url`.
     FederationApi,
+    /// The mock remote homeserver (scenarios the target fetches from). Last, so that a case
+    /// that also needs the federation API is reported as not run for that, the deeper reason.
+    MockPeer,
 }
 
 impl Need {
@@ -95,9 +96,9 @@ impl Need {
         Need::LoggedOut,
         Need::Previews,
         Need::PreviewPage,
-        Need::MockPeer,
         Need::Federation,
         Need::FederationApi,
+        Need::MockPeer,
     ];
 }
 
@@ -387,6 +388,37 @@ pub struct ExpectSpec {
     /// The response (or transport failure) arrives within this many milliseconds.
     #[serde(default)]
     pub within_ms: Option<u64>,
+    /// What the tester's mock peer received for the case's peer media (`{peer_media_id}`)
+    /// while the step ran: the target acting as the requester.
+    #[serde(default)]
+    pub peer: Option<PeerExpect>,
+}
+
+/// Expectations on the requests the mock peer received for the case's peer media. Patterns
+/// are `"METHOD /path"` or `"/path"` (any method), templated, compared with the path as
+/// received and without its query; `*` matches any run of characters.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct PeerExpect {
+    /// `true`: the peer received at least one request for the media; `false`: none.
+    #[serde(default)]
+    pub contacted: Option<bool>,
+    /// The first request for the media matches one of these.
+    #[serde(default)]
+    pub first: Option<OneOrMany<String>>,
+    /// Each pattern is matched by at least one request.
+    #[serde(default)]
+    pub requested: Vec<String>,
+    /// No request matches any of these.
+    #[serde(default)]
+    pub not_requested: Vec<String>,
+    /// Pattern → query parameters (`name` or `name=value`) that every matching request carries.
+    #[serde(default)]
+    pub query: BTreeMap<String, Vec<String>>,
+    /// Every request on `/_matrix/federation/` carries an `X-Matrix` signature that verifies
+    /// with the key the target publishes, with the peer as `destination`.
+    #[serde(default)]
+    pub signed: bool,
 }
 
 /// JSON body expectations.

@@ -176,6 +176,7 @@ impl HttpClient {
                     response,
                     redirects,
                     elapsed: started.elapsed(),
+                    peer: Vec::new(),
                 };
             };
             let Ok(base) = reqwest::Url::parse(&current.url) else {
@@ -184,6 +185,7 @@ impl HttpClient {
                     response,
                     redirects,
                     elapsed: started.elapsed(),
+                    peer: Vec::new(),
                 };
             };
             let Ok(next) = base.join(&location) else {
@@ -192,6 +194,7 @@ impl HttpClient {
                     response,
                     redirects,
                     elapsed: started.elapsed(),
+                    peer: Vec::new(),
                 };
             };
             let same_origin = next.origin() == base.origin();

@@ -13,6 +13,9 @@
 //!
 //! It serves on `127.0.0.1:0` on the caller's tokio runtime and stops when the handle drops.
 
+// Shared by several test crates, each of which uses only part of it.
+#![allow(dead_code)]
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -31,6 +34,9 @@ use mediaconf::multipart::{Builder, Fault as MultipartFault};
 use mediaconf::peer::key_document::server_key_document;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::{Value, json};
+
+mod requester;
+pub use requester::RemoteFault;
 
 /// The fake's server name: user ids are `@name:fake.test`, media `mxc://fake.test/…`, and the
 /// only `destination` it accepts.
@@ -120,6 +126,8 @@ pub enum FedFault {
     WrongMethodNotFound,
     /// The fake's own key document has a broken self-signature.
     BadKeyDocument,
+    /// Remote media the fake has cached is served over federation (by media ID).
+    ServesCachedRemoteMedia,
     // --- thumbnails ---
     /// A thumbnail without width/height is served at 96x96 instead of a 400.
     ThumbnailNoParamsOk,
@@ -141,11 +149,22 @@ pub struct FakeFederation {
 impl FakeFederation {
     /// Binds 127.0.0.1 on a free port and serves on the current tokio runtime.
     pub async fn start(fault: FedFault) -> Self {
+        Self::start_with(fault, RemoteFault::None).await
+    }
+
+    /// A conforming federation target that fetches remote media with `remote` broken.
+    pub async fn start_requester(remote: RemoteFault) -> Self {
+        Self::start_with(FedFault::None, remote).await
+    }
+
+    async fn start_with(fault: FedFault, remote: RemoteFault) -> Self {
         // reqwest and mediaconf both use rustls with aws-lc-rs; an explicit default avoids a
         // panic should a second provider ever be compiled in. Already installed is fine.
         let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
         let fake = Arc::new(Fake {
             fault,
+            remote,
+            remote_cache: requester::RemoteCache::default(),
             key: SigningKey::generate("fake").expect("signing key"),
             db: Mutex::new(Db::default()),
             keys: Mutex::new(KeyCache::default()),
@@ -201,6 +220,9 @@ impl Drop for FakeFederation {
 
 struct Fake {
     fault: FedFault,
+    /// The requester rule broken (`mod requester`).
+    remote: RemoteFault,
+    remote_cache: requester::RemoteCache,
     /// The fake's own signing key, published at `/_matrix/key/v2/server`.
     key: SigningKey,
     db: Mutex<Db>,
@@ -338,6 +360,10 @@ enum Endpoint {
     FedDownload(String),
     FedThumbnail(String),
     Redirected(String),
+    /// `GET /_matrix/client/v1/media/{download,thumbnail}/{server}/{id}[/{name}]`.
+    ClientMedia(String, String),
+    /// `GET /_matrix/media/v3/download/{server}/{id}[/{name}]`.
+    LegacyDownload(String, String),
 }
 
 async fn handle(State(fake): State<Arc<Fake>>, request: Request) -> Response {
@@ -432,6 +458,13 @@ impl Fake {
                 let content = self.content(&req, &id).await?;
                 Ok(self.media_response(&content, content.bytes.clone(), true))
             }
+            Endpoint::ClientMedia(server, id) if server != SERVER_NAME => {
+                self.remote_media(&req, &server, &id).await
+            }
+            // Local client downloads are not needed by the profiles this fake serves.
+            Endpoint::ClientMedia(..) => Err(error(404, "M_NOT_FOUND", "Not found")),
+            // Frozen: the deprecated endpoint serves nothing remote and fetches nothing.
+            Endpoint::LegacyDownload(..) => Err(error(404, "M_NOT_FOUND", "Not found")),
         }
     }
 
@@ -465,7 +498,8 @@ impl Fake {
             .get("auth")
             .and_then(|a| a.get("type"))
             .and_then(Value::as_str);
-        if auth_type != Some("m.login.dummy") {
+        let guest = req.q("kind") == Some("guest");
+        if auth_type != Some("m.login.dummy") && !guest {
             return Err(Box::new(json_response(
                 401,
                 &json!({"flows": [{"stages": ["m.login.dummy"]}], "params": {}, "session": "s"}),
@@ -710,7 +744,14 @@ impl Fake {
 
     /// The media's content, waiting for pending media; `Err` is the error answer.
     async fn content(&self, req: &Req, id: &str) -> Result<Content, Fail> {
-        let entry = lock(&self.db).media.get(id).cloned();
+        let mut entry = lock(&self.db).media.get(id).cloned();
+        if entry.is_none() && self.has(FedFault::ServesCachedRemoteMedia) {
+            let cache = lock(&self.remote_cache.0);
+            entry = cache
+                .iter()
+                .find(|((_, media_id), _)| media_id == id)
+                .map(|(_, c)| Some(c.clone()));
+        }
         match entry {
             None if self.has(FedFault::UnknownMediaUnrecognized) => {
                 Err(error(404, "M_UNRECOGNIZED", "Unrecognized request"))
@@ -855,6 +896,23 @@ fn route(segs: &[String]) -> Option<(Endpoint, Method)> {
             (Endpoint::FedThumbnail((*id).to_string()), Method::GET)
         }
         ["_fake", "redirected", id] => (Endpoint::Redirected((*id).to_string()), Method::GET),
+        [
+            "_matrix",
+            "client",
+            "v1",
+            "media",
+            "download" | "thumbnail",
+            server,
+            id,
+            ..,
+        ] => (
+            Endpoint::ClientMedia((*server).to_string(), (*id).to_string()),
+            Method::GET,
+        ),
+        ["_matrix", "media", "v3", "download", server, id, ..] => (
+            Endpoint::LegacyDownload((*server).to_string(), (*id).to_string()),
+            Method::GET,
+        ),
         _ => return None,
     })
 }

@@ -1,6 +1,9 @@
 //! Shared by the fault-matrix tests: runs the `mediaconf` binary with a JSON report, reads the
 //! report back, and compares the cases a run broke with the cases a fault should break.
 
+// Shared by several test crates, each of which uses only part of it.
+#![allow(dead_code)]
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsString;
 use std::process::Command;

@@ -1,0 +1,177 @@
+//! Requester fault matrix: tests the tester's `remote` profile. For each [`RemoteFault`] the
+//! in-process fake target (`federation_support`, acting as a requester) fetches remote media
+//! from mediaconf's mock peer the way a homeserver does, with exactly one rule broken; the real
+//! `mediaconf` binary runs `--profile remote --quick`, and the test checks that exactly the
+//! case ids listed in [`breaks`] come out failed (MUST) or warned (SHOULD/GAP), each with a
+//! reason, and that the exit code matches. With `RemoteFault::None` every case passes except
+//! the manual G-10 and the slow G-17 (skipped by `--quick`). A last test shows that a target
+//! that never reaches the peer gets the remote cases skipped with the configuration fix.
+
+mod federation_support;
+mod harness;
+
+use federation_support::{FakeFederation, RemoteFault};
+
+/// The cases a fault must break.
+fn breaks(fault: RemoteFault) -> &'static [&'static str] {
+    match fault {
+        RemoteFault::None => &[],
+        // G-11 wants the fallback and its bytes; G-12 is blocked by its set-up step (the
+        // fallback did not happen), not failed.
+        RemoteFault::NeverFallsBack => &["G-11"],
+        // 404 M_NOT_FOUND, a 404 with HTML and 400 M_UNRECOGNIZED fall back (SHOULD not), and
+        // the client then gets the deprecated endpoint's bytes instead of the 404 (SHOULD).
+        RemoteFault::FallsBackOnAny4xx => &["G-13", "G-13.status", "G-13.html", "G-13.400"],
+        RemoteFault::FallbackWithoutAllowRemote => &["G-12"],
+        // The empty Location part is served: no CDN request, wrong bytes. The relative
+        // Location case is GAP, so it warns.
+        RemoteFault::IgnoresLocation => &["G-09", "G-09.https", "G-09.relative"],
+        RemoteFault::AcceptsThreeParts => &["G-14.three-parts"],
+        RemoteFault::DoesNotSign => &["G-03"],
+        RemoteFault::SignsWrongDestination => &["G-03"],
+    }
+}
+
+/// Skipped in every run: not automated, or slow under `--quick`.
+const ALWAYS_SKIPPED: &[&str] = &["G-10", "G-17"];
+
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    listener.local_addr().expect("local addr").port()
+}
+
+async fn run_remote(fake: &FakeFederation, label: &str) -> harness::Run {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let peer_listen = format!("127.0.0.1:{}", free_port());
+    let mut args: Vec<std::ffi::OsString> = [
+        "--target",
+        &fake.url(),
+        "--profile",
+        "remote",
+        "--quick",
+        "--peer-listen",
+        &peer_listen,
+        "--jobs",
+        "8",
+        "--timeout",
+        "15",
+    ]
+    .iter()
+    .map(Into::into)
+    .collect();
+    args.extend([
+        "--signing-key".into(),
+        dir.path().join("k.key").into_os_string(),
+        "--peer-ca-out".into(),
+        dir.path().join("ca.pem").into_os_string(),
+    ]);
+    harness::run_mediaconf(args, label.to_string()).await
+}
+
+async fn check_fault(fault: RemoteFault) {
+    let fake = FakeFederation::start_requester(fault).await;
+    let run = run_remote(&fake, &format!("{fault:?}")).await;
+    drop(fake);
+    let mut problems = Vec::new();
+    for (id, c) in &run.cases {
+        let skip_ok = ALWAYS_SKIPPED.contains(&id.as_str());
+        let blocked_ok = fault == RemoteFault::NeverFallsBack && id == "G-12";
+        match c.outcome.as_str() {
+            "skipped" if skip_ok => {}
+            "blocked" if blocked_ok => {}
+            "passed" | "failed" | "warned" | "info" if !skip_ok && !blocked_ok => {}
+            other => problems.push(format!("{id} is {other} ({})", c.reason)),
+        }
+        if matches!(c.outcome.as_str(), "failed" | "warned") {
+            println!("{fault:?}: {id} {}: {}", c.outcome, c.reason);
+        }
+    }
+    let must_broken = harness::compare_broken(&run.cases, breaks(fault), &mut problems);
+    let want_exit = i32::from(must_broken);
+    if run.exit_code != Some(want_exit) {
+        problems.push(format!(
+            "exit code {:?}, expected {want_exit}",
+            run.exit_code
+        ));
+    }
+    assert!(
+        problems.is_empty(),
+        "{fault:?}:\n  {}\n{}",
+        problems.join("\n  "),
+        run.output
+    );
+}
+
+macro_rules! fault_tests {
+    ($($name:ident => $fault:expr,)*) => {
+        $(
+            #[tokio::test(flavor = "multi_thread")]
+            async fn $name() {
+                check_fault($fault).await;
+            }
+        )*
+
+        #[test]
+        fn every_fault_has_a_test() {
+            let tested = [$($fault),*];
+            for fault in RemoteFault::ALL {
+                assert!(tested.contains(fault), "{fault:?} has no test");
+            }
+        }
+    };
+}
+
+fault_tests! {
+    a_conforming_requester_passes_every_remote_case => RemoteFault::None,
+    never_falling_back => RemoteFault::NeverFallsBack,
+    falling_back_on_any_4xx => RemoteFault::FallsBackOnAny4xx,
+    falling_back_without_allow_remote_false => RemoteFault::FallbackWithoutAllowRemote,
+    ignoring_location => RemoteFault::IgnoresLocation,
+    accepting_three_parts => RemoteFault::AcceptsThreeParts,
+    not_signing => RemoteFault::DoesNotSign,
+    signing_the_wrong_destination => RemoteFault::SignsWrongDestination,
+}
+
+/// A target that cannot reach the peer (here: the peer announces a server name nothing listens
+/// on) gets every remote case skipped with one reason that names the fix, and exit code 2
+/// because requested cases did not run.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_target_that_never_contacts_the_peer_gets_the_remote_cases_skipped_with_the_fix() {
+    let fake = FakeFederation::start_requester(RemoteFault::None).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let peer_listen = format!("127.0.0.1:{}", free_port());
+    let unreachable = format!("127.0.0.1:{}", free_port());
+    let args: Vec<std::ffi::OsString> = vec![
+        "--target".into(),
+        fake.url().into(),
+        "--profile".into(),
+        "remote".into(),
+        "--peer-listen".into(),
+        peer_listen.into(),
+        "--peer-server-name".into(),
+        unreachable.clone().into(),
+        "--signing-key".into(),
+        dir.path().join("k.key").into_os_string(),
+        "--peer-ca-out".into(),
+        dir.path().join("ca.pem").into_os_string(),
+    ];
+    let run = harness::run_mediaconf(args, "unreachable peer".into()).await;
+    assert_eq!(run.exit_code, Some(2), "{}", run.output);
+    for (id, c) in &run.cases {
+        if id == "G-10" {
+            continue;
+        }
+        assert_eq!(c.outcome, "skipped", "{id}: {}", c.reason);
+        // The serial cases also sign a request as the peer, which cannot work either: they
+        // are skipped for the federation set-up, which names the unreachable key server.
+        let peer_reason = c.reason.contains("never contacted the mock peer")
+            && c.reason.contains("ip_range_blacklist");
+        let federation_reason = c.reason.contains("preflight federation");
+        assert!(
+            (peer_reason || federation_reason) && c.reason.contains(&unreachable),
+            "{id}: {}",
+            c.reason
+        );
+    }
+    assert!(run.output.contains("--allow-skipped"), "{}", run.output);
+}
