@@ -118,7 +118,7 @@ pub fn select(
     let mut cases: Vec<&Case> = suite
         .cases
         .iter()
-        .filter(|c| profiles.is_empty() || profiles.contains(&c.profile))
+        .filter(|c| (profiles.is_empty() && !c.opt_in) || profiles.contains(&c.profile))
         .collect();
     cases.sort_by_key(|c| rank.iter().position(|p| *p == c.profile));
     cases
@@ -266,6 +266,22 @@ auth = "x-matrix"
         assert!(
             matches!(&full[0], Planned::Run(c) if c.slow == Some(std::time::Duration::from_secs(60)))
         );
+    }
+
+    #[test]
+    fn opt_in_profiles_run_only_when_named() {
+        let s = suite(&format!("opt-in = true\n{TEXT}"));
+        let basis = VersionBasis::Forced(SpecVersion::new(1, 12));
+        let default = select(&s, &BTreeSet::new(), &basis, false, &Selection::default());
+        assert!(default.is_empty(), "{default:?}");
+        let named = select(
+            &s,
+            &BTreeSet::from(["client".to_string()]),
+            &basis,
+            false,
+            &Selection::default(),
+        );
+        assert_eq!(named.len(), 2);
     }
 
     #[test]

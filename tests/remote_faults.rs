@@ -175,3 +175,33 @@ async fn a_target_that_never_contacts_the_peer_gets_the_remote_cases_skipped_wit
     }
     assert!(run.output.contains("--allow-skipped"), "{}", run.output);
 }
+
+/// The opt-in probe profiles report what the target serves, never a failure: the fake serves
+/// none of the MSC1902 or unstable MSC3916 endpoints, and every probe says so.
+#[tokio::test(flavor = "multi_thread")]
+async fn probe_profiles_report_not_implemented_endpoints() {
+    let fake = FakeFederation::start_requester(RemoteFault::None).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let args: Vec<std::ffi::OsString> = vec![
+        "--target".into(),
+        fake.url().into(),
+        "--profile".into(),
+        "msc1902,unstable".into(),
+        "--peer-listen".into(),
+        format!("127.0.0.1:{}", free_port()).into(),
+        "--signing-key".into(),
+        dir.path().join("k.key").into_os_string(),
+        "--peer-ca-out".into(),
+        dir.path().join("ca.pem").into_os_string(),
+    ];
+    let run = harness::run_mediaconf(args, "probe profiles".into()).await;
+    assert_eq!(run.exit_code, Some(0), "{}", run.output);
+    assert_eq!(run.cases.len(), 18, "{}", run.output);
+    for (id, c) in &run.cases {
+        assert_eq!(
+            (c.outcome.as_str(), c.reason.as_str()),
+            ("passed", "not implemented (M_UNRECOGNIZED)"),
+            "{id}"
+        );
+    }
+}

@@ -175,7 +175,11 @@ pub async fn run_case(session: Arc<Session>, case: Case) -> Verdict {
     verdict.outcome = outcome_for(case.level, has_findings);
     verdict.reason = reason_of(&reports, stopped);
     if case.level == crate::level::Level::Info {
-        verdict.reason = observation(&reports);
+        verdict.reason = if case.opt_in {
+            probe_reading(&reports)
+        } else {
+            observation(&reports)
+        };
     }
     if let Some(problem) = blocker {
         verdict.outcome = Outcome::Blocked;
@@ -204,6 +208,33 @@ fn observation(reports: &[StepReport]) -> String {
             })
         });
     seen.map_or_else(String::new, |s| format!("observed: {s}"))
+}
+
+/// What a probe of an opt-in profile (MSC1902, unstable prefixes) found: `implemented`, `not
+/// implemented (404 M_UNRECOGNIZED)`, `implemented with other auth (401 …)`, or the observation.
+fn probe_reading(reports: &[StepReport]) -> String {
+    let Some(last) = reports.last() else {
+        return String::new();
+    };
+    let first_line = last.response_summary.lines().next().unwrap_or("");
+    let status: Option<u16> = first_line
+        .split_whitespace()
+        .next()
+        .and_then(|s| s.parse().ok());
+    let findings = reports.iter().any(|r| !r.findings.is_empty());
+    let unrecognized = last.response_summary.contains("M_UNRECOGNIZED");
+    match status {
+        _ if !findings => format!("implemented (answered {first_line})"),
+        Some(404 | 405) if unrecognized => "not implemented (M_UNRECOGNIZED)".to_owned(),
+        Some(404) if !last.response_summary.contains("M_NOT_FOUND") => {
+            format!("not implemented (answered {first_line})")
+        }
+        Some(401 | 403) => format!(
+            "implemented with other auth (answered {})",
+            observation(reports)
+        ),
+        _ => observation(reports),
+    }
 }
 
 /// A case whose media could not be prepared did not test its rule: blocked by that media item.

@@ -18,6 +18,8 @@ pub struct Case {
     pub since: SpecVersion,
     pub until: Option<SpecVersion>,
     pub profile: String,
+    /// From an `opt-in = true` file: runs only when `--profile` names the profile.
+    pub opt_in: bool,
     pub api: Api,
     pub peer_scenario: Option<String>,
     /// Explicit needs plus those implied by auth modes and media owners.

@@ -29,6 +29,8 @@ pub const SUITES: &[(&str, &str)] = &[
         include_str!("../../suites/federation.toml"),
     ),
     ("remote.toml", include_str!("../../suites/remote.toml")),
+    ("msc1902.toml", include_str!("../../suites/msc1902.toml")),
+    ("unstable.toml", include_str!("../../suites/unstable.toml")),
 ];
 
 /// `(file name, bytes)` of every media fixture in `fixtures/`.

@@ -208,7 +208,7 @@ pub fn build_suite(
                 errors: &mut errors,
                 media: &media,
             };
-            if let Some(case) = ctx.validate_case(spec, &suite.profile) {
+            if let Some(case) = ctx.validate_case(spec, &suite.profile, suite.opt_in) {
                 if let Some(previous) = seen_ids.get(&case.id) {
                     ctx.error(
                         Some(spec.id.span()),
@@ -270,7 +270,7 @@ impl CaseValidation<'_> {
         }
     }
 
-    fn validate_case(&mut self, spec: &CaseSpec, file_profile: &str) -> Option<Case> {
+    fn validate_case(&mut self, spec: &CaseSpec, file_profile: &str, opt_in: bool) -> Option<Case> {
         let before = self.errors.len();
         let id = spec.id.get_ref().clone();
         let id_ok = !id.is_empty()
@@ -502,6 +502,7 @@ impl CaseValidation<'_> {
                 .profile
                 .clone()
                 .unwrap_or_else(|| file_profile.to_string()),
+            opt_in,
             api: spec.api,
             peer_scenario: spec.peer_scenario.clone(),
             needs,

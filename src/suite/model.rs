@@ -20,6 +20,10 @@ pub struct SuiteFile {
     pub profile: String,
     #[serde(default)]
     pub description: Option<String>,
+    /// The file's cases run only when `--profile` names their profile (historical and
+    /// unstable-prefix probes); `mediaconf list` still shows them.
+    #[serde(default)]
+    pub opt_in: bool,
     /// Media the cases use, uploaded once per run: `[media.png]`.
     #[serde(default)]
     pub media: BTreeMap<String, Spanned<MediaSpec>>,
