@@ -158,11 +158,11 @@ pub struct SuiteArgs {
     #[arg(long, value_delimiter = ',', value_name = "P,...")]
     pub profile: Vec<String>,
     /// Only cases whose id matches this glob (`*` any text, `?` one character), e.g. `F-2*` or
-    /// `C-19.*`; repeatable. Other cases are reported as skipped by selection.
-    #[arg(long = "case", value_name = "PATTERN")]
+    /// `C-19.*`; repeatable or comma-separated. Other cases are reported as skipped by selection.
+    #[arg(long = "case", value_name = "PATTERN", value_delimiter = ',')]
     pub cases: Vec<String>,
-    /// Leave out cases whose id matches this glob; repeatable.
-    #[arg(long = "skip", value_name = "PATTERN")]
+    /// Leave out cases whose id matches this glob; repeatable or comma-separated.
+    #[arg(long = "skip", value_name = "PATTERN", value_delimiter = ',')]
     pub skips: Vec<String>,
 }
 

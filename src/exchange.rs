@@ -99,6 +99,9 @@ pub struct Exchange {
     /// What the tester's mock peer received for this case's peer media by the time the
     /// response arrived (the target fetching remote media), in arrival order.
     pub peer: Vec<PeerRequest>,
+    /// With `follow-location`: the unauthenticated request to the `Location` of the
+    /// multipart answer's media part, and its answer.
+    pub location: Option<Box<Exchange>>,
 }
 
 /// One request the mock peer received from the target.

@@ -71,7 +71,9 @@ fn breaks(fault: FedFault) -> &'static [&'static str] {
         // A key id missing from verify_keys is let through: F-22 (a key the origin never
         // published) and F-23 (a key only in old_verify_keys, which a fake that lets unknown
         // keys through has no reason to look at).
-        FedFault::AcceptUnknownKey => &["F-22", "F-22.status", "F-23", "F-23.status"],
+        // K-03's new key is refused by the fake's key lookup (its document has expired), and
+        // then let through as unknown.
+        FedFault::AcceptUnknownKey => &["F-22", "F-22.status", "F-23", "F-23.status", "K-03"],
         // The key is still looked up in verify_keys (so F-22 and F-23 are still refused), but
         // no signature is checked: F-18 (flipped signature) and F-21 (signature over another
         // uri) are accepted.
@@ -125,6 +127,11 @@ fn breaks(fault: FedFault) -> &'static [&'static str] {
         FedFault::BadKeyDocument => &["F-31"],
         // F-14 has the target cache the mock peer's media, then asks for it over federation.
         FedFault::ServesCachedRemoteMedia => &["F-14"],
+        // K-03 signs with a new key whose only key document expired an hour ago.
+        FedFault::AcceptExpiredKeys => &["K-03"],
+        // F-07 (SHOULD) wants Content-Type and Content-Disposition at the Location URL; F-06
+        // (SHOULD) judges the same headers there, since the media part is a Location.
+        FedFault::LocationWithoutHeaders => &["F-06", "F-07"],
         // ---- thumbnails ----
         // F-11 wants a 400 without width and height.
         FedFault::ThumbnailNoParamsOk => &["F-11"],
@@ -135,6 +142,9 @@ fn breaks(fault: FedFault) -> &'static [&'static str] {
         // destination has a fixed 401): no MUST case fails; only the GAP `.status` cases, which
         // record the de-facto 401, warn.
         FedFault::RefuseWith403 => &["F-18.status", "F-21.status", "F-22.status", "F-23.status"],
+        // Location parts are valid: the cases that judge the media follow them, F-07 judges
+        // the URL, and nothing breaks.
+        FedFault::LocationParts => &[],
     }
 }
 
@@ -144,8 +154,9 @@ const NOT_COVERED: &[(&str, &str)] = &[(
     "the same signed download as F-16/F-20 with a 200 expected: a fake that refuses it refuses the preflight probe too, and the preflight then skips every case",
 )];
 
-/// Cases the federation profile skips against any target: the manual ones.
-const ALWAYS_SKIPPED: &[&str] = &["F-07", "K-03"];
+/// Cases skipped against a target that answers with inline bytes (every fault but the
+/// Location ones): F-07 judges Location parts only.
+const ALWAYS_SKIPPED: &[&str] = &["F-07"];
 
 // ------------------------------------------------------------------------------------------------
 // Running mediaconf against the fake
@@ -244,7 +255,12 @@ fn check(report: &RunReport) {
         }
     }
     for (id, c) in &report.cases {
-        let skip_ok = ALWAYS_SKIPPED.contains(&id.as_str());
+        // F-07 applies only to targets that answer with Location parts.
+        let location_fault = matches!(
+            fault,
+            FedFault::LocationParts | FedFault::LocationWithoutHeaders
+        );
+        let skip_ok = ALWAYS_SKIPPED.contains(&id.as_str()) && !(id == "F-07" && location_fault);
         match c.outcome.as_str() {
             "passed" | "failed" | "warned" if !skip_ok => {}
             "skipped" if skip_ok => {}
@@ -395,6 +411,9 @@ fault_tests! {
     wrong_method_not_found => WrongMethodNotFound,
     bad_key_document => BadKeyDocument,
     serves_cached_remote_media => ServesCachedRemoteMedia,
+    accept_expired_keys => AcceptExpiredKeys,
+    location_without_headers => LocationWithoutHeaders,
+    location_parts => LocationParts,
     thumbnail_no_params_ok => ThumbnailNoParamsOk,
     animated_thumbnail => AnimatedThumbnail,
     refuse_with_403 => RefuseWith403,

@@ -196,7 +196,7 @@ async fn probe_profiles_report_not_implemented_endpoints() {
     ];
     let run = harness::run_mediaconf(args, "probe profiles".into()).await;
     assert_eq!(run.exit_code, Some(0), "{}", run.output);
-    assert_eq!(run.cases.len(), 18, "{}", run.output);
+    assert_eq!(run.cases.len(), 21, "{}", run.output);
     for (id, c) in &run.cases {
         assert_eq!(
             (c.outcome.as_str(), c.reason.as_str()),

@@ -41,6 +41,12 @@ pub fn check_step(
     if let Some(p) = &expect.peer {
         peer::check_peer(p, &exchange.peer, ctx.vars, &mut findings);
     }
+    if let (Some(inner), Some(followed)) = (&expect.location, &exchange.location) {
+        for mut f in check_step(inner, followed, ctx) {
+            f.check = format!("Location {}", f.check);
+            findings.push(f);
+        }
+    }
     let response = match &exchange.response {
         Ok(r) => r,
         Err(failure) => {
@@ -73,7 +79,8 @@ pub fn check_step(
             image::check_image(i, response, ctx, &mut findings);
         }
         if let Some(m) = &expect.multipart {
-            multipart::check_multipart(m, response, ctx, &mut findings);
+            let followed = exchange.location.as_ref().and_then(|e| e.ok());
+            multipart::check_multipart(m, response, followed, ctx, &mut findings);
         }
         if let Some(name) = &expect.key_document {
             key_document::check_key_document(name, response, ctx, &mut findings);

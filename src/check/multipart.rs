@@ -20,9 +20,12 @@ pub fn rule_group(code: &str) -> &'static str {
 
 pub use crate::suite::model::RULE_GROUPS;
 
+/// `followed`: the answer at the media part's `Location`, when the runner followed it; then
+/// the part checks judge that answer (its headers and bytes) instead of part 2.
 pub fn check_multipart(
     expect: &MultipartExpect,
     response: &RecordedResponse,
+    followed: Option<&RecordedResponse>,
     ctx: &CheckContext<'_>,
     findings: &mut Vec<Finding>,
 ) {
@@ -84,7 +87,12 @@ pub fn check_multipart(
             };
             ("bytes", Some(part))
         }
-        MediaContent::Location { .. } => ("location", None),
+        MediaContent::Location { .. } => ("location", followed.cloned()),
+    };
+    let label = if kind == "location" {
+        "the Location answer's"
+    } else {
+        "part 2"
     };
     if let Some(wanted) = &expect.content
         && wanted != kind
@@ -99,8 +107,8 @@ pub fn check_multipart(
         if part_checks && expect.content.is_none() {
             findings.push(Finding::new(
                 "multipart media part",
-                "bytes to check (following a Location part is not supported yet)",
-                "a Location part",
+                "bytes to check at the Location",
+                "a Location part that could not be followed",
             ));
         }
         return;
@@ -119,7 +127,7 @@ pub fn check_multipart(
         super::image::check_image(i, &part, ctx, &mut part_findings);
     }
     for mut f in part_findings {
-        f.check = format!("part 2 {}", f.check);
+        f.check = format!("{label} {}", f.check);
         findings.push(f);
     }
 }
@@ -147,6 +155,7 @@ mod tests {
         check_multipart(
             expect,
             r,
+            None,
             &CheckContext {
                 media: &media,
                 vars: &vars,

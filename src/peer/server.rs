@@ -177,6 +177,8 @@ struct PeerState {
     old: Vec<OldKey>,
     observations: Vec<Observation>,
     key_fetches: usize,
+    /// K-03: the key document claims to have expired an hour ago.
+    expired: bool,
 }
 
 #[derive(Debug)]
@@ -296,6 +298,7 @@ impl Peer {
                 old,
                 observations: Vec::new(),
                 key_fetches: 0,
+                expired: false,
             }),
         });
 
@@ -396,6 +399,12 @@ impl Peer {
             });
         }
         new
+    }
+
+    /// K-03: serve the key document with `valid_until_ts` an hour in the past (`true`) or with
+    /// the usual validity (`false`).
+    pub fn set_expired(&self, expired: bool) {
+        self.shared.lock().expired = expired;
     }
 
     /// The throw-away key of the last rotation, if there was one.
@@ -584,17 +593,21 @@ pub(super) fn matrix_error(status: StatusCode, errcode: &str, error: &str) -> Re
 }
 
 async fn key_document(State(shared): State<Arc<Shared>>) -> Response {
-    let (current, rotation, old) = {
+    let (current, rotation, old, expired) = {
         let mut state = shared.lock();
         state.key_fetches += 1;
         (
             state.current.clone(),
             state.rotation.clone(),
             state.old.clone(),
+            state.expired,
         )
     };
-    let valid_until =
-        now_ms().saturating_add(u64::try_from(KEY_VALIDITY.as_millis()).unwrap_or(u64::MAX));
+    let valid_until = if expired {
+        now_ms().saturating_sub(3_600_000)
+    } else {
+        now_ms().saturating_add(u64::try_from(KEY_VALIDITY.as_millis()).unwrap_or(u64::MAX))
+    };
     let rotation: Vec<SigningKey> = rotation.into_iter().collect();
     match server_key_document_with(&shared.server_name, &current, &rotation, &old, valid_until) {
         Ok(doc) => json_response(StatusCode::OK, &doc),

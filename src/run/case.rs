@@ -75,17 +75,29 @@ pub async fn run_case(session: Arc<Session>, case: Case) -> Verdict {
     let mut stopped = false;
     // Set when a failure means the rule was not tested (set-up step, endpoint not served).
     let mut blocker: Option<SetUpProblem> = None;
+    // Set by `peer = "expire-keys"`; the keys are renewed when the case ends, however it ends.
+    let mut keys_expired = false;
+    // Set when the target's answer shows the rule does not apply (`follow-location` on inline
+    // bytes): the case is skipped with this reason unless something failed.
+    let mut not_applicable: Option<String> = None;
     for (index, step) in case.steps.iter().enumerate() {
         let later_steps = index + 1 < case.steps.len();
         if step.delay_ms > 0 && !step.background {
             tokio::time::sleep(Duration::from_millis(step.delay_ms)).await;
         }
-        if let Some(action) = step.peer {
-            match (action, &session.federation) {
-                (PeerAction::RotateKey, Some(f)) => {
+        if let Some(action) = step.peer
+            && let Some(f) = &session.federation
+        {
+            match action {
+                PeerAction::RotateKey => {
                     f.keys.rotate();
                 }
-                (PeerAction::RotateKey, None) => {}
+                PeerAction::ExpireKeys => {
+                    f.keys.rotate();
+                    f.keys.set_expired(true);
+                    keys_expired = true;
+                }
+                PeerAction::RenewKeys => f.keys.set_expired(false),
             }
         }
         let request = match build_request(&session, case.api, step, &vars) {
@@ -126,6 +138,25 @@ pub async fn run_case(session: Arc<Session>, case: Case) -> Verdict {
             .await;
         if let Some(id) = &peer_media_id {
             exchange.peer = session.peer_requests(id);
+        }
+        // A Location media part is followed for `follow-location` (F-07) and for any step
+        // that judges the media part, which may be bytes or a Location.
+        let judges_media = step.expect.multipart.is_some();
+        if step.request.follow_location || judges_media {
+            match follow_location(&session, &exchange).await {
+                LocationHop::Followed(hop) => exchange.location = Some(hop),
+                LocationHop::Inline if step.request.follow_location => {
+                    not_applicable = Some(
+                        "the target answered with the media inline, not a Location part: the rule applies only to Location parts".to_string(),
+                    );
+                }
+                LocationHop::NoMultipart if step.request.follow_location => {
+                    not_applicable = Some(
+                        "the answer has no media part to follow (the multipart cases say what is wrong with it)".to_string(),
+                    );
+                }
+                LocationHop::Inline | LocationHop::NoMultipart => {}
+            }
         }
         let report = judge(&session, &case, step, &exchange, &vars);
         let failed = !report.findings.is_empty();
@@ -171,6 +202,9 @@ pub async fn run_case(session: Arc<Session>, case: Case) -> Verdict {
             }),
         }
     }
+    if keys_expired && let Some(f) = &session.federation {
+        f.keys.set_expired(false);
+    }
     let has_findings = reports.iter().any(|r| !r.findings.is_empty());
     verdict.outcome = outcome_for(case.level, has_findings);
     verdict.reason = reason_of(&reports, stopped);
@@ -181,6 +215,12 @@ pub async fn run_case(session: Arc<Session>, case: Case) -> Verdict {
             observation(&reports)
         };
     }
+    if let Some(why) = not_applicable
+        && !has_findings
+    {
+        verdict.outcome = Outcome::Skipped;
+        verdict.reason = why;
+    }
     if let Some(problem) = blocker {
         verdict.outcome = Outcome::Blocked;
         verdict.reason = format!("blocked by {}: {}", problem.by, problem.why);
@@ -189,6 +229,44 @@ pub async fn run_case(session: Arc<Session>, case: Case) -> Verdict {
     verdict.steps = reports;
     verdict.duration = started.elapsed();
     verdict
+}
+
+/// What `follow-location` found in a federation answer.
+enum LocationHop {
+    /// The media part is a `Location`, and this is the unauthenticated request to it.
+    Followed(Box<Exchange>),
+    /// A well-formed answer with the bytes inline.
+    Inline,
+    /// Not a multipart answer with a media part (the step's own checks say what is wrong).
+    NoMultipart,
+}
+
+/// F-07: GETs the `Location` of the answer's media part, without credentials (a relative URL
+/// is resolved against the request URL).
+async fn follow_location(session: &Session, exchange: &Exchange) -> LocationHop {
+    let Some(response) = exchange.ok().filter(|r| r.is_success()) else {
+        return LocationHop::NoMultipart;
+    };
+    let content_type = response.header("content-type").unwrap_or("");
+    let Some(media) = crate::multipart::parse_media_response(content_type, &response.body).media()
+    else {
+        return LocationHop::NoMultipart;
+    };
+    let url = match media.content {
+        crate::multipart::MediaContent::Bytes { .. } => return LocationHop::Inline,
+        crate::multipart::MediaContent::Location { url } => url,
+    };
+    let absolute = reqwest::Url::parse(&exchange.request.url)
+        .and_then(|base| base.join(&url))
+        .map_or(url, |u| u.to_string());
+    let request = OutgoingRequest {
+        method: "GET".into(),
+        url: absolute,
+        headers: Vec::new(),
+        body: bytes::Bytes::new(),
+        timeout: session.timeout,
+    };
+    LocationHop::Followed(Box::new(session.http.send(request, true).await))
 }
 
 /// What an INFO case saw: the first finding's actual value, else the answer of the last step
@@ -441,6 +519,23 @@ pub fn summarize(exchange: &Exchange, extra_headers: &[String]) -> String {
                 "\n{}",
                 check::body_excerpt(&r.body, r.body_len, 200)
             ));
+        }
+    }
+    if let Some(hop) = &exchange.location {
+        let answer = match &hop.response {
+            Ok(r) => format!("{} ({} ms)", r.status, hop.elapsed.as_millis()),
+            Err(e) => e.to_string(),
+        };
+        out.push_str(&format!(
+            "\nLocation followed without credentials: {} → {answer}",
+            hop.request.line()
+        ));
+        if let Ok(r) = &hop.response {
+            for (name, value) in &r.headers {
+                if SHOWN_HEADERS.contains(&name.as_str()) {
+                    out.push_str(&format!("\n  {name}: {value}"));
+                }
+            }
         }
     }
     for p in &exchange.peer {

@@ -22,6 +22,9 @@ pub trait FederationKeys: Send + Sync {
     fn rotated(&self) -> Option<SigningKey>;
     /// How many times the target fetched our key document so far.
     fn key_fetches(&self) -> usize;
+    /// K-03: from now on our key document claims `valid_until_ts` an hour in the past
+    /// (`true`), or the usual 24 h again (`false`).
+    fn set_expired(&self, expired: bool);
 }
 
 /// What a run needs to send signed federation requests.
@@ -51,6 +54,9 @@ impl FederationKeys for crate::peer::Peer {
     }
     fn key_fetches(&self) -> usize {
         crate::peer::Peer::key_fetches(self)
+    }
+    fn set_expired(&self, expired: bool) {
+        crate::peer::Peer::set_expired(self, expired);
     }
 }
 
@@ -148,6 +154,7 @@ mod tests {
         fn key_fetches(&self) -> usize {
             0
         }
+        fn set_expired(&self, _: bool) {}
     }
 
     fn ctx() -> FederationContext {

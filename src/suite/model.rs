@@ -198,6 +198,11 @@ pub struct StepSpec {
 pub enum PeerAction {
     /// A new current signing key; the previous one moves to `old_verify_keys`.
     RotateKey,
+    /// K-03: a new throw-away key (as `rotate-key`), and the key document claims
+    /// `valid_until_ts` an hour in the past until `renew-keys`.
+    ExpireKeys,
+    /// The key document's usual 24 h validity again.
+    RenewKeys,
 }
 
 /// Where a captured value comes from.
@@ -277,6 +282,11 @@ pub struct RequestSpec {
     /// Per-request timeout, overriding `--timeout`.
     #[serde(default)]
     pub timeout_secs: Option<u64>,
+    /// When the answer is multipart with a `Location` media part, GET that URL without
+    /// credentials (F-07) and judge it with `expect.location`. A target that answers with the
+    /// bytes inline makes the case skipped: the rule does not apply to it.
+    #[serde(default)]
+    pub follow_location: bool,
 }
 
 /// How an `X-Matrix` request is signed; every key is optional and the defaults give a correct
@@ -396,6 +406,9 @@ pub struct ExpectSpec {
     /// while the step ran: the target acting as the requester.
     #[serde(default)]
     pub peer: Option<PeerExpect>,
+    /// With `follow-location`: what must hold of the answer at the `Location` URL.
+    #[serde(default)]
+    pub location: Option<Box<ExpectSpec>>,
 }
 
 /// Expectations on the requests the mock peer received for the case's peer media. Patterns

@@ -177,6 +177,7 @@ impl HttpClient {
                     redirects,
                     elapsed: started.elapsed(),
                     peer: Vec::new(),
+                    location: None,
                 };
             };
             let Ok(base) = reqwest::Url::parse(&current.url) else {
@@ -186,6 +187,7 @@ impl HttpClient {
                     redirects,
                     elapsed: started.elapsed(),
                     peer: Vec::new(),
+                    location: None,
                 };
             };
             let Ok(next) = base.join(&location) else {
@@ -195,6 +197,7 @@ impl HttpClient {
                     redirects,
                     elapsed: started.elapsed(),
                     peer: Vec::new(),
+                    location: None,
                 };
             };
             let same_origin = next.origin() == base.origin();

@@ -45,6 +45,8 @@ pub const SERVER_NAME: &str = "fake.test";
 const PENDING_WAIT_CAP: Duration = Duration::from_secs(2);
 /// Where [`FedFault::RedirectTopLevel`] sends federation downloads (served without auth).
 const REDIRECT_PREFIX: &str = "/_fake/redirected/";
+/// Where `Location` parts point ([`FedFault::LocationParts`]), served without auth.
+const CDN_PREFIX: &str = "/_fake/cdn/";
 /// RFC 8187 `attr-char`: everything else is percent-encoded in `filename*`.
 const ATTR_CHAR_ENCODE: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'!')
@@ -128,6 +130,11 @@ pub enum FedFault {
     BadKeyDocument,
     /// Remote media the fake has cached is served over federation (by media ID).
     ServesCachedRemoteMedia,
+    /// Keys from a key document whose `valid_until_ts` has passed verify requests.
+    AcceptExpiredKeys,
+    /// Downloads answer with a `Location` part; the URL serves the bytes with no
+    /// Content-Type and no Content-Disposition.
+    LocationWithoutHeaders,
     // --- thumbnails ---
     /// A thumbnail without width/height is served at 96x96 instead of a 400.
     ThumbnailNoParamsOk,
@@ -137,6 +144,9 @@ pub enum FedFault {
     /// A signature that does not verify, or an unknown key, is refused with 403 M_FORBIDDEN
     /// instead of 401 (valid: only a wrong destination has a fixed 401).
     RefuseWith403,
+    /// Downloads answer with a `Location` part pointing at an unauthenticated URL that serves
+    /// the bytes with their Content-Type and Content-Disposition (valid).
+    LocationParts,
 }
 
 /// A running fake; dropping it stops the server.
@@ -364,6 +374,8 @@ enum Endpoint {
     ClientMedia(String, String),
     /// `GET /_matrix/media/v3/download/{server}/{id}[/{name}]`.
     LegacyDownload(String, String),
+    /// `GET /_fake/cdn/{id}`.
+    Cdn(String),
 }
 
 async fn handle(State(fake): State<Arc<Fake>>, request: Request) -> Response {
@@ -465,6 +477,7 @@ impl Fake {
             Endpoint::ClientMedia(..) => Err(error(404, "M_NOT_FOUND", "Not found")),
             // Frozen: the deprecated endpoint serves nothing remote and fetches nothing.
             Endpoint::LegacyDownload(..) => Err(error(404, "M_NOT_FOUND", "Not found")),
+            Endpoint::Cdn(id) => self.cdn(&req, &id).await,
         }
     }
 
@@ -696,6 +709,14 @@ impl Fake {
         // cache key documents for their validity behave).
         cache.verify.retain(|(o, _), _| o != origin);
         cache.old.retain(|(o, _), _| o != origin);
+        // A document whose `valid_until_ts` has passed makes none of its keys usable (K-03).
+        let expired = doc
+            .get("valid_until_ts")
+            .and_then(Value::as_u64)
+            .is_none_or(|until| until < now_ms());
+        if expired && !self.has(FedFault::AcceptExpiredKeys) {
+            return None;
+        }
         for (field, old) in [("verify_keys", false), ("old_verify_keys", true)] {
             let Some(keys) = doc.get(field).and_then(Value::as_object) else {
                 continue;
@@ -834,7 +855,37 @@ impl Fake {
                 Body::empty(),
             ));
         }
+        if self.has(FedFault::LocationParts) || self.has(FedFault::LocationWithoutHeaders) {
+            let host = req
+                .headers
+                .get(header::HOST)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("127.0.0.1");
+            let builder = Builder::location(&format!("http://{host}{CDN_PREFIX}{id}"));
+            return Ok(response(
+                200,
+                &[(header::CONTENT_TYPE, builder.content_type())],
+                builder.build(),
+            ));
+        }
         Ok(self.media_response(&content, content.bytes.clone(), true))
+    }
+
+    /// `GET /_fake/cdn/{id}`: the bytes a `Location` part points at, without authentication.
+    async fn cdn(&self, req: &Req, id: &str) -> Reply {
+        let content = self.content(req, id).await?;
+        let headers = if self.has(FedFault::LocationWithoutHeaders) {
+            Vec::new()
+        } else {
+            vec![
+                (header::CONTENT_TYPE, content.content_type.clone()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    disposition(content.filename.as_deref()),
+                ),
+            ]
+        };
+        Ok(response(200, &headers, content.bytes.clone()))
     }
 
     async fn thumbnail(&self, req: &Req, id: &str) -> Reply {
@@ -896,6 +947,7 @@ fn route(segs: &[String]) -> Option<(Endpoint, Method)> {
             (Endpoint::FedThumbnail((*id).to_string()), Method::GET)
         }
         ["_fake", "redirected", id] => (Endpoint::Redirected((*id).to_string()), Method::GET),
+        ["_fake", "cdn", id] => (Endpoint::Cdn((*id).to_string()), Method::GET),
         [
             "_matrix",
             "client",
