@@ -159,12 +159,12 @@ scenarios! {
     NoCloseDelimiter = "no-close-delimiter": "malformed: the close delimiter never comes (the bytes are complete)",
     TopLevelRedirect = "top-level-redirect": "a top-level 307 to the CDN (federation endpoints define no redirect)",
     ServerError = "server-error": "500 M_UNKNOWN on every path",
-    Slow = "slow": "the right answer, after 10 seconds",
+    Slow = "slow": "the right answer, after 3 seconds (beyond a client's timeout_ms=2000)",
     TooLarge = "too-large": "announces and streams 256 MiB of zeros",
 }
 
 /// How long the `slow` scenario waits.
-pub const SLOW_DELAY: Duration = Duration::from_secs(10);
+pub const SLOW_DELAY: Duration = Duration::from_secs(3);
 /// What the `too-large` scenario sends.
 pub const TOO_LARGE_BYTES: u64 = 256 * 1024 * 1024;
 
