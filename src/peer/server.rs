@@ -46,6 +46,11 @@ use crate::federation::signing_key::{KeyError, SigningKey, random_version};
 /// How long the served key document claims to be valid.
 pub const KEY_VALIDITY: Duration = Duration::from_secs(24 * 3600);
 
+/// Most requests kept; older ones are dropped first, so a flood cannot grow memory forever.
+pub const MAX_OBSERVATIONS: usize = 20_000;
+/// Longest header value kept in an observation (the rest is cut, marked with `…`).
+const MAX_HEADER_VALUE: usize = 2048;
+
 /// How long [`Peer::shutdown`] lets open connections finish.
 const GRACE: Duration = Duration::from_secs(2);
 
@@ -175,7 +180,7 @@ struct PeerState {
     /// The throw-away key of the last rotation (K-02), published beside `current`.
     rotation: Option<SigningKey>,
     old: Vec<OldKey>,
-    observations: Vec<Observation>,
+    observations: std::collections::VecDeque<Observation>,
     key_fetches: usize,
     /// K-03: the key document claims to have expired an hour ago.
     expired: bool,
@@ -296,7 +301,7 @@ impl Peer {
                 current: config.key,
                 rotation: None,
                 old,
-                observations: Vec::new(),
+                observations: std::collections::VecDeque::new(),
                 key_fetches: 0,
                 expired: false,
             }),
@@ -412,9 +417,21 @@ impl Peer {
         self.shared.lock().rotation.clone()
     }
 
-    /// Every request received so far, in the order the answers were sent.
+    /// Every request received so far (at most [`MAX_OBSERVATIONS`], the newest), in the order
+    /// the answers were sent.
     pub fn observations(&self) -> Vec<Observation> {
-        self.shared.lock().observations.clone()
+        self.shared.lock().observations.iter().cloned().collect()
+    }
+
+    /// The requests for which `wanted` holds, without copying the others.
+    pub fn observations_where(&self, wanted: impl Fn(&Observation) -> bool) -> Vec<Observation> {
+        let state = self.shared.lock();
+        state
+            .observations
+            .iter()
+            .filter(|o| wanted(o))
+            .cloned()
+            .collect()
     }
 
     /// Number of key document requests (`GET /_matrix/key/v2/server[/{keyId}]`) answered.
@@ -534,10 +551,13 @@ async fn record(
         .headers()
         .iter()
         .map(|(name, value)| {
-            (
-                name.as_str().to_owned(),
-                String::from_utf8_lossy(value.as_bytes()).into_owned(),
-            )
+            let bytes = value.as_bytes();
+            let mut text =
+                String::from_utf8_lossy(&bytes[..bytes.len().min(MAX_HEADER_VALUE)]).into_owned();
+            if bytes.len() > MAX_HEADER_VALUE {
+                text.push('…');
+            }
+            (name.as_str().to_owned(), text)
         })
         .collect();
     let authorization = request
@@ -574,7 +594,12 @@ async fn record(
     if let Some(log) = &shared.log {
         let _ = log.send(observation.clone());
     }
-    shared.lock().observations.push(observation);
+    let mut state = shared.lock();
+    if state.observations.len() >= MAX_OBSERVATIONS {
+        state.observations.pop_front();
+    }
+    state.observations.push_back(observation);
+    drop(state);
     response
 }
 

@@ -6,7 +6,8 @@
 //! the target's server name to `--federation-url`), else `https://<name>` (`:8448` when the
 //! name has no port). No `.well-known` or SRV lookup, and the origin's TLS certificate is not
 //! verified: the document is self-signed, and that signature is what is checked. Documents
-//! are cached for a minute; an unknown key ID refetches once.
+//! are cached for a minute and failures for 10 s (at most 1,024 origins); an unknown key ID
+//! refetches once.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
@@ -24,13 +25,17 @@ const CACHE_FOR: Duration = Duration::from_secs(60);
 const MAX_KEY_DOCUMENT: usize = 64 * 1024;
 /// Timeout of one key document fetch.
 const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a failed fetch is remembered (forged origins must not cost a fetch each).
+const FAILURE_CACHED_FOR: Duration = Duration::from_secs(10);
+/// Most origins remembered; the cache is emptied when it is full.
+const MAX_ORIGINS: usize = 1024;
 
 /// Fetches and caches origins' key documents and judges request signatures.
 #[derive(Debug)]
 pub struct SignatureJudge {
     client: reqwest::Client,
     sources: BTreeMap<String, String>,
-    cache: Mutex<HashMap<String, (Instant, Value)>>,
+    cache: Mutex<HashMap<String, (Instant, Result<Value, String>)>>,
 }
 
 impl SignatureJudge {
@@ -103,12 +108,23 @@ impl SignatureJudge {
     }
 
     async fn key_document(&self, origin: &str, refresh: bool) -> Result<Value, String> {
-        if !refresh
-            && let Some((at, doc)) = self.lock().get(origin)
-            && at.elapsed() < CACHE_FOR
-        {
-            return Ok(doc.clone());
+        if let Some((at, cached)) = self.lock().get(origin) {
+            match cached {
+                Ok(doc) if !refresh && at.elapsed() < CACHE_FOR => return Ok(doc.clone()),
+                Err(e) if at.elapsed() < FAILURE_CACHED_FOR => return Err(e.clone()),
+                _ => {}
+            }
         }
+        let fetched = self.fetch(origin).await;
+        let mut cache = self.lock();
+        if cache.len() >= MAX_ORIGINS {
+            cache.clear();
+        }
+        cache.insert(origin.to_owned(), (Instant::now(), fetched.clone()));
+        fetched
+    }
+
+    async fn fetch(&self, origin: &str) -> Result<Value, String> {
         let base = self.sources.get(origin).cloned().unwrap_or_else(|| {
             if origin.contains(':') && !origin.ends_with(']') {
                 format!("https://{origin}")
@@ -143,12 +159,10 @@ impl SignatureJudge {
                     .map_or("nothing".into(), Value::to_string)
             )));
         }
-        self.lock()
-            .insert(origin.to_owned(), (Instant::now(), doc.clone()));
         Ok(doc)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Instant, Value)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Instant, Result<Value, String>)>> {
         self.cache
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)

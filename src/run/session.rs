@@ -100,7 +100,11 @@ impl Session {
         let Some(peer) = &self.peer else {
             return Vec::new();
         };
-        peer.observations()
+        let wanted = |o: &crate::peer::Observation| {
+            let path = o.path.split('?').next().unwrap_or("");
+            path.split('/').any(|segment| segment == media_id)
+        };
+        peer.observations_where(wanted)
             .into_iter()
             .filter_map(|o| {
                 let (path, query) = match o.path.split_once('?') {
