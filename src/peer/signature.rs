@@ -30,12 +30,15 @@ const FAILURE_CACHED_FOR: Duration = Duration::from_secs(10);
 /// Most origins remembered; the cache is emptied when it is full.
 const MAX_ORIGINS: usize = 1024;
 
+/// Per origin: when it was fetched, and the document or why it could not be had.
+type KeyCache = HashMap<String, (Instant, Result<Value, String>)>;
+
 /// Fetches and caches origins' key documents and judges request signatures.
 #[derive(Debug)]
 pub struct SignatureJudge {
     client: reqwest::Client,
     sources: BTreeMap<String, String>,
-    cache: Mutex<HashMap<String, (Instant, Result<Value, String>)>>,
+    cache: Mutex<KeyCache>,
 }
 
 impl SignatureJudge {
@@ -162,7 +165,7 @@ impl SignatureJudge {
         Ok(doc)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Instant, Result<Value, String>)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, KeyCache> {
         self.cache
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
