@@ -1,10 +1,10 @@
 //! Requester fault matrix: tests the tester's `remote` profile. For each [`RemoteFault`] the
 //! in-process fake target (`federation_support`, acting as a requester) fetches remote media
 //! from mediaconf's mock peer the way a homeserver does, with exactly one rule broken; the real
-//! `mediaconf` binary runs `--profile remote --quick`, and the test checks that exactly the
+//! `mediaconf` binary runs `--profile remote`, and the test checks that exactly the
 //! case ids listed in [`breaks`] come out failed (MUST) or warned (SHOULD/GAP), each with a
 //! reason, and that the exit code matches. With `RemoteFault::None` every case passes except
-//! the manual G-10 and the slow G-17 (skipped by `--quick`). A last test shows that a target
+//! the manual G-10. A last test shows that a target
 //! that never reaches the peer gets the remote cases skipped with the configuration fix.
 
 mod federation_support;
@@ -32,8 +32,8 @@ fn breaks(fault: RemoteFault) -> &'static [&'static str] {
     }
 }
 
-/// Skipped in every run: not automated, or slow under `--quick`.
-const ALWAYS_SKIPPED: &[&str] = &["G-10", "G-17"];
+/// Skipped in every run: not automated.
+const ALWAYS_SKIPPED: &[&str] = &["G-10"];
 
 fn free_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
@@ -48,7 +48,6 @@ async fn run_remote(fake: &FakeFederation, label: &str) -> harness::Run {
         &fake.url(),
         "--profile",
         "remote",
-        "--quick",
         "--peer-listen",
         &peer_listen,
         "--jobs",
