@@ -186,6 +186,13 @@ fn full_suites_against_synapse() {
         "only {remote_ran} remote cases ran (did Synapse fetch from the mock peer?)"
     );
     let key_text = read(&key);
+    // The CA's private key (base64 lines of its PEM) must never be printed either.
+    let ca_key_lines: Vec<String> = read(&repo_ca_key(&ca))
+        .lines()
+        .filter(|l| l.len() >= 40 && !l.starts_with("-----"))
+        .map(str::to_owned)
+        .collect();
+    assert!(!ca_key_lines.is_empty(), "the CA key file has a PEM body");
     let seed = key_text
         .split_whitespace()
         .nth(2)
@@ -244,6 +251,52 @@ fn full_suites_against_synapse() {
             "a Synapse access token appears in {name}"
         );
         assert!(!text.contains(seed), "the signing key appears in {name}");
+        for line in &ca_key_lines {
+            assert!(
+                !text.contains(line.as_str()),
+                "the CA key appears in {name}"
+            );
+        }
+    }
+
+    // The opt-in probe profiles: every probe reads "implemented…" or "not implemented…", and
+    // no secret appears in what they print either.
+    let probes_json = dir.path().join("probes.json");
+    let (code, stdout, stderr) = run_mediaconf(&[
+        "run",
+        "--target",
+        &target,
+        "--registration-shared-secret",
+        SECRET,
+        "--profile",
+        "msc1902,unstable",
+        "--json",
+        probes_json.to_str().unwrap(),
+        "--signing-key",
+        key.to_str().unwrap(),
+        "--peer-ca-out",
+        ca.to_str().unwrap(),
+        "--peer-listen",
+        "127.0.0.1:28450",
+        "--color",
+        "never",
+    ]);
+    assert_eq!(code, 0, "probe profiles: {stdout}\n{stderr}");
+    let probes_text = read(&probes_json);
+    for (name, text) in [
+        ("stdout", &stdout),
+        ("stderr", &stderr),
+        ("json", &probes_text),
+    ] {
+        assert!(
+            !text.contains(SECRET) && !text.contains("syt_") && !text.contains(seed),
+            "a secret appears in the probe run's {name}"
+        );
+    }
+    let probes: serde_json::Value = serde_json::from_str(&probes_text).unwrap();
+    for case in probes["cases"].as_array().unwrap() {
+        let reason = case["reason"].as_str().unwrap_or("");
+        assert!(reason.contains("implemented"), "{}: {reason}", case["id"]);
     }
 
     // Repeatable: the federation profile again, with the same key, CA and key-server address
@@ -320,6 +373,11 @@ fn full_suites_against_synapse() {
             .any(|l| l.starts_with("did not run:") && l.contains("--allow-skipped federation")),
         "{stderr}"
     );
+}
+
+/// Where mediaconf keeps the key of the CA written to `ca` (`<ca>.key`).
+fn repo_ca_key(ca: &std::path::Path) -> std::path::PathBuf {
+    mediaconf::peer::server::ca_key_path(ca)
 }
 
 #[test]

@@ -15,6 +15,16 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const SECRET: &str = "this file is outside the fixtures";
 
+/// Kills the peer when the test ends, also when it panics.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 fn free_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
     listener.local_addr().expect("local addr").port()
@@ -90,7 +100,7 @@ async fn the_peer_survives_abuse_and_still_serves_every_scenario() {
     std::os::unix::fs::symlink(dir.path().join("secret.txt"), fixtures.join("escape.txt")).unwrap();
     let listen = format!("127.0.0.1:{}", free_port());
     let cdn = format!("127.0.0.1:{}", free_port());
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mediaconf"))
+    let child = Command::new(env!("CARGO_BIN_EXE_mediaconf"))
         .args([
             "peer",
             "--listen",
@@ -108,7 +118,8 @@ async fn the_peer_survives_abuse_and_still_serves_every_scenario() {
         .stderr(Stdio::null())
         .spawn()
         .expect("start mediaconf peer");
-    let stdout = child.stdout.take().unwrap();
+    let mut child = KillOnDrop(child);
+    let stdout = child.0.stdout.take().unwrap();
     let mut lines = BufReader::new(stdout).lines();
     loop {
         let line = lines.next().expect("peer output").expect("utf-8 line");
@@ -118,7 +129,7 @@ async fn the_peer_survives_abuse_and_still_serves_every_scenario() {
     }
     // Drain the request log so the peer never blocks on a full pipe.
     std::thread::spawn(move || for _ in lines {});
-    let pid = child.id();
+    let pid = child.0.id();
     let http = reqwest::Client::builder()
         .danger_accept_invalid_certs(true)
         .no_proxy()
@@ -241,6 +252,6 @@ async fn the_peer_survives_abuse_and_still_serves_every_scenario() {
     let _ = Command::new("kill")
         .args(["-TERM", &pid.to_string()])
         .status();
-    let status = child.wait().unwrap();
+    let status = child.0.wait().unwrap();
     assert_eq!(status.code(), Some(0));
 }

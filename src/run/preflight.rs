@@ -244,7 +244,9 @@ pub async fn probe_remote(session: &Session, peer: &Peer, token: &str) -> Result
                 attempt += 1;
                 tokio::time::sleep(std::time::Duration::from_secs(1)).await;
             }
-            Err(e) if attempt > 1 => return Err(format!("{e} ({attempt} attempts, a second apart)")),
+            Err(e) if attempt > 1 => {
+                return Err(format!("{e} ({attempt} attempts, a second apart)"));
+            }
             other => return other,
         }
     }
