@@ -78,6 +78,34 @@ impl Drop for Synapse {
     }
 }
 
+/// `mediaconf run` against `target` with the shared secret, our key, CA and key-server address,
+/// and `extra` flags.
+fn run_signed(
+    target: &str,
+    key: &std::path::Path,
+    ca: &std::path::Path,
+    listen: &str,
+    extra: &[&str],
+) -> (i32, String, String) {
+    let mut args = vec![
+        "run",
+        "--target",
+        target,
+        "--registration-shared-secret",
+        SECRET,
+        "--signing-key",
+        key.to_str().unwrap(),
+        "--peer-ca-out",
+        ca.to_str().unwrap(),
+        "--peer-listen",
+        listen,
+        "--color",
+        "never",
+    ];
+    args.extend_from_slice(extra);
+    run_mediaconf(&args)
+}
+
 fn run_mediaconf(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_mediaconf"))
         .args(args)
@@ -262,25 +290,18 @@ fn full_suites_against_synapse() {
     // The opt-in probe profiles: every probe reads "implemented…" or "not implemented…", and
     // no secret appears in what they print either.
     let probes_json = dir.path().join("probes.json");
-    let (code, stdout, stderr) = run_mediaconf(&[
-        "run",
-        "--target",
+    let (code, stdout, stderr) = run_signed(
         &target,
-        "--registration-shared-secret",
-        SECRET,
-        "--profile",
-        "msc1902,unstable",
-        "--json",
-        probes_json.to_str().unwrap(),
-        "--signing-key",
-        key.to_str().unwrap(),
-        "--peer-ca-out",
-        ca.to_str().unwrap(),
-        "--peer-listen",
+        &key,
+        &ca,
         "127.0.0.1:28450",
-        "--color",
-        "never",
-    ]);
+        &[
+            "--profile",
+            "msc1902,unstable",
+            "--json",
+            probes_json.to_str().unwrap(),
+        ],
+    );
     assert_eq!(code, 0, "probe profiles: {stdout}\n{stderr}");
     let probes_text = read(&probes_json);
     for (name, text) in [
@@ -303,25 +324,18 @@ fn full_suites_against_synapse() {
     // (Synapse has cached our key document, and the first run's K-02 rotated keys), gives the
     // same outcome for every case.
     let again_json = dir.path().join("again.json");
-    let (code, stdout, stderr) = run_mediaconf(&[
-        "run",
-        "--target",
+    let (code, stdout, stderr) = run_signed(
         &target,
-        "--registration-shared-secret",
-        SECRET,
-        "--profile",
-        "federation",
-        "--json",
-        again_json.to_str().unwrap(),
-        "--signing-key",
-        key.to_str().unwrap(),
-        "--peer-ca-out",
-        ca.to_str().unwrap(),
-        "--peer-listen",
+        &key,
+        &ca,
         "127.0.0.1:28450",
-        "--color",
-        "never",
-    ]);
+        &[
+            "--profile",
+            "federation",
+            "--json",
+            again_json.to_str().unwrap(),
+        ],
+    );
     assert_eq!(code, 0, "second federation run: {stdout}\n{stderr}");
     let again: serde_json::Value = serde_json::from_str(&read(&again_json)).unwrap();
     let outcomes = |cases: &[serde_json::Value]| -> Vec<(String, String)> {
@@ -340,23 +354,13 @@ fn full_suites_against_synapse() {
     // The CA really is what Synapse trusts: a key server with another CA (and a new server
     // name, so nothing is cached) cannot be reached, and federation cases are skipped with the fix.
     let other_ca = dir.path().join("other-ca.pem");
-    let (code, stdout, stderr) = run_mediaconf(&[
-        "run",
-        "--target",
+    let (code, stdout, stderr) = run_signed(
         &target,
-        "--registration-shared-secret",
-        SECRET,
-        "--profile",
-        "federation",
-        "--signing-key",
-        key.to_str().unwrap(),
-        "--peer-ca-out",
-        other_ca.to_str().unwrap(),
-        "--peer-listen",
+        &key,
+        &other_ca,
         "127.0.0.1:28451",
-        "--color",
-        "never",
-    ]);
+        &["--profile", "federation"],
+    );
     assert_eq!(
         code, 2,
         "the requested federation profile did not run: exit 2\n{stdout}\n{stderr}"

@@ -274,12 +274,14 @@ impl Peer {
             Some(addr) => Some(bind(addr)?),
             None => None,
         };
+        let cdn_bind_addr = config.cdn_listen.unwrap_or(local_addr);
+        let cdn_error = move |source| PeerError::Bind {
+            addr: cdn_bind_addr,
+            source,
+            hint: "check the --peer-cdn-listen address",
+        };
         let cdn_addr = match &cdn_listener {
-            Some(l) => Some(l.local_addr().map_err(|source| PeerError::Bind {
-                addr: local_addr,
-                source,
-                hint: "check the --peer-cdn-listen address",
-            })?),
+            Some(l) => Some(l.local_addr().map_err(cdn_error)?),
             None => None,
         };
         let media = super::media::MediaConfig {
@@ -320,20 +322,8 @@ impl Peer {
             tokio::spawn(server.serve(app.into_make_service_with_connect_info::<SocketAddr>()));
         let cdn_task = match cdn_listener {
             Some(listener) => {
-                listener
-                    .set_nonblocking(true)
-                    .map_err(|source| PeerError::Bind {
-                        addr: local_addr,
-                        source,
-                        hint: "check the --peer-cdn-listen address",
-                    })?;
-                let listener = tokio::net::TcpListener::from_std(listener).map_err(|source| {
-                    PeerError::Bind {
-                        addr: local_addr,
-                        source,
-                        hint: "check the --peer-cdn-listen address",
-                    }
-                })?;
+                listener.set_nonblocking(true).map_err(cdn_error)?;
+                let listener = tokio::net::TcpListener::from_std(listener).map_err(cdn_error)?;
                 let app =
                     cdn_router(shared.clone()).into_make_service_with_connect_info::<SocketAddr>();
                 Some(tokio::spawn(
