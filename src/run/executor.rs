@@ -42,6 +42,35 @@ fn mark(unavailable: &mut BTreeMap<Need, SetUpProblem>, need: Need, by: &str, wh
     );
 }
 
+/// One preflight line (a probe, an account, the key server) for the reports.
+fn preflight(on_event: &mut (dyn FnMut(Event) + Send), name: &str, ok: bool, detail: String) {
+    on_event(Event::Preflight(PreflightItem {
+        name: name.to_string(),
+        ok,
+        detail,
+    }));
+}
+
+/// A preflight check failed: says so, and makes `needs` unavailable for that reason (`by` is
+/// `preflight <label>`).
+fn unavailable_after(
+    on_event: &mut (dyn FnMut(Event) + Send),
+    unavailable: &mut BTreeMap<Need, SetUpProblem>,
+    label: &str,
+    needs: &[Need],
+    reason: String,
+) {
+    preflight(on_event, label, false, reason.clone());
+    for need in needs {
+        mark(
+            unavailable,
+            *need,
+            &format!("preflight {label}"),
+            reason.clone(),
+        );
+    }
+}
+
 fn preflight_error(message: impl Into<String>, fix: impl Into<String>) -> PreflightError {
     PreflightError {
         message: message.into(),
@@ -109,14 +138,6 @@ async fn prepare(
         base: config.target.clone(),
         timeout: config.timeout,
     };
-    let preflight =
-        |on_event: &mut (dyn FnMut(Event) + Send), name: &str, ok: bool, detail: String| {
-            on_event(Event::Preflight(PreflightItem {
-                name: name.to_string(),
-                ok,
-                detail,
-            }));
-        };
 
     // 1. The client API answers.
     let (versions, unstable) = accounts.versions().await.map_err(|e| {
@@ -437,17 +458,11 @@ async fn prepare(
     if needs.contains(&Need::FederationApi)
         && let Err(reason) = probe_federation_api(&session).await
     {
-        preflight(on_event, "federation API", false, reason.clone());
-        mark(
+        unavailable_after(
+            on_event,
             &mut unavailable,
-            Need::FederationApi,
-            "preflight federation API",
-            reason.clone(),
-        );
-        mark(
-            &mut unavailable,
-            Need::Federation,
-            "preflight federation API",
+            "federation API",
+            &[Need::FederationApi, Need::Federation],
             reason,
         );
     }
@@ -479,17 +494,13 @@ async fn prepare(
         )
         .await
         {
-            Err(reason) => {
-                preflight(on_event, "federation", false, reason.clone());
-                for need in [Need::Federation, Need::MockPeer] {
-                    mark(
-                        &mut unavailable,
-                        need,
-                        "preflight federation",
-                        reason.clone(),
-                    );
-                }
-            }
+            Err(reason) => unavailable_after(
+                on_event,
+                &mut unavailable,
+                "federation",
+                &[Need::Federation, Need::MockPeer],
+                reason,
+            ),
             Ok((peer, context)) => {
                 session.peer = Some(peer.clone());
                 session
@@ -509,15 +520,13 @@ async fn prepare(
                             preflight(on_event, "federation", true, detail);
                             session.federation = Some(context);
                         }
-                        Err(reason) => {
-                            preflight(on_event, "federation", false, reason.clone());
-                            mark(
-                                &mut unavailable,
-                                Need::Federation,
-                                "preflight federation",
-                                reason,
-                            );
-                        }
+                        Err(reason) => unavailable_after(
+                            on_event,
+                            &mut unavailable,
+                            "federation",
+                            &[Need::Federation],
+                            reason,
+                        ),
                     }
                 }
                 if wants_peer {
@@ -528,15 +537,13 @@ async fn prepare(
                     };
                     match probed {
                         Ok(detail) => preflight(on_event, "mock peer", true, detail),
-                        Err(reason) => {
-                            preflight(on_event, "mock peer", false, reason.clone());
-                            mark(
-                                &mut unavailable,
-                                Need::MockPeer,
-                                "preflight mock peer",
-                                reason,
-                            );
-                        }
+                        Err(reason) => unavailable_after(
+                            on_event,
+                            &mut unavailable,
+                            "mock peer",
+                            &[Need::MockPeer],
+                            reason,
+                        ),
                     }
                 }
                 peer_handle = Some(peer);

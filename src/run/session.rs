@@ -106,24 +106,20 @@ impl Session {
         };
         peer.observations_where(wanted)
             .into_iter()
-            .filter_map(|o| {
+            .map(|o| {
                 let (path, query) = match o.path.split_once('?') {
                     Some((p, q)) => (p.to_owned(), Some(q.to_owned())),
-                    None => (o.path.clone(), None),
+                    None => (o.path, None),
                 };
-                path.split('/')
-                    .any(|segment| segment == media_id)
-                    .then_some({
-                        crate::exchange::PeerRequest {
-                            at_ms: o.at_ms,
-                            method: o.method,
-                            path,
-                            query,
-                            headers: o.headers,
-                            status: o.status,
-                            signature: o.signature,
-                        }
-                    })
+                crate::exchange::PeerRequest {
+                    at_ms: o.at_ms,
+                    method: o.method,
+                    path,
+                    query,
+                    headers: o.headers,
+                    status: o.status,
+                    signature: o.signature,
+                }
             })
             .collect()
     }

@@ -192,8 +192,7 @@ impl Fake {
                 content_disposition.as_deref(),
                 body,
             )),
-            MediaContent::Location { url } if self.remote_has(RemoteFault::IgnoresLocation) => {
-                let _ = url;
+            MediaContent::Location { .. } if self.remote_has(RemoteFault::IgnoresLocation) => {
                 Ok(part_content(None, None, Vec::new()))
             }
             MediaContent::Location { url } => {
