@@ -39,13 +39,20 @@ auth = "none"
 status = 200
 "#;
 
+/// What the target has been asked so far, route by route (so a test signals the run once it is
+/// where the test wants it, not after a guessed delay).
+type Seen = tokio::sync::mpsc::UnboundedReceiver<&'static str>;
+
 /// A target whose discovery and registration answer, and whose `/hang` never does; with
 /// `hang_versions`, `/versions` never answers either (an interrupt during preflight).
-async fn serve(hang_versions: bool) -> std::net::SocketAddr {
+async fn serve(hang_versions: bool) -> (std::net::SocketAddr, Seen) {
+    let (seen_tx, seen) = tokio::sync::mpsc::unbounded_channel();
+    let (versions_tx, quick_tx, hang_tx) = (seen_tx.clone(), seen_tx.clone(), seen_tx);
     let app = Router::new()
         .route(
             "/_matrix/client/versions",
             get(move || async move {
+                let _ = versions_tx.send("versions");
                 if hang_versions {
                     tokio::time::sleep(Duration::from_secs(3600)).await;
                 }
@@ -61,10 +68,17 @@ async fn serve(hang_versions: bool) -> std::net::SocketAddr {
                 )
             }),
         )
-        .route("/quick", get(|| async { "ok" }))
+        .route(
+            "/quick",
+            get(move || async move {
+                let _ = quick_tx.send("quick");
+                "ok"
+            }),
+        )
         .route(
             "/hang",
-            get(|| async {
+            get(move || async move {
+                let _ = hang_tx.send("hang");
                 tokio::time::sleep(Duration::from_secs(3600)).await;
                 "never"
             }),
@@ -74,7 +88,7 @@ async fn serve(hang_versions: bool) -> std::net::SocketAddr {
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
-    addr
+    (addr, seen)
 }
 
 struct Outcome {
@@ -85,9 +99,14 @@ struct Outcome {
     json: Option<serde_json::Value>,
 }
 
-/// Starts a run against `addr`, waits `wait`, sends `signals` (e.g. `["-INT"]`) to it and
-/// collects what it left.
-async fn interrupt_run(addr: std::net::SocketAddr, wait: Duration, signals: &[&str]) -> Outcome {
+/// Starts a run against the target, waits until the target has been asked every route in
+/// `wait_for` (and 200 ms more, for the answers to be read), sends `signals` (e.g. `["-INT"]`)
+/// to it and collects what it left.
+async fn interrupt_run(
+    (addr, mut seen): (std::net::SocketAddr, Seen),
+    wait_for: &[&str],
+    signals: &[&str],
+) -> Outcome {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("hostile.toml"), SUITE).unwrap();
     let (junit, json) = (dir.path().join("r.xml"), dir.path().join("r.json"));
@@ -111,7 +130,24 @@ async fn interrupt_run(addr: std::net::SocketAddr, wait: Duration, signals: &[&s
         .stderr(Stdio::piped())
         .spawn()
         .expect("start mediaconf");
-    tokio::time::sleep(wait).await;
+    let mut missing: Vec<&str> = wait_for.to_vec();
+    let reached = tokio::time::timeout(Duration::from_secs(30), async {
+        while !missing.is_empty() {
+            let Some(route) = seen.recv().await else {
+                break;
+            };
+            missing.retain(|m| *m != route);
+        }
+        missing.is_empty()
+    })
+    .await
+    .unwrap_or(false);
+    if !reached {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("the run never asked the target for all of {wait_for:?}");
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
     let pid = child.id().to_string();
     let sent = Instant::now();
     for signal in signals {
@@ -191,22 +227,19 @@ fn check_interrupted_run(run: &Outcome, how: &str) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sigint_stops_the_run_and_writes_the_reports() {
-    let addr = serve(false).await;
-    let run = interrupt_run(addr, Duration::from_secs(2), &["-INT"]).await;
+    let run = interrupt_run(serve(false).await, &["hang", "quick"], &["-INT"]).await;
     check_interrupted_run(&run, "SIGINT");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sigterm_stops_the_run_and_writes_the_reports() {
-    let addr = serve(false).await;
-    let run = interrupt_run(addr, Duration::from_secs(2), &["-TERM"]).await;
+    let run = interrupt_run(serve(false).await, &["hang", "quick"], &["-TERM"]).await;
     check_interrupted_run(&run, "SIGTERM");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_interrupt_during_preflight_still_writes_the_reports() {
-    let addr = serve(true).await;
-    let run = interrupt_run(addr, Duration::from_secs(1), &["-INT"]).await;
+    let run = interrupt_run(serve(true).await, &["versions"], &["-INT"]).await;
     assert_eq!(run.code, Some(130), "{}", run.stderr);
     assert!(run.stopped_after < Duration::from_secs(5));
     let json = run.json.expect("JSON report written");
@@ -219,10 +252,9 @@ async fn an_interrupt_during_preflight_still_writes_the_reports() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_second_interrupt_exits_at_once() {
-    let addr = serve(true).await;
     // Two signals back to back: the second arrives while the first is being handled, or after
     // the run ended; either way the process exits 130 at once.
-    let run = interrupt_run(addr, Duration::from_secs(1), &["-INT", "-INT"]).await;
+    let run = interrupt_run(serve(true).await, &["versions"], &["-INT", "-INT"]).await;
     assert_eq!(run.code, Some(130), "{}", run.stderr);
     assert!(run.stopped_after < Duration::from_secs(5));
 }

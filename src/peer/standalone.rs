@@ -96,11 +96,13 @@ pub async fn serve(args: &PeerServeArgs) -> i32 {
     println!(
         "Any text after the last `_` selects the same scenario: change it to make the homeserver fetch again."
     );
+    // The handlers are installed before "Requests" is printed: a signal sent as soon as the peer
+    // says it is ready must stop it, not kill it (or be lost when the parent ignores SIGINT).
+    let stop = stop_signal();
     println!("Requests (Ctrl-C stops):");
     let _ = std::io::stdout().flush();
 
     let mut count = 0usize;
-    let stop = stop_signal();
     tokio::pin!(stop);
     loop {
         tokio::select! {
@@ -120,21 +122,24 @@ pub async fn serve(args: &PeerServeArgs) -> i32 {
     crate::app::EXIT_OK
 }
 
-/// Resolves on SIGINT or SIGTERM.
-async fn stop_signal() {
+/// Installs the SIGINT and SIGTERM handlers now and returns a future that resolves on either.
+fn stop_signal() -> impl std::future::Future<Output = ()> {
     use tokio::signal::unix::{SignalKind, signal};
-    match (
+    let handlers = (
         signal(SignalKind::interrupt()),
         signal(SignalKind::terminate()),
-    ) {
-        (Ok(mut int), Ok(mut term)) => {
-            tokio::select! {
-                _ = int.recv() => {}
-                _ = term.recv() => {}
+    );
+    async move {
+        match handlers {
+            (Ok(mut int), Ok(mut term)) => {
+                tokio::select! {
+                    _ = int.recv() => {}
+                    _ = term.recv() => {}
+                }
             }
-        }
-        _ => {
-            let _ = tokio::signal::ctrl_c().await;
+            _ => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
         }
     }
 }
