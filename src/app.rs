@@ -12,7 +12,7 @@ use crate::federation::signing_key::SigningKey;
 use crate::outcome::{Outcome, Verdict};
 use crate::redact::Redactor;
 use crate::report::human::HumanReporter;
-use crate::report::{json, junit, markdown};
+use crate::report::{html, json, junit, markdown};
 use crate::rootcause::root_causes;
 use crate::run::{
     AccountSource, Event, FederationSettings, RunConfig, RunError, TargetInfo, execute,
@@ -510,6 +510,20 @@ async fn run(args: RunArgs) -> i32 {
         eprintln!("error: {e}");
         write_failed = true;
     }
+    if let Some(path) = &args.html {
+        let input = html::HtmlInput {
+            target: &target_info,
+            verdicts: &verdicts,
+            causes: &causes,
+            duration_ms: elapsed_ms,
+            preflight_ms,
+            error: None,
+        };
+        if let Err(e) = html::write_html(path, &input, &redactor) {
+            eprintln!("error: {e}");
+            write_failed = true;
+        }
+    }
     let allow = AllowSkipped::new(&args.allow_skipped);
     let not_run = not_run_lines(&verdicts, &allow);
     for line in &not_run {
@@ -620,7 +634,8 @@ pub fn exit_code(verdicts: &[Verdict], strict_baseline: bool, allow: &AllowSkipp
 }
 
 /// Reports for a run that could not start, so CI still finds its files: JUnit with one
-/// `preflight` testcase in error, JSON with an `error` and no cases.
+/// `preflight` testcase in error, JSON with an `error` and no cases, HTML with the error and
+/// zero counts.
 fn write_preflight_reports(args: &RunArgs, message: &str) {
     use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
     if let Some(path) = &args.junit {
@@ -648,6 +663,23 @@ fn write_preflight_reports(args: &RunArgs, message: &str) {
         });
         let text = serde_json::to_string_pretty(&doc).unwrap_or_default();
         if let Err(e) = crate::report::write_atomically(path, text.as_bytes()) {
+            eprintln!("error: {e}");
+        }
+    }
+    if let Some(path) = &args.html {
+        let target = TargetInfo {
+            url: args.target.clone(),
+            ..TargetInfo::default()
+        };
+        let input = html::HtmlInput {
+            target: &target,
+            verdicts: &[],
+            causes: &[],
+            duration_ms: 0,
+            preflight_ms: 0,
+            error: Some(message),
+        };
+        if let Err(e) = html::write_html(path, &input, &Redactor::default()) {
             eprintln!("error: {e}");
         }
     }

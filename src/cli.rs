@@ -194,6 +194,9 @@ pub struct RunArgs {
     /// Write a Markdown summary (e.g. to $GITHUB_STEP_SUMMARY).
     #[arg(long, value_name = "FILE")]
     pub markdown: Option<PathBuf>,
+    /// Write a self-contained HTML report (summary, conformance matrix, every exchange).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     /// Known failures (TOML `[[expected]]` or plain `ID  reason` lines).
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,

@@ -378,6 +378,8 @@ fn breaks(fault: Fault) -> &'static [&'static str] {
         Fault::BogusMethodFallsBack => &[],
         // A static thumbnail for animated=true is acceptable ("if possible and supported").
         Fault::StaticForAnimatedTrue => &[],
+        // Markup and a script in error texts: still valid errors.
+        Fault::ScriptInErrors => &[],
     }
 }
 
@@ -642,6 +644,7 @@ fault_tests! {
     small_scale_square => SmallScaleSquare,
     bogus_method_falls_back => BogusMethodFallsBack,
     static_for_animated_true => StaticForAnimatedTrue,
+    script_in_errors => ScriptInErrors,
 }
 
 /// Every MUST case that runs against the fake is broken by some fault or explained in

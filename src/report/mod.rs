@@ -1,6 +1,7 @@
 //! Reports fed by run events and verdicts: colored human output with progress, JUnit XML,
-//! JSON and a Markdown summary. Every text they write passes through the redactor.
+//! JSON, a Markdown summary and a self-contained HTML page. Every text they write passes through the redactor.
 
+pub mod html;
 pub mod human;
 pub mod json;
 pub mod junit;

@@ -210,7 +210,14 @@ pub enum Fault {
     BogusMethodFallsBack,
     /// `animated=true` on an animated GIF gives a static thumbnail.
     StaticForAnimatedTrue,
+    /// The `error` text of every Matrix error ends with markup and a script ([`HOSTILE_TEXT`]):
+    /// still a valid error, so nothing may fail; reports must show it as text.
+    ScriptInErrors,
 }
+
+/// What `Fault::ScriptInErrors` appends to error texts: run in a browser, it would change the
+/// page title and mark the root element.
+pub const HOSTILE_TEXT: &str = "<script>document.title='pwned';document.documentElement.setAttribute('data-pwned','1')</script><img src=x onerror=\"document.title='pwned'\">";
 
 /// A running fake; dropping it stops the server.
 pub struct FakeTarget {
@@ -599,8 +606,12 @@ impl Fake {
         let MatrixError {
             status,
             errcode,
-            message,
+            mut message,
         } = e;
+        if self.has(Fault::ScriptInErrors) {
+            message.push(' ');
+            message.push_str(HOSTILE_TEXT);
+        }
         if self.has(Fault::ErrorsNotJson) {
             response(
                 status,
