@@ -116,6 +116,8 @@ pub struct Verdict {
     pub level: Level,
     pub profile: String,
     pub spec_ref: String,
+    /// Link to the cited spec section or MSC.
+    pub spec_url: String,
     pub outcome: Outcome,
     /// One line: why it failed/warned/skipped, or the baseline reason.
     pub reason: String,
@@ -152,6 +154,7 @@ impl Verdict {
             level: case.level,
             profile: case.profile.clone(),
             spec_ref: case.spec_ref.clone(),
+            spec_url: case.spec_url.clone(),
             outcome: Outcome::Skipped,
             reason: reason.into(),
             steps: Vec::new(),

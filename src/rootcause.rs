@@ -179,6 +179,7 @@ mod tests {
             level,
             profile: "client".into(),
             spec_ref: String::new(),
+            spec_url: String::new(),
             outcome,
             reason: String::new(),
             steps: vec![StepReport {

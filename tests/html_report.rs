@@ -230,6 +230,12 @@ async fn html_report_in_a_browser() {
         "loads nothing"
     );
     assert_eq!(page.matches("<script>").count(), 1, "only our own script");
+    assert!(
+        page.contains(
+            "href=\"https://spec.matrix.org/v1.11/client-server-api/#get_matrixclientv1mediadownloadservernamemediaid\""
+        ),
+        "X-01 links its spec section"
+    );
 
     if !browser_available() {
         return;

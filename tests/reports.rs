@@ -20,6 +20,7 @@ fn verdict(id: &str, profile: &str, level: Level, outcome: Outcome, reason: &str
         level,
         profile: profile.into(),
         spec_ref: "v1.12 content_repo".into(),
+        spec_url: "https://spec.matrix.org/v1.12/client-server-api/#content-repository".into(),
         outcome,
         reason: reason.into(),
         steps: vec![StepReport {
@@ -177,6 +178,10 @@ fn junit_is_well_formed_and_maps_outcomes() {
         xml.contains("guest registration is disabled"),
         "skip reason is kept"
     );
+    assert!(
+        xml.contains(r#"<property name="spec_url" value="https://spec.matrix.org/v1.12/client-server-api/#content-repository"/>"#),
+        "each testcase links its spec section: {xml}"
+    );
 
     let strict = junit::render_junit(&target, &verdicts(), &causes, true, &redactor()).unwrap();
     let strict = quick_junit::Report::deserialize_from_str(&strict).unwrap();
@@ -230,6 +235,7 @@ struct JsonCase {
     level: String,
     profile: String,
     spec: String,
+    spec_url: String,
     outcome: String,
     reason: String,
     set_up: Option<serde_json::Value>,
@@ -284,6 +290,10 @@ fn json_has_the_documented_shape() {
         ]
     );
     assert_eq!(doc.cases[0].level, "MUST");
+    assert_eq!(
+        doc.cases[0].spec_url,
+        "https://spec.matrix.org/v1.12/client-server-api/#content-repository"
+    );
     assert_eq!((doc.preflight_ms, doc.cases[0].start_ms), (300, 40));
     assert_eq!(doc.cases[0].steps[0]["elapsed_ms"], 5);
     assert_eq!(Summary::of(&verdicts()).total(), 7);
@@ -317,6 +327,10 @@ fn human_output_shows_failures_and_redacts() {
         "request line shown for a failure"
     );
     assert!(text.contains("status: expected 200   got 401 M_UNKNOWN_TOKEN"));
+    assert!(
+        text.contains("see https://spec.matrix.org/v1.12/client-server-api/#content-repository"),
+        "failures link their spec section: {text}"
+    );
     assert!(
         text.contains("  > Authorization: Bearer <redacted>"),
         "the headers we sent are shown, redacted: {text}"
@@ -360,9 +374,12 @@ fn markdown_lists_what_needs_attention() {
         text.find("**4 problems:**").unwrap() < text.find("| passed |").unwrap(),
         "root causes lead: {text}"
     );
-    assert!(text.contains("| failed | `C-01` | MUST |"), "{text}");
     assert!(
-        text.contains("| expected-failure | `C-19.bang` |"),
+        text.contains("| failed | [`C-01`](https://spec.matrix.org/v1.12/client-server-api/#content-repository) | MUST |"),
+        "{text}"
+    );
+    assert!(
+        text.contains("| expected-failure | [`C-19.bang`](https://"),
         "{text}"
     );
     assert!(!text.contains("`C-17`"), "passed cases are not listed");

@@ -4,7 +4,8 @@
 //! causes; then a conformance matrix with one cell per case, grouped by checklist section (the
 //! id's letter before the first `-`, MSC probes in their own groups), coloured by outcome and
 //! marked with a symbol so colour is never the only cue; then every case as a `<details>` with
-//! its level, spec reference and link, reason, exchanges and reproduction.
+//! its level, spec reference and link (to spec.matrix.org or the MSC), reason, exchanges and
+//! reproduction.
 //!
 //! The page loads nothing: styles and a small script are inline, and a Content-Security-Policy
 //! allows only that script (by hash) and no network at all. Every text is redacted, stripped of
@@ -306,11 +307,19 @@ fn case(v: &Verdict, t: &impl Fn(&str) -> String) -> String {
     );
     let _ = write!(
         out,
-        "<dt>level</dt><dd>{} · profile {}</dd><dt>spec</dt><dd>{}</dd>",
+        "<dt>level</dt><dd>{} · profile {}</dd><dt>spec</dt><dd>{}",
         v.level.as_str(),
         t(&v.profile),
         t(&v.spec_ref)
     );
+    if v.spec_url.starts_with("https://") {
+        let _ = write!(
+            out,
+            "<br><a class=\"spec\" href=\"{0}\" rel=\"noreferrer\">{0}</a>",
+            t(&v.spec_url)
+        );
+    }
+    out.push_str("</dd>");
     if !v.reason.is_empty() {
         let _ = write!(out, "<dt>reason</dt><dd>{}</dd>", t(&v.reason));
     }
@@ -443,7 +452,7 @@ pre.repro{background:#1d2329;color:#e9ecef;border:0}
 table.findings{border-collapse:collapse;margin:4px 0;font-size:13px}
 .findings td,.findings th{border:1px solid var(--line);padding:3px 8px;text-align:left;vertical-align:top}
 .findings th{background:#f1f3f5;font-weight:600}
-.error{border-color:var(--failed)}
+.error{border-color:var(--failed)}a.spec{color:var(--unexpected-pass);word-break:break-all}
 [hidden]{display:none!important}
 "#;
 

@@ -284,6 +284,9 @@ impl<W: Write> HumanReporter<W> {
                 v.spec_ref,
                 v.outcome.as_str()
             )];
+            if !v.spec_url.is_empty() {
+                lines.push(sanitize(&format!("see {}", v.spec_url)));
+            }
             if v.outcome == Outcome::UnexpectedPass || v.steps.is_empty() {
                 lines.push(reason);
             }

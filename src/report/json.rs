@@ -32,6 +32,8 @@ pub struct JsonCase<'a> {
     pub level: Level,
     pub profile: &'a str,
     pub spec: &'a str,
+    /// The cited section of spec.matrix.org, or the MSC.
+    pub spec_url: &'a str,
     pub outcome: Outcome,
     pub reason: &'a str,
     /// For blocked cases and cases skipped for an unavailable need: what stood in the way.
@@ -78,6 +80,7 @@ pub fn render_json(
                 level: v.level,
                 profile: &v.profile,
                 spec: &v.spec_ref,
+                spec_url: &v.spec_url,
                 outcome: v.outcome,
                 reason: &v.reason,
                 set_up: v.set_up.as_ref(),

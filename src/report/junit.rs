@@ -2,7 +2,8 @@
 //!
 //! Failed (and, with `--strict-baseline`, unexpected-pass) cases are `<failure>`s whose message
 //! is expected vs actual plus the spec rule; skipped and expected-failure cases are `<skipped>`
-//! with the reason; warnings pass and carry their finding in `system-out`.
+//! with the reason; warnings pass and carry their finding in `system-out`. Every testcase has
+//! the properties `level`, `spec`, `spec_url` and `outcome`.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -92,6 +93,7 @@ pub fn render_junit(
                 .set_time(v.duration);
             tc.add_property(("level", v.level.as_str()));
             tc.add_property(("spec", v.spec_ref.as_str()));
+            tc.add_property(("spec_url", v.spec_url.as_str()));
             tc.add_property(("outcome", v.outcome.as_str()));
             if matches!(v.outcome, Outcome::Warned | Outcome::UnexpectedPass) {
                 tc.set_system_out(format!("{}\n{details}", message));

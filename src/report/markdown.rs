@@ -1,5 +1,6 @@
 //! A Markdown summary for CI step summaries (e.g. `$GITHUB_STEP_SUMMARY`): totals, then one
-//! table row per failed, warned, unexpectedly passing or expected-failing case.
+//! table row per failed, warned, unexpectedly passing or expected-failing case, its id linked to
+//! the spec section it tests.
 
 use std::path::Path;
 use std::time::Duration;
@@ -71,9 +72,10 @@ pub fn render_markdown(
         out.push_str("| outcome | case | level | title | reason |\n|---|---|---|---|---|\n");
         for v in listed {
             out.push_str(&format!(
-                "| {} | `{}` | {} | {} | {} |\n",
+                "| {} | [`{}`]({}) | {} | {} | {} |\n",
                 v.outcome.as_str(),
                 v.id,
+                link(&v.spec_url),
                 v.level,
                 cell(&v.title),
                 cell(&v.reason)
@@ -81,6 +83,17 @@ pub fn render_markdown(
         }
     }
     redactor.redact(&out)
+}
+
+/// A link target safe in Markdown: no spaces, parentheses or pipes (the suite checks that it is
+/// an https URL; percent-encode what would end the link).
+fn link(url: &str) -> String {
+    url.replace(' ', "%20")
+        .replace('(', "%28")
+        .replace(')', "%29")
+        .replace('|', "%7C")
+        .replace('<', "%3C")
+        .replace('>', "%3E")
 }
 
 /// Text safe inside a table cell: one line, no pipes, no HTML.

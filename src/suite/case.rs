@@ -15,6 +15,8 @@ pub struct Case {
     pub title: String,
     pub level: Level,
     pub spec_ref: String,
+    /// Link to the cited section of spec.matrix.org or the MSC (`spec-url`, else derived).
+    pub spec_url: String,
     pub since: SpecVersion,
     pub until: Option<SpecVersion>,
     pub profile: String,

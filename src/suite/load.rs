@@ -488,15 +488,41 @@ impl CaseValidation<'_> {
         {
             needs.insert(Need::PreviewPage);
         }
+        if let Some(u) = &spec.spec_url
+            && !u.get_ref().starts_with("https://")
+        {
+            self.error(
+                Some(u.span()),
+                format!(
+                    "`spec-url = \"{}\"` is not an https:// URL (e.g. https://spec.matrix.org/v1.11/client-server-api/#content-repository)",
+                    u.get_ref()
+                ),
+            );
+        }
         if self.errors.len() > before {
             return None;
         }
+        let since = since?;
+        let requests: Vec<(&str, &str)> = steps
+            .iter()
+            .map(|s| (s.request.method.as_str(), s.request.path.get_ref().as_str()))
+            .collect();
+        let spec_url = match &spec.spec_url {
+            Some(u) => u.get_ref().clone(),
+            None => super::spec_url::derive_spec_url(&super::spec_url::SpecUrlInput {
+                spec_ref: &spec.spec,
+                since,
+                api: spec.api,
+                requests: &requests,
+            }),
+        };
         Some(Case {
             id,
             title: spec.title.clone(),
             level: spec.level,
             spec_ref: spec.spec.clone(),
-            since: since?,
+            spec_url,
+            since,
             until,
             profile: spec
                 .profile

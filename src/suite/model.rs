@@ -131,6 +131,9 @@ pub struct CaseSpec {
     pub level: Level,
     /// Spec reference, e.g. `v1.12 content_repo.md "Content-Disposition"`.
     pub spec: String,
+    /// Link to the spec section, when the one derived from `spec` and the requests is not right.
+    #[serde(default)]
+    pub spec_url: Option<Spanned<String>>,
     /// First spec version the rule applies to.
     pub since: Spanned<String>,
     /// Last spec version the rule applies to (inclusive).
