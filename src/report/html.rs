@@ -76,7 +76,10 @@ pub fn render_html(input: &HtmlInput<'_>, redactor: &Redactor) -> String {
     let spec = match &target.spec_override {
         Some(s) => format!("judged as {s}"),
         None if target.versions.is_empty() => "no spec version advertised".into(),
-        None => format!("advertises {}", target.versions.join(", ")),
+        None => match (target.versions.first(), target.versions.last()) {
+            (Some(a), Some(b)) if a != b => format!("advertises {a} … {b}"),
+            _ => format!("advertises {}", target.versions.join(", ")),
+        },
     };
     let _ = writeln!(
         body,
