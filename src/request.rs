@@ -28,6 +28,13 @@ pub fn dissect(content_type: &str, body: &[u8]) -> String {
             crate::check::body_excerpt(&part.body, part.body.len() as u64, 200)
         ));
     }
+    if parsed.part_count > parsed.parts.len() {
+        out.push_str(&format!(
+            "… and {} more part(s), {} in all\n",
+            parsed.part_count - parsed.parts.len(),
+            parsed.part_count
+        ));
+    }
     if parsed.parts.is_empty() {
         out.push_str("no parts could be delimited\n");
     }
@@ -36,6 +43,12 @@ pub fn dissect(content_type: &str, body: &[u8]) -> String {
     }
     for v in &parsed.violations {
         out.push_str(&format!("violation [{}]: {v}\n", v.code()));
+    }
+    if parsed.omitted_violations > 0 {
+        out.push_str(&format!(
+            "… and {} more violation(s)\n",
+            parsed.omitted_violations
+        ));
     }
     for n in &parsed.notes {
         out.push_str(&format!("note: {n}\n"));

@@ -30,8 +30,44 @@ pub fn check_multipart(
     findings: &mut Vec<Finding>,
 ) {
     let content_type = response.header("content-type").unwrap_or("");
-    let parsed = parse_media_response(content_type, &response.body);
+    let mut parsed = parse_media_response(content_type, &response.body);
     let mut reported = false;
+    // Only a prefix of a large body is kept (src/target/body.rs). A body that ends inside that
+    // prefix's last part was cut by us, not by the target: say so once instead.
+    let prefix_only = (response.body.len() as u64) < response.body_len;
+    if prefix_only {
+        let cut = parsed
+            .violations
+            .iter()
+            .any(|v| matches!(v.code(), "no-close-delimiter" | "body-ends-inside-part"));
+        if cut {
+            // What the cut hides: the close delimiter, and more parts if the prefix has ≤ 2.
+            let count_unknown = parsed.part_count <= 2;
+            parsed.violations.retain(|v| match v.code() {
+                "no-close-delimiter" | "body-ends-inside-part" => false,
+                "wrong-part-count" => !count_unknown,
+                _ => true,
+            });
+            findings.push(Finding::new(
+                "multipart size",
+                format!(
+                    "a body whose close delimiter comes within the first {} bytes (the case's media is small)",
+                    response.body.len()
+                ),
+                format!(
+                    "no close delimiter in the first {} bytes of a {}-byte body{}",
+                    response.body.len(),
+                    response.body_len,
+                    if response.truncated {
+                        " (read up to the body cap)"
+                    } else {
+                        ""
+                    }
+                ),
+            ));
+            reported = true;
+        }
+    }
     for v in &parsed.violations {
         if expect.rules.iter().any(|r| r == rule_group(v.code())) {
             findings.push(Finding::new(
@@ -41,6 +77,17 @@ pub fn check_multipart(
             ));
             reported = true;
         }
+    }
+    if reported && parsed.omitted_violations > 0 {
+        findings.push(Finding::new(
+            "multipart",
+            "a conformant multipart/mixed body",
+            format!(
+                "{} more violation(s) not listed (only the first {} are kept)",
+                parsed.omitted_violations,
+                crate::multipart::MAX_KEPT_VIOLATIONS
+            ),
+        ));
     }
     let Some(media) = parsed.media() else {
         // Only a case that looks at the parts needs them; one that checks framing or the part
@@ -58,7 +105,15 @@ pub fn check_multipart(
             findings.push(Finding::new(
                 "multipart",
                 "a JSON object part followed by a media part",
-                format!("{} part(s) in a `{content_type}` body", parsed.parts.len()),
+                format!(
+                    "{} part(s) in a `{content_type}` body{}",
+                    parsed.part_count,
+                    parsed
+                        .violations
+                        .first()
+                        .map(|v| format!(" ({v})"))
+                        .unwrap_or_default()
+                ),
             ));
         }
         return;
@@ -235,5 +290,54 @@ mod tests {
             ..Default::default()
         };
         assert!(judge(&lenient, &response(&b)).is_empty());
+    }
+}
+
+#[cfg(test)]
+mod keep_limit_tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn response(body: &[u8], body_len: u64) -> RecordedResponse {
+        RecordedResponse {
+            status: 200,
+            headers: vec![("content-type".into(), "multipart/mixed; boundary=b".into())],
+            body: body.to_vec(),
+            body_len,
+            body_sha256: String::new(),
+            truncated: false,
+        }
+    }
+
+    fn findings(expect: &MultipartExpect, r: &RecordedResponse) -> Vec<Finding> {
+        let (media, vars) = (BTreeMap::new(), BTreeMap::new());
+        let ctx = CheckContext {
+            media: &media,
+            vars: &vars,
+        };
+        let mut out = Vec::new();
+        check_multipart(expect, r, None, &ctx, &mut out);
+        out
+    }
+
+    #[test]
+    fn a_body_cut_by_the_keep_limit_is_reported_once_as_too_large() {
+        let expect = MultipartExpect {
+            rules: vec!["framing".into(), "part-count".into()],
+            ..MultipartExpect::default()
+        };
+        let prefix = b"--b\r\nContent-Type: application/json\r\n\r\n{}\r\n--b\r\n\r\nxxxxxxxx";
+        let cut = findings(&expect, &response(prefix, 1 << 30));
+        let what: Vec<&str> = cut.iter().map(|f| f.check.as_str()).collect();
+        assert_eq!(what, ["multipart size"], "{cut:?}");
+        assert!(cut[0].actual.contains("1073741824-byte body"), "{cut:?}");
+        // The same bytes as a whole body: the missing close delimiter is the target's.
+        let whole = findings(&expect, &response(prefix, prefix.len() as u64));
+        assert!(
+            whole
+                .iter()
+                .any(|f| f.check == "multipart no-close-delimiter"),
+            "{whole:?}"
+        );
     }
 }

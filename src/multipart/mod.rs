@@ -24,8 +24,8 @@ mod parse;
 
 pub use build::{Builder, DEFAULT_BOUNDARY, FAULT_LOCATION_URL, Fault};
 pub use parse::{
-    BoundaryProblem, MediaContent, MediaParse, MediaParts, Note, Part, Violation,
-    boundary_from_content_type, parse_media_response,
+    BoundaryProblem, MAX_KEPT_PARTS, MAX_KEPT_VIOLATIONS, MediaContent, MediaParse, MediaParts,
+    Note, Part, Violation, boundary_from_content_type, parse_media_response,
 };
 
 #[cfg(test)]
@@ -568,6 +568,11 @@ mod tests {
         body.extend_from_slice(b"\r\n--B--\r\n");
         let p = parse_media_response(CT_B, &body);
         assert_eq!(p.violation_codes(), ["wrong-part-count"]);
-        assert_eq!(p.parts.len(), 200_002);
+        assert_eq!(p.part_count, 200_002);
+        assert_eq!(
+            p.parts.len(),
+            MAX_KEPT_PARTS,
+            "only the first parts are kept"
+        );
     }
 }

@@ -9,6 +9,11 @@ use serde_json::{Map, Value};
 const MAX_PART_HEADERS: usize = 64;
 /// How many bytes of junk text a violation message quotes.
 const JUNK_PREVIEW: usize = 40;
+/// Parts kept (headers and content) for the checks; the rest are counted and judged as they
+/// pass, so 100,000 tiny parts cost a counter, not 100,000 allocations.
+pub const MAX_KEPT_PARTS: usize = 8;
+/// Violations kept; further ones are counted in [`MediaParse::omitted_violations`].
+pub const MAX_KEPT_VIOLATIONS: usize = 32;
 
 /// Why a boundary parameter value breaks RFC 2046 §5.1.1.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -266,10 +271,16 @@ impl Part {
 /// What the parser found: the parts it could delimit, every violation and every note.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MediaParse {
-    /// All delimited parts in order. A part whose header section could not be parsed is kept
-    /// (so indices match the part count) with no headers and its raw content as body.
+    /// The first [`MAX_KEPT_PARTS`] delimited parts in order. A part whose header section could
+    /// not be parsed is kept (so indices match part numbers) with no headers and its raw
+    /// content as body.
     pub parts: Vec<Part>,
+    /// How many parts were delimited in all (kept or not).
+    pub part_count: usize,
+    /// The first [`MAX_KEPT_VIOLATIONS`] violations, in the order found.
     pub violations: Vec<Violation>,
+    /// Violations found beyond those kept.
+    pub omitted_violations: usize,
     pub notes: Vec<Note>,
 }
 
@@ -320,6 +331,15 @@ impl MediaParse {
     /// True when no rule was broken (notes do not count).
     pub fn is_conformant(&self) -> bool {
         self.violations.is_empty()
+    }
+
+    /// Records a violation, or counts it once [`MAX_KEPT_VIOLATIONS`] are kept.
+    fn add_violation(&mut self, v: Violation) {
+        if self.violations.len() < MAX_KEPT_VIOLATIONS {
+            self.violations.push(v);
+        } else {
+            self.omitted_violations += 1;
+        }
     }
 
     /// The codes of all violations, in the order found.
@@ -679,13 +699,11 @@ impl<'a> BodyScanner<'a> {
             Before::Lf => self.bare_lf(d.at - 1),
             Before::Nothing => self
                 .parse
-                .violations
-                .push(Violation::MissingCrlfBeforeDelimiter { offset: d.at }),
+                .add_violation(Violation::MissingCrlfBeforeDelimiter { offset: d.at }),
         }
         if d.padding_end > d.padding_start && d.end != LineEnd::Junk {
             self.parse
-                .violations
-                .push(Violation::TransportPadding { offset: d.at });
+                .add_violation(Violation::TransportPadding { offset: d.at });
         }
         let len = self.body.len();
         match d.end {
@@ -718,8 +736,7 @@ impl<'a> BodyScanner<'a> {
                     junk.push('…');
                 }
                 self.parse
-                    .violations
-                    .push(Violation::JunkAfterDelimiter { offset: d.at, junk });
+                    .add_violation(Violation::JunkAfterDelimiter { offset: d.at, junk });
                 next
             }
         }
@@ -727,7 +744,8 @@ impl<'a> BodyScanner<'a> {
 
     /// Parses one part's content (`start..end`); `terminated` says whether a delimiter follows.
     fn push_part(&mut self, start: usize, end: usize, terminated: bool) {
-        let number = self.parse.parts.len() + 1;
+        let number = self.parse.part_count + 1;
+        self.parse.part_count = number;
         let content = self.body.get(start..end).unwrap_or_default();
         let mut storage = [httparse::EMPTY_HEADER; MAX_PART_HEADERS];
         let (part, ok) = match httparse::parse_headers(content, &mut storage) {
@@ -748,7 +766,7 @@ impl<'a> BodyScanner<'a> {
                     })
                     .collect();
                 if !terminated {
-                    self.parse.violations.push(Violation::BodyEndsInsidePart {
+                    self.parse.add_violation(Violation::BodyEndsInsidePart {
                         part: number,
                         in_headers: false,
                     });
@@ -757,7 +775,7 @@ impl<'a> BodyScanner<'a> {
                 (Part { headers, body }, true)
             }
             Ok(httparse::Status::Partial) => {
-                self.parse.violations.push(if terminated {
+                self.parse.add_violation(if terminated {
                     Violation::MalformedPartHeaders {
                         part: number,
                         error: "the header section is not terminated by an empty line".to_owned(),
@@ -777,7 +795,7 @@ impl<'a> BodyScanner<'a> {
                 )
             }
             Err(e) => {
-                self.parse.violations.push(Violation::MalformedPartHeaders {
+                self.parse.add_violation(Violation::MalformedPartHeaders {
                     part: number,
                     error: e.to_string(),
                 });
@@ -790,13 +808,15 @@ impl<'a> BodyScanner<'a> {
                 )
             }
         };
-        self.parse.parts.push(part);
-        self.headers_ok.push(ok);
+        if self.parse.parts.len() < MAX_KEPT_PARTS {
+            self.parse.parts.push(part);
+            self.headers_ok.push(ok);
+        }
     }
 
     fn scan(&mut self) {
         let Some(mut delimiter) = self.next_delimiter(0, 0) else {
-            self.parse.violations.push(Violation::NoOpeningDelimiter {
+            self.parse.add_violation(Violation::NoOpeningDelimiter {
                 boundary: self.boundary.to_owned(),
             });
             return;
@@ -808,9 +828,9 @@ impl<'a> BodyScanner<'a> {
                 break;
             }
             if delimiter.end == LineEnd::Eof {
-                self.parse.violations.push(Violation::NoCloseDelimiter {
+                self.parse.add_violation(Violation::NoCloseDelimiter {
                     boundary: self.boundary.to_owned(),
-                    parts: self.parse.parts.len(),
+                    parts: self.parse.part_count,
                     ends_at_delimiter: true,
                 });
                 break;
@@ -822,9 +842,9 @@ impl<'a> BodyScanner<'a> {
                 }
                 None => {
                     self.push_part(line_end, self.body.len(), false);
-                    self.parse.violations.push(Violation::NoCloseDelimiter {
+                    self.parse.add_violation(Violation::NoCloseDelimiter {
                         boundary: self.boundary.to_owned(),
-                        parts: self.parse.parts.len(),
+                        parts: self.parse.part_count,
                         ends_at_delimiter: false,
                     });
                     break;
@@ -832,25 +852,28 @@ impl<'a> BodyScanner<'a> {
             }
         }
         if let Some(first_offset) = self.first_bare_lf {
-            self.parse.violations.push(Violation::LfOnlyLineEnding {
+            self.parse.add_violation(Violation::LfOnlyLineEnding {
                 first_offset,
                 count: self.bare_lfs,
             });
         }
-        let count = self.parse.parts.len();
+        let count = self.parse.part_count;
         if count != 2 {
             self.parse
-                .violations
-                .push(Violation::WrongPartCount { count });
+                .add_violation(Violation::WrongPartCount { count });
         }
         if let (Some(first), Some(true)) = (self.parse.parts.first(), self.headers_ok.first()) {
             let (violations, notes) = check_json_part(first);
-            self.parse.violations.extend(violations);
+            for v in violations {
+                self.parse.add_violation(v);
+            }
             self.parse.notes.extend(notes);
         }
         if let (Some(second), Some(true)) = (self.parse.parts.get(1), self.headers_ok.get(1)) {
             let (violations, notes) = check_media_part(second);
-            self.parse.violations.extend(violations);
+            for v in violations {
+                self.parse.add_violation(v);
+            }
             self.parse.notes.extend(notes);
         }
     }
@@ -961,9 +984,9 @@ fn is_absolute_http_url(url: &str) -> bool {
 pub fn parse_media_response(content_type: &str, body: &[u8]) -> MediaParse {
     let ct = parse_content_type(content_type);
     let mut parse = MediaParse {
-        parts: Vec::new(),
         violations: ct.violations,
         notes: ct.notes,
+        ..MediaParse::default()
     };
     let Some(boundary) = ct.boundary.filter(|b| !b.is_empty()) else {
         return parse;
@@ -981,7 +1004,11 @@ pub fn parse_media_response(content_type: &str, body: &[u8]) -> MediaParse {
     };
     scanner.scan();
     parse.parts = scanner.parse.parts;
-    parse.violations.extend(scanner.parse.violations);
+    parse.part_count = scanner.parse.part_count;
+    parse.omitted_violations = scanner.parse.omitted_violations;
+    for v in scanner.parse.violations {
+        parse.add_violation(v);
+    }
     parse.notes.extend(scanner.parse.notes);
     parse
 }

@@ -9,8 +9,8 @@ use super::case::run_case;
 use super::config::{AccountSource, RunConfig};
 use super::event::{Event, PreflightItem, TargetInfo};
 use super::preflight::{
-    PreviewProbe, probe_deprecated_endpoints, probe_federation_api, probe_previews,
-    setup_federation,
+    FederationSetup, PreviewProbe, probe_deprecated_endpoints, probe_federation_api,
+    probe_previews, setup_federation,
 };
 use super::preview_page::PreviewPage;
 use super::session::{NotServed, Session};
@@ -516,8 +516,12 @@ async fn prepare(
                     )
                     .await
                     {
-                        Ok(detail) => {
-                            preflight(on_event, "federation", true, detail);
+                        Ok(setup) => {
+                            let (verified, detail) = match setup {
+                                FederationSetup::Verified(d) => (true, d),
+                                FederationSetup::Unverified(d) => (false, d),
+                            };
+                            preflight(on_event, "federation", verified, detail);
                             session.federation = Some(context);
                         }
                         Err(reason) => unavailable_after(

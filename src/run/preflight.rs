@@ -173,13 +173,22 @@ pub async fn start_key_server(
 /// Checks with one signed request that the target can verify us (our key server `peer` is
 /// running). `Ok` describes the set-up; `Err` is the reason federation cases are skipped,
 /// with the fix. `key_existed`: the signing key file was there before this run.
+/// What the signed probe showed, when it did not show a refusal.
+pub enum FederationSetup {
+    /// The target accepted a signed request; the detail says how.
+    Verified(String),
+    /// The signed probe got no HTTP answer at all (the federation media endpoint misbehaves on
+    /// every request): nothing was refused, so the cases run and judge that endpoint.
+    Unverified(String),
+}
+
 pub async fn setup_federation(
     settings: &super::config::FederationSettings,
     session: &Session,
     peer: &Arc<Peer>,
     context: &FederationContext,
     key_existed: bool,
-) -> Result<String, String> {
+) -> Result<FederationSetup, String> {
     let existed = key_existed;
     let key_id = peer.current_key().key_id;
     let key_url = format!(
@@ -187,11 +196,21 @@ pub async fn setup_federation(
         settings.peer_server_name
     );
     let vars = session.base_vars.clone();
-    let exchange = send_probe(session, &context.base, |path| {
+    let exchange = match send_probe(session, &context.base, |path| {
         let auth = context.authorization(&XMatrixSpec::default(), "GET", path, None, &vars)?;
         Ok(vec![("Authorization".into(), auth)])
     })
-    .await?;
+    .await
+    {
+        Ok(exchange) => exchange,
+        // A set-up error (e.g. the key cannot sign) is not an HTTP failure.
+        Err(e) if !e.contains("is not reachable") => return Err(e),
+        Err(e) => {
+            return Ok(FederationSetup::Unverified(format!(
+                "not known whether the target accepts our signature: {e}; the federation cases run and judge that endpoint"
+            )));
+        }
+    };
     let Ok(response) = exchange.response.as_ref() else {
         return Err("no answer to the signed probe".to_string());
     };
@@ -218,14 +237,14 @@ pub async fn setup_federation(
             key_requests: fetches,
         }));
     }
-    Ok(format!(
+    Ok(FederationSetup::Verified(format!(
         "{} signs with {key_id} ({}), key server https://{} (CA {}); the target fetched our key and accepted a signed request ({})",
         settings.peer_server_name,
         if existed { "existing key" } else { "new key" },
         peer.local_addr(),
         peer.ca_path().display(),
         crate::check::status::describe_status(response)
-    ))
+    )))
 }
 
 /// Asks the target, as a client, for media on the mock peer and looks at whether the peer was
@@ -359,7 +378,26 @@ pub fn diagnose_refusal(f: &RefusalFacts) -> String {
 /// Checks that `--federation-url` serves the federation media API: an unsigned download must be
 /// refused (401/400/403) or answered, not be an unknown endpoint. `Err` says what to pass.
 pub async fn probe_federation_api(session: &Session) -> Result<(), String> {
-    let exchange = send_probe(session, &session.federation_base, |_| Ok(Vec::new())).await?;
+    let exchange = match send_probe(session, &session.federation_base, |_| Ok(Vec::new())).await {
+        Ok(exchange) => exchange,
+        // The media endpoint gave no HTTP answer. If the key document answers, the federation
+        // API is there and only its media endpoints misbehave: the cases judge them, one by one.
+        Err(media_failure) => {
+            let key = crate::target::OutgoingRequest {
+                method: "GET".into(),
+                url: format!("{}/_matrix/key/v2/server", session.federation_base),
+                headers: Vec::new(),
+                body: bytes::Bytes::new(),
+                timeout: session.timeout,
+            };
+            return match session.http.send(key, false).await.response {
+                Ok(_) => Ok(()),
+                Err(e) => Err(format!(
+                    "{media_failure}; GET /_matrix/key/v2/server got no answer either: {e}"
+                )),
+            };
+        }
+    };
     let Ok(response) = exchange.response.as_ref() else {
         return Err("no answer to the federation API probe".to_string());
     };

@@ -7,10 +7,10 @@
 
 use std::time::Duration;
 
-use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::http::{OutgoingRequest, hex};
+use super::body::{BodyRecorder, KEPT_BODY_BYTES};
+use super::http::OutgoingRequest;
 use crate::exchange::{RecordedResponse, TransportFailure};
 
 /// Bodies at least this large go through this client (for `http://` URLs).
@@ -39,7 +39,7 @@ pub async fn send(
     let (mut reader, mut writer) = stream.into_split();
 
     let mut head = format!(
-        "{} {}{} HTTP/1.1\r\nHost: {}\r\nContent-Length: {}\r\nConnection: close\r\nUser-Agent: mediaconf/{}\r\n",
+        "{} {}{} HTTP/1.1\r\nHost: {}\r\nContent-Length: {}\r\nConnection: close\r\nAccept-Encoding: identity\r\nUser-Agent: mediaconf/{}\r\n",
         req.method,
         url.path(),
         url.query().map(|q| format!("?{q}")).unwrap_or_default(),
@@ -133,30 +133,44 @@ pub async fn send(
     };
     let chunked = header("transfer-encoding").is_some_and(|v| v.contains("chunked"));
     let declared: Option<usize> = header("content-length").and_then(|v| v.parse().ok());
+    let keep = max_body.min(KEPT_BODY_BYTES);
+    let mut recorder = BodyRecorder::new(max_body, keep);
     let mut raw = buf.split_off(header_len);
-    let limit = max_body.saturating_add(1);
-    loop {
-        if declared.is_some_and(|d| raw.len() >= d)
-            || raw.len() >= limit
-            || (chunked && raw.ends_with(b"0\r\n\r\n"))
-        {
-            break;
+    if chunked {
+        // The answer to an upload is a small JSON object: read at most twice the keep limit of
+        // chunked framing, then decode what arrived.
+        let limit = keep.saturating_mul(2).saturating_add(1);
+        while raw.len() < limit && !raw.ends_with(b"0\r\n\r\n") {
+            match reader.read(&mut chunk).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => raw.extend_from_slice(&chunk[..n]),
+            }
         }
-        match reader.read(&mut chunk).await {
-            Ok(0) | Err(_) => break,
-            Ok(n) => raw.extend_from_slice(&chunk[..n]),
+        recorder.push(&decode_chunked(&raw));
+        if raw.len() >= limit {
+            recorder.mark_truncated();
+        }
+    } else {
+        let mut reading = recorder.push(&raw);
+        drop(raw);
+        while reading && declared.is_none_or(|d| recorder.len() < d as u64) {
+            match reader.read(&mut chunk).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => reading = recorder.push(&chunk[..n]),
+            }
+        }
+        if declared.is_some_and(|d| recorder.len() < d as u64) {
+            recorder.mark_truncated();
         }
     }
-    let body = if chunked { decode_chunked(&raw) } else { raw };
-    let truncated = body.len() > max_body || declared.is_some_and(|d| body.len() < d);
-    let kept: Vec<u8> = body[..body.len().min(max_body)].to_vec();
+    let body = recorder.finish();
     Ok(RecordedResponse {
         status,
         headers,
-        body_len: body.len() as u64,
-        body_sha256: hex(&Sha256::digest(&body)),
-        body: kept,
-        truncated,
+        body: body.kept,
+        body_len: body.len,
+        body_sha256: body.sha256,
+        truncated: body.truncated,
     })
 }
 

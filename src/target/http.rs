@@ -5,6 +5,8 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
+use super::body::{BodyRecorder, KEPT_BODY_BYTES};
+use super::coding::{ACCEPT_ENCODING, DecodingRecorder};
 use crate::exchange::{Exchange, RecordedRequest, RecordedResponse, TransportFailure};
 use crate::redact::Redactor;
 
@@ -101,6 +103,13 @@ impl HttpClient {
         let method = reqwest::Method::from_bytes(req.method.as_bytes())
             .map_err(|e| TransportFailure::Other(format!("invalid method {}: {e}", req.method)))?;
         let mut builder = self.client.request(method, &req.url).timeout(req.timeout);
+        if !req
+            .headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case("accept-encoding"))
+        {
+            builder = builder.header("Accept-Encoding", ACCEPT_ENCODING);
+        }
         for (name, value) in &req.headers {
             builder = builder.header(name.as_str(), value.as_str());
         }
@@ -122,33 +131,37 @@ impl HttpClient {
                 )
             })
             .collect();
-        let mut body = Vec::new();
-        let mut hasher = Sha256::new();
-        let mut body_len: u64 = 0;
-        let mut truncated = false;
-        loop {
+        let coding = response
+            .headers()
+            .get("content-encoding")
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        let mut recorder = DecodingRecorder::new(
+            BodyRecorder::new(self.max_body, KEPT_BODY_BYTES),
+            coding.as_deref(),
+        )
+        .map_err(TransportFailure::Other)?;
+        let complete = loop {
             match response.chunk().await {
                 Ok(Some(chunk)) => {
-                    hasher.update(&chunk);
-                    body_len += chunk.len() as u64;
-                    let room = self.max_body.saturating_sub(body.len());
-                    body.extend_from_slice(&chunk[..chunk.len().min(room)]);
-                    if body_len > self.max_body as u64 {
-                        truncated = true;
-                        break;
+                    if !recorder.push(&chunk).map_err(TransportFailure::Other)? {
+                        break false;
                     }
                 }
-                Ok(None) => break,
+                Ok(None) => break true,
                 Err(e) => return Err(classify(&e, req.timeout, &self.redactor)),
             }
-        }
+        };
+        let body = recorder
+            .finish(complete)
+            .map_err(TransportFailure::Other)?
+            .finish();
         Ok(RecordedResponse {
             status,
             headers,
-            body,
-            body_len,
-            body_sha256: hex(&hasher.finalize()),
-            truncated,
+            body: body.kept,
+            body_len: body.len,
+            body_sha256: body.sha256,
+            truncated: body.truncated,
         })
     }
 
@@ -190,7 +203,12 @@ impl HttpClient {
                     location: None,
                 };
             };
-            let Ok(next) = base.join(&location) else {
+            // Only HTTP(S) Locations are followed; any other answer stays the response.
+            let Some(next) = base
+                .join(&location)
+                .ok()
+                .filter(|u| matches!(u.scheme(), "http" | "https"))
+            else {
                 return Exchange {
                     request: recorded,
                     response,
@@ -220,13 +238,83 @@ fn classify(e: &reqwest::Error, timeout: Duration, redactor: &Redactor) -> Trans
         text.push_str(&s.to_string());
         source = s.source();
     }
-    let text = redactor.redact(&text);
+    let text = redactor.redact(&explain(&text));
     if e.is_timeout() {
         TransportFailure::Timeout { after: timeout }
     } else if e.is_connect() {
         TransportFailure::Connect(text)
     } else {
         TransportFailure::Other(text)
+    }
+}
+
+/// Puts what the target did first, in words, before the HTTP library's error chain (without
+/// its "error sending request for url (…)" preamble, the URL is shown with the exchange).
+fn explain(chain: &str) -> String {
+    const MEANINGS: &[(&str, &str)] = &[
+        (
+            "message head is too large",
+            "the response header section is too large (a huge header line or too many headers)",
+        ),
+        (
+            "too many headers",
+            "the response has too many header fields",
+        ),
+        (
+            "connection closed before message completed",
+            "the target closed the connection before the response was complete",
+        ),
+        ("reset by peer", "the target reset the connection"),
+        (
+            "end of file before message length reached",
+            "the body ended before the length its Content-Length announced",
+        ),
+        (
+            "chunk size",
+            "the chunked body is malformed (a chunk size is not hex)",
+        ),
+        ("tls handshake", "the TLS handshake failed"),
+        (
+            "invalid HTTP version",
+            "the answer is not HTTP (invalid status line)",
+        ),
+        (
+            "invalid HTTP status-code",
+            "the answer is not HTTP (invalid status code)",
+        ),
+        (
+            "invalid content-length",
+            "the response's Content-Length is invalid or repeated with different values",
+        ),
+        ("content-length", "the response's Content-Length is invalid"),
+        (
+            "invalid peer certificate",
+            "the TLS certificate was refused",
+        ),
+        (
+            "InvalidContentType",
+            "the TLS handshake failed (the port does not speak TLS)",
+        ),
+        (
+            "received corrupt message",
+            "the TLS handshake failed (the port does not speak TLS)",
+        ),
+        (
+            "Connection refused",
+            "nothing listens there (connection refused)",
+        ),
+    ];
+    let detail = chain
+        .strip_prefix("error sending request for url (")
+        .and_then(|rest| rest.split_once("): "))
+        .map_or(chain, |(_, after)| after);
+    let lower = chain.to_ascii_lowercase();
+    match MEANINGS
+        .iter()
+        .find(|(needle, _)| lower.contains(&needle.to_ascii_lowercase()))
+    {
+        Some((_, meaning)) => format!("{meaning} ({detail})"),
+        None => detail.to_string(),
     }
 }
 

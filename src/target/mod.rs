@@ -1,6 +1,8 @@
 //! The client side of the target: the HTTP client all requests use, and account housekeeping.
 
 pub mod accounts;
+pub mod body;
+pub mod coding;
 pub mod early_response;
 pub mod http;
 

@@ -1,0 +1,140 @@
+//! Recording a response body as it streams: every byte up to the read cap is counted and
+//! hashed as it arrives, but only a prefix is kept in memory.
+//!
+//! The checks need the whole body only as a length and a SHA-256 (body equality); everything
+//! else they read (JSON error bodies, image headers, multipart framing of the small media this
+//! tester uploads) fits in the kept prefix. So a target that answers a gigabyte costs the
+//! prefix, not the gigabyte, per request in flight.
+
+use sha2::{Digest, Sha256};
+
+/// Most body bytes kept in memory per response (the rest is counted and hashed).
+pub const KEPT_BODY_BYTES: usize = 2 * 1024 * 1024;
+
+/// Streams one body: feed chunks with [`BodyRecorder::push`] until it says stop or the body
+/// ends, then [`BodyRecorder::finish`].
+pub struct BodyRecorder {
+    keep: usize,
+    cap: u64,
+    kept: Vec<u8>,
+    hasher: Sha256,
+    len: u64,
+    truncated: bool,
+}
+
+/// A finished body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedBody {
+    /// The first bytes (at most the keep limit).
+    pub kept: Vec<u8>,
+    /// Bytes received (up to the cap).
+    pub len: u64,
+    /// Hex SHA-256 of the `len` bytes received.
+    pub sha256: String,
+    /// The body went past the cap and was not read to the end.
+    pub truncated: bool,
+}
+
+impl BodyRecorder {
+    /// Reads at most `cap` bytes, keeps at most `keep` (and never more than `cap`).
+    pub fn new(cap: usize, keep: usize) -> Self {
+        BodyRecorder {
+            keep: keep.min(cap),
+            cap: cap as u64,
+            kept: Vec::new(),
+            hasher: Sha256::new(),
+            len: 0,
+            truncated: false,
+        }
+    }
+
+    /// Takes the next chunk; returns `false` once the cap is passed (stop reading).
+    pub fn push(&mut self, chunk: &[u8]) -> bool {
+        let room_to_cap = usize::try_from(self.cap.saturating_sub(self.len)).unwrap_or(usize::MAX);
+        let counted = chunk.get(..chunk.len().min(room_to_cap)).unwrap_or(chunk);
+        self.hasher.update(counted);
+        self.len += counted.len() as u64;
+        let room_to_keep = self.keep.saturating_sub(self.kept.len());
+        if room_to_keep > 0 {
+            let wanted = counted.len().min(room_to_keep);
+            if self.kept.capacity() == 0 {
+                // Grow in steps, never past the keep limit.
+                self.kept.reserve(wanted.max(16 * 1024).min(self.keep));
+            }
+            self.kept
+                .extend_from_slice(counted.get(..wanted).unwrap_or(counted));
+        }
+        if counted.len() < chunk.len() {
+            self.truncated = true;
+            return false;
+        }
+        true
+    }
+
+    /// Bytes received so far.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Nothing received yet.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Marks the body as cut short (e.g. fewer bytes than its `Content-Length`).
+    pub fn mark_truncated(&mut self) {
+        self.truncated = true;
+    }
+
+    pub fn finish(self) -> RecordedBody {
+        RecordedBody {
+            kept: self.kept,
+            len: self.len,
+            sha256: super::http::hex(&self.hasher.finalize()),
+            truncated: self.truncated,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::target::http::sha256_hex;
+
+    #[test]
+    fn keeps_a_prefix_and_hashes_everything_up_to_the_cap() {
+        let mut r = BodyRecorder::new(10, 4);
+        assert!(r.push(b"abc"));
+        assert!(r.push(b"defg"));
+        assert!(!r.push(b"hijkl"), "the cap (10) is passed");
+        let body = r.finish();
+        assert_eq!(body.kept, b"abcd");
+        assert_eq!(body.len, 10);
+        assert_eq!(body.sha256, sha256_hex(b"abcdefghij"));
+        assert!(body.truncated);
+    }
+
+    #[test]
+    fn a_body_exactly_at_the_cap_is_not_truncated() {
+        let mut r = BodyRecorder::new(4, 8);
+        assert!(r.push(b"abcd"));
+        let body = r.finish();
+        assert_eq!(
+            (body.kept.as_slice(), body.len, body.truncated),
+            (&b"abcd"[..], 4, false)
+        );
+    }
+
+    #[test]
+    fn memory_stays_at_the_keep_limit() {
+        let mut r = BodyRecorder::new(usize::MAX, 1024);
+        let chunk = vec![7u8; 64 * 1024];
+        for _ in 0..100 {
+            assert!(r.push(&chunk));
+        }
+        let body = r.finish();
+        assert_eq!(body.kept.len(), 1024);
+        assert!(body.kept.capacity() <= 16 * 1024);
+        assert_eq!(body.len, 6_553_600);
+    }
+}
