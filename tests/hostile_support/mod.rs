@@ -153,6 +153,10 @@ pub enum Behaviour {
     RegistrationNonsense,
     /// Registration answered with an HTML page.
     RegistrationHtml,
+    /// 1 GiB on every media request: federation answers are tiny multipart parts whose close
+    /// delimiter never comes, thumbnails an endless chunked body, downloads a 1 GiB
+    /// `Content-Length` body (the memory benchmark).
+    Flood,
 }
 
 /// Requests the second listener of [`Behaviour::RedirectToOtherHost`] received: each one's
@@ -162,6 +166,8 @@ pub type SinkLog = Arc<Mutex<Vec<Vec<(String, String)>>>>;
 /// A running hostile front; dropping it stops both listeners.
 pub struct Hostile {
     pub addr: SocketAddr,
+    /// How many requests got the misbehaviour so far.
+    pub misbehaved: Arc<std::sync::atomic::AtomicU64>,
     /// What the other host of [`Behaviour::RedirectToOtherHost`] received.
     pub sink: SinkLog,
     stop: Vec<tokio::task::JoinHandle<()>>,
@@ -182,6 +188,7 @@ impl Drop for Hostile {
 }
 
 struct Front {
+    misbehaved: Arc<std::sync::atomic::AtomicU64>,
     upstream: String,
     place: Place,
     behaviour: Behaviour,
@@ -205,7 +212,9 @@ pub async fn start_on(listen: &str, upstream: &str, place: Place, behaviour: Beh
         .expect("bind 127.0.0.2 for the other host");
     let sink_addr = sink_listener.local_addr().expect("sink addr");
     let sink: SinkLog = Arc::default();
+    let misbehaved: Arc<std::sync::atomic::AtomicU64> = Arc::default();
     let front = Arc::new(Front {
+        misbehaved: misbehaved.clone(),
         upstream: upstream.trim_end_matches('/').to_string(),
         place,
         behaviour,
@@ -246,6 +255,7 @@ pub async fn start_on(listen: &str, upstream: &str, place: Place, behaviour: Beh
     });
     Hostile {
         addr,
+        misbehaved,
         sink,
         stop: vec![accept, sink_task],
     }
@@ -423,6 +433,8 @@ impl Front {
             }
             return;
         }
+        self.misbehaved
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.misbehave(&mut stream, &req).await;
     }
 
@@ -471,8 +483,20 @@ impl Front {
 
     async fn misbehave(&self, stream: &mut TcpStream, req: &Request) {
         use Behaviour as B;
+        let behaviour = match self.behaviour {
+            B::Flood if req.target.starts_with("/_matrix/federation/") => B::EndlessMultipart,
+            B::Flood if req.target.contains("/thumbnail/") => B::EndlessBody,
+            B::Flood => B::GibibyteBody,
+            other => other,
+        };
+        self.misbehave_as(behaviour, stream, req).await;
+    }
+
+    async fn misbehave_as(&self, behaviour: Behaviour, stream: &mut TcpStream, req: &Request) {
+        use Behaviour as B;
         let sleep = |ms: u64| tokio::time::sleep(Duration::from_millis(ms));
-        match self.behaviour {
+        match behaviour {
+            B::Flood => {}
             B::Correct => {}
             B::CloseBeforeAnswer => {}
             B::ResetMidHeaders => {
@@ -523,7 +547,12 @@ impl Front {
                 let mut chunk = b"10000\r\n".to_vec();
                 chunk.extend_from_slice(&[0u8; 0x10000]);
                 chunk.extend_from_slice(b"\r\n");
-                while stream.write_all(&chunk).await.is_ok() {}
+                // "Endless": until the reader goes, or 16 GiB.
+                for _ in 0..(16 * GIB / 0x10000) {
+                    if stream.write_all(&chunk).await.is_err() {
+                        break;
+                    }
+                }
             }
             B::GibibyteBody => {
                 let _ = stream
@@ -586,7 +615,7 @@ impl Front {
             }
             B::UnknownSuccessStatus | B::UnknownErrorStatus => {
                 if let Some(mut a) = self.forward(req).await {
-                    a.status = if self.behaviour == B::UnknownSuccessStatus {
+                    a.status = if behaviour == B::UnknownSuccessStatus {
                         299
                     } else {
                         599
@@ -643,7 +672,7 @@ impl Front {
             }
             B::DeflateUnasked | B::BrotliUnasked => {
                 if let Some(a) = self.forward(req).await {
-                    let coding = if self.behaviour == B::DeflateUnasked {
+                    let coding = if behaviour == B::DeflateUnasked {
                         "deflate"
                     } else {
                         "br"
@@ -755,7 +784,7 @@ impl Front {
                     .await;
                 let tiny = format!("--{boundary}\r\n\r\nx\r\n").repeat(4096);
                 let mut sent = 0u64;
-                while sent < 2 * GIB && stream.write_all(tiny.as_bytes()).await.is_ok() {
+                while sent < GIB && stream.write_all(tiny.as_bytes()).await.is_ok() {
                     sent += tiny.len() as u64;
                 }
             }
@@ -766,7 +795,7 @@ impl Front {
             }
             B::KeyBadSignature | B::KeyExpired | B::KeyWrongServerName => {
                 if let Some(a) = self.forward(req).await {
-                    let _ = write_answer(stream, &tamper_key_document(a, self.behaviour)).await;
+                    let _ = write_answer(stream, &tamper_key_document(a, behaviour)).await;
                 }
             }
             B::KeyNotJson => {

@@ -1,0 +1,44 @@
+//! The memory benchmark's target: the fault-matrix fake homeserver behind the hostile front
+//! (`tests/hostile_support`), correct for discovery, registration and uploads, and answering
+//! 1 GiB to every media request (downloads: a 1 GiB `Content-Length` body; thumbnails: an
+//! endless chunked body; federation media: tiny multipart parts whose close delimiter never
+//! comes). Prints `URL http://127.0.0.1:PORT`, serves until its standard input closes, then
+//! prints `FLOODED n` (how many requests got 1 GiB).
+//!
+//! `cargo run --release --example flood_target`
+
+#[allow(dead_code)]
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+#[allow(dead_code)]
+#[path = "../tests/hostile_support/mod.rs"]
+mod hostile_support;
+
+use std::io::{BufRead, Write};
+
+use hostile_support::{Behaviour, Place};
+use support::fake_target::{FakeTarget, Fault};
+
+#[tokio::main]
+async fn main() {
+    let fake = FakeTarget::start(Fault::None).await;
+    let front = hostile_support::start(&fake.url(), Place::AllMedia, Behaviour::Flood).await;
+    println!("URL {}", front.url());
+    let _ = std::io::stdout().flush();
+    let _ = tokio::task::spawn_blocking(|| {
+        let stdin = std::io::stdin();
+        let mut line = String::new();
+        let mut lock = stdin.lock();
+        while lock.read_line(&mut line).map(|n| n > 0).unwrap_or(false) {
+            line.clear();
+        }
+    })
+    .await;
+    println!(
+        "FLOODED {}",
+        front.misbehaved.load(std::sync::atomic::Ordering::Relaxed)
+    );
+    drop(front);
+    drop(fake);
+}
