@@ -11,7 +11,6 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-#[allow(dead_code)]
 #[path = "../tests/hostile_support/mod.rs"]
 mod hostile_support;
 
