@@ -178,8 +178,66 @@ async fn peer_serves_scenarios_and_fixtures_logs_requests_and_stops_on_sigterm()
         "{line}"
     );
 
+    // Credentials someone sends the peer are not logged, on stdout or in --log-json.
+    let bearer = "syt_bearer_secret_4711";
+    let query_token = "syt_query_secret_0815";
+    let signature = "c2lnbmF0dXJlc2VjcmV0";
+    let with_credentials = http
+        .get(format!(
+            "{base}/_matrix/media/v3/download/{listen}/inline-bytes_2?access_token={query_token}"
+        ))
+        .header("Authorization", format!("Bearer {bearer}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(with_credentials.status(), 200);
+    peer.wait_for("inline-bytes_2");
+    http.get(format!(
+        "{base}/_matrix/federation/v1/media/download/inline-bytes_3"
+    ))
+    .header(
+        "Authorization",
+        format!("X-Matrix origin=\"nowhere.invalid\",key=\"ed25519:x\",sig=\"{signature}\""),
+    )
+    .send()
+    .await
+    .unwrap();
+    peer.wait_for("inline-bytes_3");
+
+    let seen = peer.seen.join("\n");
     stop(peer, "-TERM");
     let log = std::fs::read_to_string(dir.path().join("log.jsonl")).unwrap();
+    let key_file = std::fs::read_to_string(dir.path().join("k.key")).unwrap();
+    let seed = key_file.split_whitespace().last().unwrap().to_string();
+    let ca_key = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().contains("key") && e.file_name() != "k.key")
+        .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
+        .collect::<Vec<_>>();
+    assert!(!ca_key.is_empty(), "the CA key file is next to ca.pem");
+    let ca_key_body: String = ca_key[0]
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect();
+    for (what, secret) in [
+        ("a bearer token", bearer),
+        ("an access_token query", query_token),
+        ("an X-Matrix signature", signature),
+        ("the signing-key seed", seed.as_str()),
+        ("the CA key", &ca_key_body[..40.min(ca_key_body.len())]),
+    ] {
+        assert!(
+            secret.len() >= 16,
+            "{what}: {secret:?} is too short to search for"
+        );
+        assert!(!seen.contains(secret), "{what} on stdout:\n{seen}");
+        assert!(!log.contains(secret), "{what} in --log-json:\n{log}");
+    }
+    assert!(
+        log.contains("Bearer <redacted>") && log.contains("access_token=<redacted>"),
+        "{log}"
+    );
     let entries: Vec<serde_json::Value> = log
         .lines()
         .map(|l| serde_json::from_str(l).expect("each log line is JSON"))

@@ -154,7 +154,7 @@ pub fn log_line(o: &Observation) -> String {
         "{:>8.3}s  {} {} → {}  [{who}] from {}",
         o.at_ms as f64 / 1000.0,
         o.method,
-        o.path,
+        redact_query(&o.path),
         o.answered,
         o.remote
     ))
@@ -164,12 +164,79 @@ fn log_json(o: &Observation) -> String {
     serde_json::json!({
         "at_ms": o.at_ms,
         "method": o.method,
-        "path": o.path,
+        "path": redact_query(&o.path),
         "status": o.status,
         "answered": o.answered,
         "signature": o.signature.to_string(),
         "remote": o.remote.to_string(),
-        "headers": o.headers,
+        "headers": o
+            .headers
+            .iter()
+            .map(|(n, v)| (n.clone(), redact_header(n, v)))
+            .collect::<Vec<_>>(),
     })
     .to_string()
+}
+
+/// A header value as logged: a bearer token and an X-Matrix signature are credentials (a
+/// signature can be replayed to the same destination), so they are replaced.
+fn redact_header(name: &str, value: &str) -> String {
+    if !name.eq_ignore_ascii_case("authorization") {
+        return value.to_owned();
+    }
+    let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
+    if !scheme.eq_ignore_ascii_case("x-matrix") {
+        return format!("{scheme} {}", crate::redact::REDACTED);
+    }
+    let params: Vec<String> = rest
+        .split(',')
+        .map(|param| match param.split_once('=') {
+            Some((k, _)) if k.trim().eq_ignore_ascii_case("sig") => {
+                format!("{k}=\"{}\"", crate::redact::REDACTED)
+            }
+            _ => param.to_owned(),
+        })
+        .collect();
+    format!("{scheme} {}", params.join(","))
+}
+
+/// A path with an `access_token` query value replaced.
+fn redact_query(path: &str) -> String {
+    let Some((base, query)) = path.split_once('?') else {
+        return path.to_owned();
+    };
+    let query: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some(("access_token", _)) => format!("access_token={}", crate::redact::REDACTED),
+            _ => pair.to_owned(),
+        })
+        .collect();
+    format!("{base}?{}", query.join("&"))
+}
+
+#[cfg(test)]
+mod redaction_tests {
+    use super::*;
+
+    #[test]
+    fn credentials_are_not_logged() {
+        assert_eq!(
+            redact_header("Authorization", "Bearer syt_secret"),
+            "Bearer <redacted>"
+        );
+        assert_eq!(
+            redact_header(
+                "authorization",
+                r#"X-Matrix origin="a",key="ed25519:k",sig="c2lnbmF0dXJl""#
+            ),
+            r#"X-Matrix origin="a",key="ed25519:k",sig="<redacted>""#
+        );
+        assert_eq!(redact_header("user-agent", "Synapse"), "Synapse");
+        assert_eq!(
+            redact_query("/m/x?allow_remote=false&access_token=syt_q"),
+            "/m/x?allow_remote=false&access_token=<redacted>"
+        );
+        assert_eq!(redact_query("/m/x"), "/m/x");
+    }
 }
