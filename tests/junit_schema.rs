@@ -3,6 +3,7 @@
 //! selection skips, and for a run that fails in preflight; and the schema rejects what those
 //! tools would (so the validation can fail).
 
+#[allow(dead_code)]
 mod support;
 
 use std::path::{Path, PathBuf};
