@@ -1,9 +1,16 @@
 //! Human output: preflight lines, one line per case (details for failures and warnings), a
 //! summary, and a progress bar on stderr for runs longer than a second.
+//!
+//! Styles are `anstyle` values and the output goes through an `anstream::AutoStream`: the
+//! reporter always writes styled text and the stream either passes the styles on or strips them.
+//! Whether to colour is decided once, by [`ColorChoice::enabled`], not by the stream.
 
 use std::io::Write;
 use std::time::{Duration, Instant};
 
+use anstream::AutoStream;
+use anstream::stream::{AsLockedWrite, RawStream};
+use anstyle::{AnsiColor, Style};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::sanitize;
@@ -33,9 +40,9 @@ impl ColorChoice {
 }
 
 /// Writes the human report to `out`.
-pub struct HumanReporter<W: Write> {
-    out: W,
-    color: bool,
+pub struct HumanReporter<W: RawStream + AsLockedWrite> {
+    /// Colours on: styles are written; off: the stream strips them.
+    out: AutoStream<W>,
     redactor: Redactor,
     started: Instant,
     progress: Option<ProgressBar>,
@@ -52,18 +59,22 @@ pub struct HumanReporter<W: Write> {
 /// Runs longer than this name their three slowest cases in the summary.
 const SLOW_RUN: Duration = Duration::from_secs(10);
 
-const GREEN: &str = "\x1b[32m";
-const RED: &str = "\x1b[31;1m";
-const YELLOW: &str = "\x1b[33m";
-const DIM: &str = "\x1b[2m";
-const BOLD: &str = "\x1b[1m";
-const RESET: &str = "\x1b[0m";
+const GREEN: Style = AnsiColor::Green.on_default();
+const RED: Style = AnsiColor::Red.on_default().bold();
+const YELLOW: Style = AnsiColor::Yellow.on_default();
+const DIM: Style = Style::new().dimmed();
+const BOLD: Style = Style::new().bold();
 
-impl<W: Write> HumanReporter<W> {
+impl<W: RawStream + AsLockedWrite> HumanReporter<W> {
+    /// `color`: the decision of [`ColorChoice::enabled`]; without it no escape code is written.
     pub fn new(out: W, color: bool, show_progress: bool, redactor: Redactor) -> Self {
+        let choice = if color {
+            anstream::ColorChoice::Always
+        } else {
+            anstream::ColorChoice::Never
+        };
         HumanReporter {
-            out,
-            color,
+            out: AutoStream::new(out, choice),
             redactor,
             started: Instant::now(),
             progress: None,
@@ -104,12 +115,9 @@ impl<W: Write> HumanReporter<W> {
         }
     }
 
-    fn paint(&self, style: &str, text: &str) -> String {
-        if self.color {
-            format!("{style}{text}{RESET}")
-        } else {
-            text.to_string()
-        }
+    /// `text` in `style` (the stream drops the style when colours are off).
+    fn paint(&self, style: Style, text: &str) -> String {
+        format!("{style}{text}{style:#}")
     }
 
     fn emit(&mut self, text: &str) {
@@ -354,6 +362,27 @@ mod tests {
             slowest_line(&mut d),
             "slowest: C-22 60.0 s, C-21 2.1 s, E-02 1.2 s (--quick skips the cases that wait on purpose)"
         );
+    }
+
+    /// The preflight line of one item, coloured or not.
+    fn preflight_line(color: bool) -> String {
+        let mut out = Vec::new();
+        let mut human = HumanReporter::new(&mut out, color, false, Redactor::default());
+        human.handle(&Event::Preflight(crate::run::PreflightItem {
+            name: "versions".into(),
+            ok: true,
+            detail: "v1.12".into(),
+        }));
+        drop(human);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn colors_are_written_only_when_enabled() {
+        assert_eq!(preflight_line(false), "preflight  ✔ versions: v1.12\n");
+        let colored = preflight_line(true);
+        assert!(colored.contains("\x1b[32m✔"), "{colored:?}");
+        assert!(colored.contains("\x1b[0m versions: v1.12"), "{colored:?}");
     }
 
     #[test]
