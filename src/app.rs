@@ -3,23 +3,20 @@
 
 use std::collections::BTreeSet;
 use std::io::IsTerminal;
-use std::time::Duration;
 
-use crate::baseline::{Baseline, load_baseline};
-use crate::cli::KeygenArgs;
-use crate::cli::{Cli, Command, ListArgs, RunArgs, SuiteArgs};
+use crate::cli::{Cli, Command, ConfigArgs, InitArgs, KeygenArgs, ListArgs, RunArgs};
 use crate::federation::signing_key::SigningKey;
 use crate::outcome::{Outcome, Verdict};
 use crate::redact::Redactor;
 use crate::report::human::HumanReporter;
 use crate::report::{html, json, junit, markdown};
 use crate::rootcause::root_causes;
-use crate::run::{
-    AccountSource, Event, FederationSettings, RunConfig, RunError, TargetInfo, execute,
+use crate::run::{Event, RunError, TargetInfo, execute};
+use crate::settings::{
+    ConfigFile, ReportPaths, ResolveError, RunSettings, find_config, resolve_list, resolve_run,
+    write_example,
 };
-use crate::spec_version::SpecVersion;
-use crate::suite::{Suite, load_suite};
-use crate::target::Registration;
+use crate::suite::load_suite;
 
 /// Exit code: no unexpected failures.
 pub const EXIT_OK: i32 = 0;
@@ -68,6 +65,7 @@ fn watch_interrupts() -> tokio::sync::watch::Receiver<bool> {
 pub fn run_cli(cli: Cli) -> i32 {
     match cli.command {
         Command::List(args) => list(&args),
+        Command::Init(args) => init(&args),
         Command::Keygen(args) => keygen(&args),
         Command::Diff(args) => diff(&args),
         Command::Lint(args) => lint(&args),
@@ -105,7 +103,7 @@ pub fn run_cli(cli: Cli) -> i32 {
             }
         }
         Command::Run(args) => {
-            let runtime = match tokio::runtime::Builder::new_multi_thread()
+            let runtime = match tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
             {
@@ -120,64 +118,40 @@ pub fn run_cli(cli: Cli) -> i32 {
     }
 }
 
-fn load(args: &SuiteArgs) -> Result<(Suite, BTreeSet<String>), i32> {
-    let suite = load_suite(&args.suites).map_err(|e| {
+/// The config file a command reads, or the exit code after printing why it cannot.
+fn config_file(args: &ConfigArgs) -> Result<Option<ConfigFile>, i32> {
+    find_config(args.config.as_deref()).map_err(|e| {
         eprintln!("{e}");
-        eprintln!(
-            "\n{} suite error(s); see docs/suites.md for the format",
-            e.0.len()
-        );
         EXIT_USAGE
-    })?;
-    let profiles: BTreeSet<String> = args
-        .profile
-        .iter()
-        .map(|p| p.trim().to_string())
-        .filter(|p| !p.is_empty())
-        .collect();
-    let known = suite.profiles();
-    let unknown: Vec<&String> = profiles.iter().filter(|p| !known.contains(*p)).collect();
-    if !unknown.is_empty() {
-        let known: Vec<&str> = known.iter().map(String::as_str).collect();
-        eprintln!(
-            "error: unknown profile {} (known: {})",
-            unknown
-                .iter()
-                .map(|p| format!("`{p}`"))
-                .collect::<Vec<_>>()
-                .join(", "),
-            known.join(", ")
-        );
-        return Err(EXIT_USAGE);
-    }
-    Ok((suite, profiles))
+    })
 }
 
-/// `--case` / `--skip`, with a warning for a pattern that matches no case.
-fn selection(args: &SuiteArgs, suite: &Suite) -> crate::plan::Selection {
-    let selection = crate::plan::Selection {
-        include: args.cases.clone(),
-        exclude: args.skips.clone(),
-    };
-    let ids: Vec<&str> = suite.cases.iter().map(|c| c.id.as_str()).collect();
-    for pattern in selection.unmatched(&ids) {
-        eprintln!("warning: the pattern `{pattern}` matches no case id (see `mediaconf list`)");
-    }
-    selection
+/// Prints a settings error; always a usage error.
+fn settings_error(e: &ResolveError) -> i32 {
+    eprintln!("{e}");
+    EXIT_USAGE
 }
 
 fn list(args: &ListArgs) -> i32 {
-    let (suite, profiles) = match load(&args.suite) {
-        Ok(x) => x,
+    let file = match config_file(&args.config) {
+        Ok(f) => f,
         Err(code) => return code,
     };
-    let selected = selection(&args.suite, &suite);
+    let settings = match resolve_list(args, file.as_ref()) {
+        Ok(s) => s,
+        Err(e) => return settings_error(&e),
+    };
+    for w in &settings.warnings {
+        eprintln!("warning: {w}");
+    }
+    let profiles = &settings.profiles;
     let mut n = 0;
-    for case in suite
+    for case in settings
+        .suite
         .cases
         .iter()
         .filter(|c| profiles.is_empty() || profiles.contains(&c.profile))
-        .filter(|c| selected.check(&c.id).is_ok())
+        .filter(|c| settings.selection.check(&c.id).is_ok())
     {
         n += 1;
         println!(
@@ -192,6 +166,20 @@ fn list(args: &ListArgs) -> i32 {
     }
     println!("{n} cases");
     EXIT_OK
+}
+
+/// Writes the example config file (an existing one only with `--force`).
+fn init(args: &InitArgs) -> i32 {
+    match write_example(&args.out, args.force) {
+        Ok(()) => {
+            println!(
+                "wrote {} (set `target`, then `mediaconf run`; flags override the file)",
+                args.out.display()
+            );
+            EXIT_OK
+        }
+        Err(e) => usage_error(&e),
+    }
 }
 
 /// Creates whichever of the signing key and (with `--peer-ca-out`) the CA is missing; an
@@ -324,109 +312,31 @@ fn usage_error(message: &str) -> i32 {
 }
 
 async fn run(args: RunArgs) -> i32 {
-    let (suite, profiles) = match load(&args.suite) {
-        Ok(x) => x,
+    let file = match config_file(&args.config) {
+        Ok(f) => f,
         Err(code) => return code,
     };
-    let target = args.target.trim_end_matches('/').to_string();
-    match reqwest::Url::parse(&target) {
-        Ok(u) if matches!(u.scheme(), "http" | "https") => {}
-        _ => {
-            return usage_error(&format!(
-                "--target `{}` is not an http(s) URL (e.g. http://127.0.0.1:8008)",
-                args.target
-            ));
-        }
-    }
-    let spec_override = match &args.spec {
-        Some(s) => match s.parse::<SpecVersion>() {
-            Ok(v) => Some(v),
-            Err(e) => return usage_error(&format!("--spec: {e}")),
-        },
-        None => None,
+    let env = |name: &str| std::env::var(name).ok();
+    let RunSettings {
+        config,
+        suite,
+        reports,
+        strict,
+        strict_baseline,
+        allow_skipped,
+        color,
+        quiet,
+        warnings,
+    } = match resolve_run(&args, file.as_ref(), &env) {
+        Ok(s) => s,
+        Err(e) => return settings_error(&e),
     };
-    let baseline = match &args.baseline {
-        Some(path) => match load_baseline(path) {
-            Ok(b) => b,
-            Err(e) => return usage_error(&format!("baseline: {e}")),
-        },
-        None => Baseline::default(),
-    };
-    let mut allowed_names: BTreeSet<String> = suite.profiles();
-    allowed_names.extend(
-        crate::suite::model::Need::ALL
-            .iter()
-            .map(ToString::to_string),
-    );
-    allowed_names.insert("all".to_string());
-    if let Some(bad) = args
-        .allow_skipped
-        .iter()
-        .map(|n| n.trim())
-        .find(|n| !n.is_empty() && !allowed_names.contains(*n))
-    {
-        let known: Vec<&str> = allowed_names.iter().map(String::as_str).collect();
-        return usage_error(&format!(
-            "--allow-skipped: unknown name `{bad}` (known: {})",
-            known.join(", ")
-        ));
+    for w in &warnings {
+        eprintln!("warning: {w}");
     }
-    let known_ids: BTreeSet<String> = suite.cases.iter().map(|c| c.id.clone()).collect();
-    for id in baseline.unknown_ids(&known_ids) {
-        eprintln!(
-            "warning: baseline {} lists `{id}`, which is not a case id (stale or mistyped entry)",
-            baseline.source
-        );
-    }
-    let mut secrets = Vec::new();
-    let given = [
-        args.registration_token.is_some(),
-        args.registration_shared_secret.is_some(),
-        args.user_token.is_some(),
-    ];
-    if given.iter().filter(|g| **g).count() > 1 {
-        return usage_error(
-            "give only one of --registration-token, --registration-shared-secret and --user-token",
-        );
-    }
-    let account = if let Some(t) = &args.user_token {
-        secrets.push(t.clone());
-        AccountSource::ExistingToken(t.clone())
-    } else if let Some(t) = &args.registration_token {
-        secrets.push(t.clone());
-        AccountSource::Register(Registration::Token(t.clone()))
-    } else if let Some(s) = &args.registration_shared_secret {
-        secrets.push(s.clone());
-        AccountSource::Register(Registration::SharedSecret(s.clone()))
-    } else {
-        AccountSource::Register(Registration::Open)
-    };
-    let redactor = Redactor::default();
-    let config = RunConfig {
-        target,
-        server_name: args.server_name.clone(),
-        profiles,
-        spec_override,
-        account,
-        jobs: usize::from(args.jobs),
-        timeout: Duration::from_secs(args.timeout),
-        deadline: Duration::from_secs(args.deadline),
-        max_body: usize::try_from(args.max_body_mib * 1024 * 1024).unwrap_or(usize::MAX),
-        baseline,
-        extra_suites: args.suite.suites.clone(),
-        secrets,
-        federation: FederationSettings::from_args(
-            &args.peer,
-            args.federation_url
-                .clone()
-                .unwrap_or_else(|| args.target.trim_end_matches('/').to_string()),
-        ),
-        preview_listen: args.preview_listen,
-        quick: args.quick,
-        selection: selection(&args.suite, &suite),
-        redactor: redactor.clone(),
-    };
-    let color = args.color.enabled(
+    let redactor = config.redactor.clone();
+    let target_url = config.target.clone();
+    let color = color.enabled(
         std::io::stdout().is_terminal(),
         std::env::var("NO_COLOR").ok().as_deref(),
     );
@@ -436,7 +346,7 @@ async fn run(args: RunArgs) -> i32 {
         std::io::stderr().is_terminal(),
         redactor.clone(),
     );
-    human.verbose = !args.quiet;
+    human.verbose = !quiet;
     let mut target_info = TargetInfo::default();
     let mut elapsed_ms = 0u128;
     let mut preflight_ms = 0u128;
@@ -459,82 +369,38 @@ async fn run(args: RunArgs) -> i32 {
         Err(RunError::Interrupted) => {
             let message = "interrupted (SIGINT or SIGTERM) during preflight: no case had started";
             eprintln!("error: {message}");
-            write_preflight_reports(&args, message);
+            write_preflight_reports(&reports, &target_url, message);
             return EXIT_INTERRUPTED;
         }
         Err(RunError::Preflight(e)) => {
             let message = redactor.redact(&format!("preflight failed: {e}"));
             eprintln!("error: {message}");
-            write_preflight_reports(&args, &message);
+            write_preflight_reports(&reports, &target_url, &message);
             return EXIT_USAGE;
         }
     };
     let causes = root_causes(&verdicts);
-    let mut write_failed = false;
-    if let Some(path) = &args.junit
-        && let Err(e) = junit::write_junit(
-            path,
-            &target_info,
-            &verdicts,
-            &causes,
-            args.strict_baseline,
-            &redactor,
-        )
-    {
-        eprintln!("error: {e}");
-        write_failed = true;
-    }
-    if let Some(path) = &args.json
-        && let Err(e) = json::write_json(
-            path,
-            &target_info,
-            &verdicts,
-            &causes,
-            (elapsed_ms, preflight_ms),
-            &redactor,
-        )
-    {
-        eprintln!("error: {e}");
-        write_failed = true;
-    }
-    if let Some(path) = &args.markdown
-        && let Err(e) = markdown::write_markdown(
-            path,
-            &target_info,
-            &verdicts,
-            &causes,
-            std::time::Duration::from_millis(u64::try_from(elapsed_ms).unwrap_or(u64::MAX)),
-            &redactor,
-        )
-    {
-        eprintln!("error: {e}");
-        write_failed = true;
-    }
-    if let Some(path) = &args.html {
-        let input = html::HtmlInput {
-            target: &target_info,
-            verdicts: &verdicts,
-            causes: &causes,
-            duration_ms: elapsed_ms,
-            preflight_ms,
-            error: None,
-        };
-        if let Err(e) = html::write_html(path, &input, &redactor) {
-            eprintln!("error: {e}");
-            write_failed = true;
-        }
-    }
-    let allow = AllowSkipped::new(&args.allow_skipped);
+    let finished = Finished {
+        target: &target_info,
+        verdicts: &verdicts,
+        causes: &causes,
+        elapsed_ms,
+        preflight_ms,
+        strict_baseline,
+        redactor: &redactor,
+    };
+    let write_failed = !write_reports(&reports, &finished);
+    let allow = AllowSkipped::new(&allow_skipped);
     let not_run = not_run_lines(&verdicts, &allow);
     for line in &not_run {
         eprintln!("{}", redactor.redact(&crate::report::sanitize(line)));
     }
-    let mut code = exit_code(&verdicts, args.strict_baseline, &allow);
+    let mut code = exit_code(&verdicts, strict_baseline, &allow);
     let warned = verdicts
         .iter()
         .filter(|v| v.outcome == Outcome::Warned)
         .count();
-    if args.strict && warned > 0 && matches!(code, EXIT_OK | EXIT_USAGE) {
+    if strict && warned > 0 && matches!(code, EXIT_OK | EXIT_USAGE) {
         eprintln!("--strict: {warned} SHOULD/GAP warning(s) fail the run");
         code = EXIT_FAILURES;
     }
@@ -543,6 +409,76 @@ async fn run(args: RunArgs) -> i32 {
     } else {
         code
     }
+}
+
+/// A finished run, as the reports need it.
+struct Finished<'a> {
+    target: &'a TargetInfo,
+    verdicts: &'a [Verdict],
+    causes: &'a [crate::rootcause::RootCause],
+    elapsed_ms: u128,
+    preflight_ms: u128,
+    strict_baseline: bool,
+    redactor: &'a Redactor,
+}
+
+/// Writes every requested report; `false` when one could not be written (each error printed).
+fn write_reports(reports: &ReportPaths, r: &Finished<'_>) -> bool {
+    let mut ok = true;
+    if let Some(path) = &reports.junit
+        && let Err(e) = junit::write_junit(
+            path,
+            r.target,
+            r.verdicts,
+            r.causes,
+            r.strict_baseline,
+            r.redactor,
+        )
+    {
+        eprintln!("error: {e}");
+        ok = false;
+    }
+    if let Some(path) = &reports.json
+        && let Err(e) = json::write_json(
+            path,
+            r.target,
+            r.verdicts,
+            r.causes,
+            (r.elapsed_ms, r.preflight_ms),
+            r.redactor,
+        )
+    {
+        eprintln!("error: {e}");
+        ok = false;
+    }
+    if let Some(path) = &reports.markdown
+        && let Err(e) = markdown::write_markdown(
+            path,
+            r.target,
+            r.verdicts,
+            r.causes,
+            std::time::Duration::from_millis(u64::try_from(r.elapsed_ms).unwrap_or(u64::MAX)),
+            r.redactor,
+        )
+    {
+        eprintln!("error: {e}");
+        ok = false;
+    }
+    if let Some(path) = &reports.html {
+        let input = html::HtmlInput {
+            target: r.target,
+            verdicts: r.verdicts,
+            causes: r.causes,
+            duration_ms: r.elapsed_ms,
+            preflight_ms: r.preflight_ms,
+            error: None,
+        };
+        if let Err(e) = html::write_html(path, &input, r.redactor) {
+            eprintln!("error: {e}");
+            ok = false;
+        }
+    }
+    ok
 }
 
 /// What `--allow-skipped` accepts as not run: profile names, need names, or `all`.
@@ -636,9 +572,9 @@ pub fn exit_code(verdicts: &[Verdict], strict_baseline: bool, allow: &AllowSkipp
 /// Reports for a run that could not start, so CI still finds its files: JUnit with one
 /// `preflight` testcase in error, JSON with an `error` and no cases, HTML with the error and
 /// zero counts.
-fn write_preflight_reports(args: &RunArgs, message: &str) {
+fn write_preflight_reports(reports: &ReportPaths, target_url: &str, message: &str) {
     use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
-    if let Some(path) = &args.junit {
+    if let Some(path) = &reports.junit {
         let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
         status.set_message(message);
         let mut suite = TestSuite::new("preflight");
@@ -653,10 +589,10 @@ fn write_preflight_reports(args: &RunArgs, message: &str) {
             eprintln!("error: {e}");
         }
     }
-    if let Some(path) = &args.json {
+    if let Some(path) = &reports.json {
         let doc = serde_json::json!({
             "mediaconf_version": env!("CARGO_PKG_VERSION"),
-            "target": {"url": args.target},
+            "target": {"url": target_url},
             "error": message,
             "summary": crate::outcome::Summary::default(),
             "cases": [],
@@ -666,9 +602,9 @@ fn write_preflight_reports(args: &RunArgs, message: &str) {
             eprintln!("error: {e}");
         }
     }
-    if let Some(path) = &args.html {
+    if let Some(path) = &reports.html {
         let target = TargetInfo {
-            url: args.target.clone(),
+            url: target_url.to_string(),
             ..TargetInfo::default()
         };
         let input = html::HtmlInput {

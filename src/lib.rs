@@ -23,6 +23,7 @@ pub mod repro;
 pub mod request;
 pub mod rootcause;
 pub mod run;
+pub mod settings;
 pub mod spec_version;
 pub mod suite;
 pub mod target;
