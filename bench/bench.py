@@ -263,6 +263,7 @@ def main():
         target = f"http://127.0.0.1:{SYNAPSE_PORT}"
         secret = "mediaconf-test-registration-shared-secret"
         base = [args.mediaconf, "run", "--target", target, "--registration-shared-secret", secret,
+                "--insecure",
                 "--signing-key", key, "--peer-ca-out", ca, "--peer-listen", f"127.0.0.1:{PEER_PORT}",
                 "--color", "never", "--quiet"]
 

@@ -21,6 +21,7 @@ set +e
 target/debug/mediaconf run \
   --target "$MEDIACONF_TARGET" \
   --registration-shared-secret "$MEDIACONF_REGISTRATION_SHARED_SECRET" \
+  --insecure \
   --baseline baseline/synapse.toml \
   --junit reports/report.xml \
   --json reports/report.json \

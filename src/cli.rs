@@ -15,9 +15,48 @@ pub struct Cli {
     pub command: Command,
 }
 
+impl Cli {
+    /// Parses the process's arguments (exiting on errors, as clap does), recording which `run`
+    /// arguments were given rather than left at their defaults.
+    pub fn parse_recorded() -> Self {
+        let matches = <Self as clap::CommandFactory>::command().get_matches();
+        Self::from_recorded(&matches).unwrap_or_else(|e| e.exit())
+    }
+
+    /// [`Cli::parse_recorded`] over the given arguments (the first is the program name).
+    pub fn try_parse_recorded_from<I, T>(args: I) -> Result<Self, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        let matches = <Self as clap::CommandFactory>::command().try_get_matches_from(args)?;
+        Self::from_recorded(&matches)
+    }
+
+    /// The parsed command line from clap's matches, with [`RunArgs::given`] filled.
+    pub(crate) fn from_recorded(matches: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        use clap::parser::ValueSource;
+        let mut cli = <Self as clap::FromArgMatches>::from_arg_matches(matches)?;
+        if let (Command::Run(args), Some(("run", m))) = (&mut cli.command, matches.subcommand()) {
+            args.given = m
+                .ids()
+                .filter(|id| {
+                    matches!(
+                        m.value_source(id.as_str()),
+                        Some(ValueSource::CommandLine | ValueSource::EnvVariable)
+                    )
+                })
+                .map(|id| id.as_str().to_string())
+                .collect();
+        }
+        Ok(cli)
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run suites against a homeserver.
+    /// Run suites against a homeserver. Settings come from the flags, then the environment, then
+    /// the config file (`./mediaconf.toml` or `--config FILE`), then the defaults shown here.
     Run(Box<RunArgs>),
     /// List the cases (id, level, spec versions, reference, title).
     List(ListArgs),
@@ -38,6 +77,29 @@ pub enum Command {
     /// Run the mock remote homeserver on its own, for testing federation by hand: prints an
     /// mxc:// URI per scenario to paste into a client, logs every request it receives.
     Peer(PeerServeArgs),
+    /// Write a commented example config file (`mediaconf.toml`) holding what `run` would
+    /// otherwise take as flags; secrets only by environment variable name.
+    Init(InitArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Where to write the example.
+    #[arg(long, default_value = crate::settings::FILE_NAME, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Replace an existing file.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// The config file, shared by `run` and `list`.
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    /// Config file with run settings (default: ./mediaconf.toml when it exists). Each key is a
+    /// `run` flag's name; flags and MEDIACONF_* variables override it; secrets only by variable
+    /// name (`registration-token-env = "VAR"`). `mediaconf init` writes an example.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -78,6 +140,9 @@ pub struct RequestArgs {
     /// Timeout of the request, in seconds.
     #[arg(long, default_value_t = 30, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub timeout: u64,
+    /// Accept any TLS certificate from the target (a test set-up with a self-signed one).
+    #[arg(long)]
+    pub insecure: bool,
     /// HTTP method, e.g. GET.
     pub method: String,
     /// Path and query, e.g. /_matrix/federation/v1/media/download/MEDIAID
@@ -170,13 +235,22 @@ pub struct SuiteArgs {
 pub struct ListArgs {
     #[command(flatten)]
     pub suite: SuiteArgs,
+    #[command(flatten)]
+    pub config: ConfigArgs,
 }
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// Client-server API base URL of the homeserver, e.g. http://127.0.0.1:8008
+    /// Client-server API base URL of the homeserver, e.g. http://127.0.0.1:8008 (required here,
+    /// in MEDIACONF_TARGET or as `target` in the config file).
     #[arg(long, env = "MEDIACONF_TARGET", value_name = "URL")]
-    pub target: String,
+    pub target: Option<String>,
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Ids of the arguments given on the command line or in the environment (filled by
+    /// [`Cli::parse_recorded`]): the others are at their defaults and the config file fills them.
+    #[arg(skip)]
+    pub given: std::collections::BTreeSet<String>,
     /// The homeserver's server name (default: taken from the registered user's id).
     #[arg(long, value_name = "NAME")]
     pub server_name: Option<String>,
@@ -244,9 +318,15 @@ pub struct RunArgs {
     pub user_token: Option<String>,
     #[command(flatten)]
     pub peer: PeerArgs,
-    /// Base URL of the target's federation API (default: --target).
+    /// Base URL of the target's federation API (default: found by server discovery from the
+    /// target's server name: .well-known/matrix/server, SRV _matrix-fed._tcp, port 8448).
     #[arg(long, value_name = "URL")]
     pub federation_url: Option<String>,
+    /// Accept any TLS certificate from the target, client and federation API (a test set-up
+    /// with a self-signed certificate). Without it, certificates are verified as a real
+    /// homeserver would: valid for the server name, from a trusted CA.
+    #[arg(long)]
+    pub insecure: bool,
     /// Where the page for URL-preview cases is served (plain HTTP; name it in the target's
     /// preview allow-list). Port 0 picks a free port.
     #[arg(long, default_value = "127.0.0.1:0", value_name = "ADDR")]

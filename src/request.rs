@@ -78,8 +78,8 @@ pub async fn request(args: &RequestArgs) -> i32 {
         },
     };
     let redactor = Redactor::default();
-    let settings = FederationSettings::from_args(&args.peer, base.clone());
-    let (peer, context) = match start_key_server(&settings, &destination, &redactor).await {
+    let settings = FederationSettings::from_args(&args.peer, Some(base.clone()));
+    let (peer, context) = match start_key_server(&settings, &destination, &base, &redactor).await {
         Ok(started) => started,
         Err(e) => return fail(e),
     };
@@ -100,7 +100,7 @@ pub async fn request(args: &RequestArgs) -> i32 {
         peer.current_key().key_id,
         peer.ca_path().display()
     );
-    let http = match HttpClient::new(64 * 1024 * 1024, redactor.clone(), true) {
+    let http = match HttpClient::new(64 * 1024 * 1024, redactor.clone(), args.insecure) {
         Ok(h) => h,
         Err(e) => return fail(e),
     };

@@ -675,8 +675,12 @@ async fn federation_cases_are_skipped_when_the_federation_api_is_elsewhere() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         format!("127.0.0.1:{}", l.local_addr().unwrap().port())
     };
+    // The federation URL is given as the client listener (discovery would look for
+    // fake.test, which does not resolve).
     let args: Vec<std::ffi::OsString> = vec![
         "--target".into(),
+        fake.url().into(),
+        "--federation-url".into(),
         fake.url().into(),
         "--profile".into(),
         "federation".into(),

@@ -208,6 +208,8 @@ async fn run_once(
     let mut args: Vec<std::ffi::OsString> = [
         "--target",
         &fake.url(),
+        "--federation-url",
+        &fake.url(),
         "--profile",
         "federation",
         "--peer-listen",

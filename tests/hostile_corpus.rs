@@ -118,7 +118,9 @@ async fn run(
             dir.path().join("ca.pem").into(),
         ]);
         match federation_url {
-            FederationUrl::Front => {}
+            FederationUrl::Front => {
+                args.extend(["--federation-url".into(), front.url().into()]);
+            }
             FederationUrl::TlsToPlainPort => {
                 args.extend([
                     "--federation-url".into(),

@@ -46,6 +46,8 @@ async fn run_remote(fake: &FakeFederation, label: &str) -> harness::Run {
     let mut args: Vec<std::ffi::OsString> = [
         "--target",
         &fake.url(),
+        "--federation-url",
+        &fake.url(),
         "--profile",
         "remote",
         "--peer-listen",
@@ -143,6 +145,8 @@ async fn a_target_that_never_contacts_the_peer_gets_the_remote_cases_skipped_wit
     let args: Vec<std::ffi::OsString> = vec![
         "--target".into(),
         fake.url().into(),
+        "--federation-url".into(),
+        fake.url().into(),
         "--profile".into(),
         "remote".into(),
         "--peer-listen".into(),
@@ -183,6 +187,8 @@ async fn probe_profiles_report_not_implemented_endpoints() {
     let dir = tempfile::tempdir().expect("temp dir");
     let args: Vec<std::ffi::OsString> = vec![
         "--target".into(),
+        fake.url().into(),
+        "--federation-url".into(),
         fake.url().into(),
         "--profile".into(),
         "msc1902,unstable".into(),

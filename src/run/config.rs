@@ -26,15 +26,16 @@ pub struct FederationSettings {
     pub peer_server_name: String,
     /// Where the CA certificate of the key server is written.
     pub ca_out: PathBuf,
-    /// Base URL of the target's federation API.
-    pub federation_url: String,
+    /// Base URL of the target's federation API (`--federation-url`); `None`: found by server
+    /// discovery from the target's server name (`src/run/discovery.rs`).
+    pub federation_url: Option<String>,
     /// Where the mock peer's plain-HTTP CDN listens.
     pub cdn_listen: std::net::SocketAddr,
 }
 
 impl FederationSettings {
     /// From the `--signing-key`/`--peer-*` flags and the target's federation base URL.
-    pub fn from_args(peer: &crate::cli::PeerArgs, federation_url: String) -> Self {
+    pub fn from_args(peer: &crate::cli::PeerArgs, federation_url: Option<String>) -> Self {
         FederationSettings {
             signing_key: peer.signing_key.clone(),
             peer_listen: peer.peer_listen,
@@ -77,6 +78,8 @@ pub struct RunConfig {
     pub selection: crate::plan::Selection,
     /// Where the preview page listens.
     pub preview_listen: std::net::SocketAddr,
+    /// `--insecure`: accept any TLS certificate from the target (test set-ups).
+    pub insecure: bool,
     /// Shared with the reports, so tokens learned during the run are redacted there too.
     pub redactor: Redactor,
 }

@@ -131,7 +131,7 @@ async fn prepare(
     for s in &config.secrets {
         redactor.add(s);
     }
-    let http = HttpClient::new(config.max_body, redactor.clone(), true)
+    let http = HttpClient::new(config.max_body, redactor.clone(), config.insecure)
         .map_err(|e| preflight_error(e, "report this as a bug"))?;
     let accounts = AccountClient {
         http: &http,
@@ -378,11 +378,18 @@ async fn prepare(
     session
         .base_vars
         .insert("server_name".into(), server_name.clone());
-    session.federation_base = config
-        .federation
-        .federation_url
-        .trim_end_matches('/')
-        .to_string();
+    let reaches_federation = needs
+        .iter()
+        .any(|n| matches!(n, Need::FederationApi | Need::Federation | Need::MockPeer));
+    session.federation_base = match &config.federation.federation_url {
+        Some(url) => url.trim_end_matches('/').to_string(),
+        None if reaches_federation => {
+            let found = discover_federation(config, &server_name, &mut session).await;
+            preflight(on_event, "federation discovery", true, found);
+            session.federation_base.clone()
+        }
+        None => String::new(),
+    };
     session
         .base_vars
         .insert("user_id".into(), user.user_id.clone());
@@ -490,6 +497,7 @@ async fn prepare(
         match super::preflight::start_key_server(
             &config.federation,
             &session.server_name,
+            &session.federation_base,
             session.http.redactor(),
         )
         .await
@@ -818,4 +826,37 @@ async fn run_cases(
         causes: crate::rootcause::root_causes(&verdicts),
     });
     verdicts
+}
+
+/// Finds the target's federation API from its server name (server discovery), sets it as the
+/// session's federation base, and returns what was found, for the preflight line. When SRV
+/// names another host, the session's client connects there under the server name.
+async fn discover_federation(
+    config: &RunConfig,
+    server_name: &str,
+    session: &mut Session,
+) -> String {
+    let lookup = match super::discovery::NetLookup::new(config.insecure, config.timeout) {
+        Ok(lookup) => lookup,
+        Err(e) => {
+            session.federation_base = format!("https://{server_name}");
+            return format!("{} ({e})", session.federation_base);
+        }
+    };
+    let found = super::discovery::resolve(server_name, &lookup).await;
+    session.federation_base = found.url.clone();
+    let mut detail = format!("{} ({})", found.url, found.how);
+    if let Some((host, port)) = &found.connect_to {
+        match tokio::net::lookup_host((host.as_str(), *port)).await {
+            Ok(addrs) => {
+                let addrs: Vec<std::net::SocketAddr> = addrs.collect();
+                match session.http.with_resolve(&found.tls_name, &addrs) {
+                    Ok(http) => session.http = http,
+                    Err(e) => detail.push_str(&format!("; {e}")),
+                }
+            }
+            Err(e) => detail.push_str(&format!("; {host} does not resolve: {e}")),
+        }
+    }
+    detail
 }

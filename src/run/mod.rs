@@ -3,6 +3,7 @@
 
 pub mod case;
 pub mod config;
+pub mod discovery;
 pub mod event;
 pub mod executor;
 pub mod preflight;

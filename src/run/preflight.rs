@@ -131,11 +131,12 @@ pub fn readable_by_others(path: &std::path::Path, what: &str) -> Option<String> 
 }
 
 /// Loads (or creates) our signing key (its seed added to `redactor`), starts our HTTPS key
-/// server and returns it with the context for signing requests to `settings.federation_url`.
+/// server and returns it with the context for signing requests to `federation_base`.
 /// Used by a run's preflight and by `mediaconf request`.
 pub async fn start_key_server(
     settings: &super::config::FederationSettings,
     target_server_name: &str,
+    federation_base: &str,
     redactor: &crate::redact::Redactor,
 ) -> Result<(Arc<Peer>, FederationContext), String> {
     let key = SigningKey::load_or_create(&settings.signing_key).map_err(|e| {
@@ -151,10 +152,9 @@ pub async fn start_key_server(
         settings.ca_out.clone(),
     );
     config.cdn_listen = Some(settings.cdn_listen);
-    config.key_sources.insert(
-        target_server_name.to_owned(),
-        settings.federation_url.clone(),
-    );
+    config
+        .key_sources
+        .insert(target_server_name.to_owned(), federation_base.to_owned());
     let peer = Peer::start(config)
         .await
         .map_err(|e| format!("the key server cannot start: {e}"))?;
@@ -162,7 +162,7 @@ pub async fn start_key_server(
     let unknown_key =
         SigningKey::generate("mcunknown").map_err(|e| format!("cannot make a test key: {e}"))?;
     let context = FederationContext {
-        base: settings.federation_url.trim_end_matches('/').to_string(),
+        base: federation_base.trim_end_matches('/').to_string(),
         origin: settings.peer_server_name.clone(),
         keys: peer.clone(),
         unknown_key,

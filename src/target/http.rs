@@ -29,6 +29,25 @@ pub struct HttpClient {
     client: reqwest::Client,
     max_body: usize,
     redactor: Redactor,
+    accept_invalid_certs: bool,
+}
+
+fn build_client(
+    accept_invalid_certs: bool,
+    resolve: Option<(&str, &[std::net::SocketAddr])>,
+) -> Result<reqwest::Client, String> {
+    let mut builder = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(Duration::from_secs(10))
+        .tls_danger_accept_invalid_certs(accept_invalid_certs)
+        .user_agent(concat!("mediaconf/", env!("CARGO_PKG_VERSION")))
+        .no_proxy();
+    if let Some((name, addrs)) = resolve {
+        builder = builder.resolve_to_addrs(name, addrs);
+    }
+    builder
+        .build()
+        .map_err(|e| format!("cannot build the HTTP client: {e}"))
 }
 
 impl HttpClient {
@@ -39,18 +58,20 @@ impl HttpClient {
         redactor: Redactor,
         accept_invalid_certs: bool,
     ) -> Result<Self, String> {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(Duration::from_secs(10))
-            .tls_danger_accept_invalid_certs(accept_invalid_certs)
-            .user_agent(concat!("mediaconf/", env!("CARGO_PKG_VERSION")))
-            .no_proxy()
-            .build()
-            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
         Ok(HttpClient {
-            client,
+            client: build_client(accept_invalid_certs, None)?,
             max_body,
             redactor,
+            accept_invalid_certs,
+        })
+    }
+
+    /// The same client, connecting to `addrs` for host `name` (an SRV target reached under the
+    /// server name its certificate must be valid for).
+    pub fn with_resolve(&self, name: &str, addrs: &[std::net::SocketAddr]) -> Result<Self, String> {
+        Ok(HttpClient {
+            client: build_client(self.accept_invalid_certs, Some((name, addrs)))?,
+            ..self.clone()
         })
     }
 
@@ -289,7 +310,11 @@ fn explain(chain: &str) -> String {
         ("content-length", "the response's Content-Length is invalid"),
         (
             "invalid peer certificate",
-            "the TLS certificate was refused",
+            "the target's TLS certificate is not valid for its name or not from a trusted CA (for a test set-up with a self-signed certificate, pass --insecure)",
+        ),
+        (
+            "certificate",
+            "the target's TLS certificate was refused (for a test set-up with a self-signed certificate, pass --insecure)",
         ),
         (
             "InvalidContentType",
