@@ -664,6 +664,27 @@ async fn run_cases(
     let mut tasks = Vec::new();
     let mut done = vec![false; cases.len()];
     let mut serial = Vec::new();
+    // Cases that change shared state (our keys, the target's backoff from the peer) run one at
+    // a time once every case they could disturb has finished: all but the slow client-only
+    // cases (C-21, C-22 only wait on the target), whose wait the serial chain then overlaps.
+    let disturbable = |case: &crate::suite::Case| {
+        !case.serial
+            && (case.slow.is_none()
+                || case
+                    .needs
+                    .iter()
+                    .any(|n| matches!(n, Need::Federation | Need::FederationApi | Need::MockPeer)))
+    };
+    let blockers_left = Arc::new(std::sync::atomic::AtomicUsize::new(
+        planned
+            .iter()
+            .filter(|p| matches!(p, Planned::Run(c) if disturbable(c)))
+            .count(),
+    ));
+    let blockers_done = Arc::new(tokio::sync::Notify::new());
+    if blockers_left.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+        blockers_done.notify_one();
+    }
     // Cases that wait on purpose start first, longest wait first, so the rest overlaps them.
     let mut order: Vec<(usize, Planned)> = planned.into_iter().enumerate().collect();
     order.sort_by_key(|(_, p)| match p {
@@ -683,6 +704,8 @@ async fn run_cases(
                 let session = session.clone();
                 let semaphore = semaphore.clone();
                 let tx = tx.clone();
+                let blocks_serial = disturbable(&case);
+                let (blockers_left, blockers_done) = (blockers_left.clone(), blockers_done.clone());
                 tasks.push(tokio::spawn(async move {
                     let permit = semaphore.acquire_owned().await;
                     let verdict = if Instant::now() >= deadline || permit.is_err() {
@@ -712,9 +735,52 @@ async fn run_cases(
                         }
                     };
                     let _ = tx.send((index, verdict));
+                    if blocks_serial
+                        && blockers_left.fetch_sub(1, std::sync::atomic::Ordering::SeqCst) == 1
+                    {
+                        blockers_done.notify_one();
+                    }
                 }));
             }
         }
+    }
+    // The serial chain: one case at a time, each within the deadline.
+    {
+        let session = session.clone();
+        let tx = tx.clone();
+        tasks.push(tokio::spawn(async move {
+            blockers_done.notified().await;
+            for (index, case) in serial {
+                let verdict = if Instant::now() >= deadline {
+                    let mut v = Verdict::skipped(
+                        &case,
+                        "not run: the run deadline passed before this case started (raise --deadline)",
+                    );
+                    v.outcome = Outcome::Failed;
+                    v
+                } else {
+                    let offset = started.elapsed();
+                    let grace = deadline.saturating_duration_since(Instant::now())
+                        + std::time::Duration::from_secs(5);
+                    match tokio::time::timeout(grace, run_case(session.clone(), case.clone())).await
+                    {
+                        Ok(mut v) => {
+                            v.started_at = offset;
+                            v
+                        }
+                        Err(_) => {
+                            let mut v = Verdict::skipped(
+                                &case,
+                                "stopped at the run deadline (raise --deadline)",
+                            );
+                            v.outcome = Outcome::Failed;
+                            v
+                        }
+                    }
+                };
+                let _ = tx.send((index, verdict));
+            }
+        }));
     }
     drop(tx);
     let mut released = 0usize;
@@ -755,46 +821,6 @@ async fn run_cases(
             },
             () = interrupted(&mut interrupt) => stopped = true,
         }
-    }
-    // Cases that change shared state run alone, after everything else.
-    for (index, case) in serial {
-        if stopped {
-            break;
-        }
-        let verdict = if Instant::now() >= deadline {
-            let mut v = Verdict::skipped(
-                &case,
-                "not run: the run deadline passed before this case started (raise --deadline)",
-            );
-            v.outcome = Outcome::Failed;
-            v
-        } else {
-            let offset = started.elapsed();
-            let grace = deadline.saturating_duration_since(Instant::now())
-                + std::time::Duration::from_secs(5);
-            let run = tokio::time::timeout(grace, run_case(session.clone(), case.clone()));
-            let result = tokio::select! {
-                result = run => result,
-                () = interrupted(&mut interrupt) => {
-                    stopped = true;
-                    break;
-                }
-            };
-            match result {
-                Ok(mut v) => {
-                    v.started_at = offset;
-                    v
-                }
-                Err(_) => {
-                    let mut v =
-                        Verdict::skipped(&case, "stopped at the run deadline (raise --deadline)");
-                    v.outcome = Outcome::Failed;
-                    v
-                }
-            }
-        };
-        done[index] = true;
-        finish(index, verdict, on_event);
     }
     if stopped {
         // Stop every case still running (their requests are dropped with them), then report
