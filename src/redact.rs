@@ -15,8 +15,15 @@ const UNRESERVED_KEPT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPH
 /// A shared, growing list of secrets; cloning shares the list.
 #[derive(Debug, Clone, Default)]
 pub struct Redactor {
-    /// Every form to replace: each secret and its percent-encoded forms, longest first.
-    secrets: Arc<RwLock<Vec<String>>>,
+    secrets: Arc<RwLock<Secrets>>,
+}
+
+/// Every form to replace (each secret and its percent-encoded forms) and one automaton that
+/// finds them all in a single pass (most texts hold none, and are then scanned once).
+#[derive(Debug, Default)]
+struct Secrets {
+    forms: Vec<String>,
+    finder: Option<aho_corasick::AhoCorasick>,
 }
 
 impl Redactor {
@@ -34,12 +41,15 @@ impl Redactor {
             forms.push(percent_encoding::utf8_percent_encode(secret, set).to_string());
         }
         for form in forms {
-            if !s.contains(&form) {
-                s.push(form);
+            if !s.forms.contains(&form) {
+                s.forms.push(form);
             }
         }
-        // Longest first so a secret containing another is replaced whole.
-        s.sort_by_key(|x| std::cmp::Reverse(x.len()));
+        // Leftmost-longest, so a secret containing another is replaced whole.
+        s.finder = aho_corasick::AhoCorasick::builder()
+            .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+            .build(&s.forms)
+            .ok();
     }
 
     /// The text with every secret, and its percent-encoded form, replaced.
@@ -47,13 +57,12 @@ impl Redactor {
         let Ok(secrets) = self.secrets.read() else {
             return text.to_string();
         };
-        let mut out = text.to_string();
-        for s in secrets.iter() {
-            if out.contains(s.as_str()) {
-                out = out.replace(s.as_str(), REDACTED);
+        match &secrets.finder {
+            Some(finder) if finder.is_match(text) => {
+                finder.replace_all(text, &vec![REDACTED; secrets.forms.len()])
             }
+            _ => text.to_string(),
         }
-        out
     }
 }
 
@@ -70,5 +79,17 @@ mod tests {
             r.redact("a syt_abc/def b syt_abc%2Fdef xy"),
             "a <redacted> b <redacted> xy"
         );
+    }
+
+    #[test]
+    fn a_secret_containing_another_is_replaced_whole() {
+        let r = Redactor::default();
+        r.add("abcd");
+        r.add("abcdefgh");
+        assert_eq!(
+            r.redact("x abcdefgh y abcd z"),
+            "x <redacted> y <redacted> z"
+        );
+        assert_eq!(r.redact("nothing here"), "nothing here");
     }
 }
