@@ -708,31 +708,10 @@ async fn run_cases(
                 let (blockers_left, blockers_done) = (blockers_left.clone(), blockers_done.clone());
                 tasks.push(tokio::spawn(async move {
                     let permit = semaphore.acquire_owned().await;
-                    let verdict = if Instant::now() >= deadline || permit.is_err() {
-                        let mut v = Verdict::skipped(
-                            &case,
-                            "not run: the run deadline passed before this case started (raise --deadline)",
-                        );
-                        v.outcome = Outcome::Failed;
-                        v
+                    let verdict = if permit.is_err() {
+                        deadline_verdict(&case, DEADLINE_BEFORE_START)
                     } else {
-                        let offset = started.elapsed();
-                        let remaining = deadline.saturating_duration_since(Instant::now());
-                        let grace = remaining + std::time::Duration::from_secs(5);
-                        match tokio::time::timeout(grace, run_case(session, case.clone())).await {
-                            Ok(mut v) => {
-                                v.started_at = offset;
-                                v
-                            }
-                            Err(_) => {
-                                let mut v = Verdict::skipped(
-                                    &case,
-                                    "stopped at the run deadline (raise --deadline)",
-                                );
-                                v.outcome = Outcome::Failed;
-                                v
-                            }
-                        }
+                        run_before_deadline(session, case, started, deadline).await
                     };
                     let _ = tx.send((index, verdict));
                     if blocks_serial
@@ -751,33 +730,7 @@ async fn run_cases(
         tasks.push(tokio::spawn(async move {
             blockers_done.notified().await;
             for (index, case) in serial {
-                let verdict = if Instant::now() >= deadline {
-                    let mut v = Verdict::skipped(
-                        &case,
-                        "not run: the run deadline passed before this case started (raise --deadline)",
-                    );
-                    v.outcome = Outcome::Failed;
-                    v
-                } else {
-                    let offset = started.elapsed();
-                    let grace = deadline.saturating_duration_since(Instant::now())
-                        + std::time::Duration::from_secs(5);
-                    match tokio::time::timeout(grace, run_case(session.clone(), case.clone())).await
-                    {
-                        Ok(mut v) => {
-                            v.started_at = offset;
-                            v
-                        }
-                        Err(_) => {
-                            let mut v = Verdict::skipped(
-                                &case,
-                                "stopped at the run deadline (raise --deadline)",
-                            );
-                            v.outcome = Outcome::Failed;
-                            v
-                        }
-                    }
-                };
+                let verdict = run_before_deadline(session.clone(), case, started, deadline).await;
                 let _ = tx.send((index, verdict));
             }
         }));
@@ -885,4 +838,37 @@ async fn discover_federation(
         }
     }
     detail
+}
+
+const DEADLINE_BEFORE_START: &str =
+    "not run: the run deadline passed before this case started (raise --deadline)";
+
+/// A failed verdict for a case the run deadline cut off.
+fn deadline_verdict(case: &crate::suite::Case, reason: &str) -> Verdict {
+    let mut v = Verdict::skipped(case, reason);
+    v.outcome = Outcome::Failed;
+    v
+}
+
+/// Runs `case` unless the deadline has passed, stopping it (5 s of grace) at the deadline;
+/// the verdict records when it started, relative to the run.
+async fn run_before_deadline(
+    session: Arc<Session>,
+    case: crate::suite::Case,
+    started: Instant,
+    deadline: Instant,
+) -> Verdict {
+    if Instant::now() >= deadline {
+        return deadline_verdict(&case, DEADLINE_BEFORE_START);
+    }
+    let offset = started.elapsed();
+    let grace =
+        deadline.saturating_duration_since(Instant::now()) + std::time::Duration::from_secs(5);
+    match tokio::time::timeout(grace, run_case(session, case.clone())).await {
+        Ok(mut v) => {
+            v.started_at = offset;
+            v
+        }
+        Err(_) => deadline_verdict(&case, "stopped at the run deadline (raise --deadline)"),
+    }
 }

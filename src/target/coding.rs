@@ -112,6 +112,17 @@ impl DecodingRecorder {
                 "the `Content-Encoding: {coding}` body does not decode ({e}); the request said `Accept-Encoding: {ACCEPT_ENCODING}`"
             )
         };
+        // A body cut at the cap ends mid-stream: keep what was decoded, without the checks
+        // `finish` makes on a complete stream.
+        let cut = |sink: &mut Sink| {
+            std::mem::replace(
+                sink,
+                Sink {
+                    recorder: BodyRecorder::new(0, 0),
+                    full: true,
+                },
+            )
+        };
         let sink = match self.kind {
             Kind::Identity => self
                 .identity
@@ -120,23 +131,11 @@ impl DecodingRecorder {
             Kind::Zlib(d) if complete => d.finish().map_err(fail)?,
             Kind::Gzip(mut d) => {
                 let _ = d.flush();
-                std::mem::replace(
-                    d.get_mut(),
-                    Sink {
-                        recorder: BodyRecorder::new(0, 0),
-                        full: true,
-                    },
-                )
+                cut(d.get_mut())
             }
             Kind::Zlib(mut d) => {
                 let _ = d.flush();
-                std::mem::replace(
-                    d.get_mut(),
-                    Sink {
-                        recorder: BodyRecorder::new(0, 0),
-                        full: true,
-                    },
-                )
+                cut(d.get_mut())
             }
         };
         let mut recorder = sink.recorder;
