@@ -78,15 +78,19 @@ pub async fn send(
             Ok(n) => n,
             Err(e) => {
                 write_task.abort();
-                return Err(TransportFailure::Other(format!(
-                    "connection error before any response: {e}"
-                )));
+                let what = if e.kind() == std::io::ErrorKind::ConnectionReset {
+                    "the target reset the connection before answering, while the body was being sent"
+                } else {
+                    "connection error before any response"
+                };
+                return Err(TransportFailure::Other(format!("{what} ({e})")));
             }
         };
         if n == 0 {
             write_task.abort();
             return Err(TransportFailure::Other(
-                "connection closed before any response".into(),
+                "the target closed the connection before answering, while the body was being sent"
+                    .into(),
             ));
         }
         buf.extend_from_slice(&chunk[..n]);
