@@ -186,8 +186,28 @@ impl Lookup for NetLookup {
     }
 
     async fn srv(&self, name: &str) -> Vec<(String, u16)> {
-        let Ok(builder) = hickory_resolver::Resolver::builder_tokio() else {
-            return Vec::new();
+        // MEDIACONF_DNS_SERVER=ADDR:PORT asks that server instead of the system's resolvers
+        // (a local test's fake DNS).
+        let test_server = std::env::var("MEDIACONF_DNS_SERVER")
+            .ok()
+            .and_then(|a| a.parse::<std::net::SocketAddr>().ok());
+        let builder = match test_server {
+            Some(addr) => {
+                use hickory_resolver::config::{
+                    ConnectionConfig, NameServerConfig, ResolverConfig,
+                };
+                let mut udp = ConnectionConfig::udp();
+                udp.port = addr.port();
+                let server = NameServerConfig::new(addr.ip(), true, vec![udp]);
+                hickory_resolver::Resolver::builder_with_config(
+                    ResolverConfig::from_parts(None, Vec::new(), vec![server]),
+                    hickory_resolver::net::runtime::TokioRuntimeProvider::default(),
+                )
+            }
+            None => match hickory_resolver::Resolver::builder_tokio() {
+                Ok(builder) => builder,
+                Err(_) => return Vec::new(),
+            },
         };
         let Ok(resolver) = builder.build() else {
             return Vec::new();
