@@ -220,13 +220,12 @@ fn dns_answer(query: &[u8], wanted: &[String], target: &str, port: u16) -> Optio
     Some(out)
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn the_federation_api_is_found_through_well_known_delegation() {
-    let run = run(true).await;
+/// The preflight line says how the federation API was found (`how`), and the federation cases
+/// reached it and passed.
+fn found_and_passed(run: &harness::Run, how: &str) {
     assert!(
-        run.output
-            .contains("/.well-known/matrix/server delegates to 127.0.0.1:"),
-        "the preflight line says how the federation API was found:\n{}",
+        run.output.contains(how),
+        "the preflight line says {how:?}:\n{}",
         run.output
     );
     for id in ["F-01", "F-05"] {
@@ -237,6 +236,12 @@ async fn the_federation_api_is_found_through_well_known_delegation() {
             case.reason, run.output
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_federation_api_is_found_through_well_known_delegation() {
+    let run = run(true).await;
+    found_and_passed(&run, "/.well-known/matrix/server delegates to 127.0.0.1:");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -259,18 +264,8 @@ async fn self_signed_certificates_are_refused_without_insecure() {
 #[tokio::test(flavor = "multi_thread")]
 async fn without_delegation_srv_names_the_federation_port() {
     let run = run_with(true, true).await;
-    assert!(
-        run.output
-            .contains("SRV _matrix-fed._tcp.srv.mediaconf.example → localhost:"),
-        "the preflight line names the SRV record:\n{}",
-        run.output
+    found_and_passed(
+        &run,
+        "SRV _matrix-fed._tcp.srv.mediaconf.example → localhost:",
     );
-    for id in ["F-01", "F-05"] {
-        let case = &run.cases[id];
-        assert_eq!(
-            case.outcome, "passed",
-            "{id}: {}\n{}",
-            case.reason, run.output
-        );
-    }
 }
