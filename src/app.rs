@@ -120,6 +120,9 @@ pub fn run_cli(cli: Cli) -> i32 {
 
 /// The config file a command reads, or the exit code after printing why it cannot.
 fn config_file(args: &ConfigArgs) -> Result<Option<ConfigFile>, i32> {
+    if args.no_config {
+        return Ok(None);
+    }
     find_config(args.config.as_deref()).map_err(|e| {
         eprintln!("{e}");
         EXIT_USAGE

@@ -100,6 +100,9 @@ pub struct ConfigArgs {
     /// name (`registration-token-env = "VAR"`). `mediaconf init` writes an example.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Read no config file, not even ./mediaconf.toml.
+    #[arg(long, conflicts_with = "config")]
+    pub no_config: bool,
 }
 
 #[derive(Debug, Args)]

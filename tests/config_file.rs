@@ -69,6 +69,28 @@ async fn the_file_in_the_current_directory_is_used() {
     );
 }
 
+/// `--no-config` ignores ./mediaconf.toml: without the file's target, the run has none.
+#[tokio::test(flavor = "multi_thread")]
+async fn no_config_ignores_the_file() {
+    let fake = FakeTarget::start(Fault::None).await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("mediaconf.toml"), one_case(&fake.url())).unwrap();
+    let (code, stdout, stderr) = mediaconf(
+        dir.path(),
+        &["run", "--no-config", "--quiet", "--color", "never"],
+    )
+    .await;
+    assert_eq!(code, 2, "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("target"),
+        "names the missing target: {stderr}"
+    );
+    assert!(
+        !dir.path().join("report.json").exists(),
+        "the file's report path was not used"
+    );
+}
+
 /// `--config FILE` from elsewhere: relative paths are the file's; a flag (here `--target` and
 /// `--json`) wins over the file.
 #[tokio::test(flavor = "multi_thread")]
