@@ -29,8 +29,8 @@ pub struct Run {
     pub output: String,
 }
 
-/// Runs `mediaconf run <args> --json <tmp> --color never --quiet` with the developer's own
-/// `MEDIACONF_*` settings removed, and reads the report. `label` names the run in panics.
+/// Runs `mediaconf run <args> --json <tmp> --color never --quiet --no-config` with the
+/// developer's own `MEDIACONF_*` settings and `mediaconf.toml` left out, and reads the report. `label` names the run in panics.
 pub async fn run_mediaconf(args: Vec<OsString>, label: String) -> Run {
     let dir = tempfile::tempdir().expect("temp dir");
     let json_path = dir.path().join("report.json");
@@ -41,7 +41,7 @@ pub async fn run_mediaconf(args: Vec<OsString>, label: String) -> Run {
             .args(args)
             .arg("--json")
             .arg(&path)
-            .args(["--color", "never", "--quiet"])
+            .args(["--color", "never", "--quiet", "--no-config"])
             .env_remove("MEDIACONF_TARGET")
             .env_remove("MEDIACONF_REGISTRATION_TOKEN")
             .env_remove("MEDIACONF_REGISTRATION_SHARED_SECRET")
