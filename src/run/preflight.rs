@@ -170,9 +170,6 @@ pub async fn start_key_server(
     Ok((peer, context))
 }
 
-/// Checks with one signed request that the target can verify us (our key server `peer` is
-/// running). `Ok` describes the set-up; `Err` is the reason federation cases are skipped,
-/// with the fix. `key_existed`: the signing key file was there before this run.
 /// What the signed probe showed, when it did not show a refusal.
 pub enum FederationSetup {
     /// The target accepted a signed request; the detail says how.
@@ -182,6 +179,9 @@ pub enum FederationSetup {
     Unverified(String),
 }
 
+/// Checks with one signed request that the target can verify us (our key server `peer` is
+/// running). `Ok` describes the set-up; `Err` is the reason federation cases are skipped,
+/// with the fix. `key_existed`: the signing key file was there before this run.
 pub async fn setup_federation(
     settings: &super::config::FederationSettings,
     session: &Session,
@@ -196,23 +196,20 @@ pub async fn setup_federation(
         settings.peer_server_name
     );
     let vars = session.base_vars.clone();
-    let exchange = match send_probe(session, &context.base, |path| {
+    let exchange = send_probe(session, &context.base, |path| {
         let auth = context.authorization(&XMatrixSpec::default(), "GET", path, None, &vars)?;
         Ok(vec![("Authorization".into(), auth)])
     })
-    .await
-    {
-        Ok(exchange) => exchange,
-        // A set-up error (e.g. the key cannot sign) is not an HTTP failure.
-        Err(e) if !e.contains("is not reachable") => return Err(e),
+    .await?;
+    let response = match &exchange.response {
+        Ok(response) => response,
+        // No HTTP answer at all: nothing was refused.
         Err(e) => {
             return Ok(FederationSetup::Unverified(format!(
-                "not known whether the target accepts our signature: {e}; the federation cases run and judge that endpoint"
+                "not known whether the target accepts our signature: {}; the federation cases run and judge that endpoint",
+                unreachable(&context.base, e)
             )));
         }
-    };
-    let Ok(response) = exchange.response.as_ref() else {
-        return Err("no answer to the signed probe".to_string());
     };
     let answer = format!(
         "{} answered {} {}",
@@ -378,8 +375,9 @@ pub fn diagnose_refusal(f: &RefusalFacts) -> String {
 /// Checks that `--federation-url` serves the federation media API: an unsigned download must be
 /// refused (401/400/403) or answered, not be an unknown endpoint. `Err` says what to pass.
 pub async fn probe_federation_api(session: &Session) -> Result<(), String> {
-    let exchange = match send_probe(session, &session.federation_base, |_| Ok(Vec::new())).await {
-        Ok(exchange) => exchange,
+    let exchange = send_probe(session, &session.federation_base, |_| Ok(Vec::new())).await?;
+    let response = match &exchange.response {
+        Ok(response) => response,
         // The media endpoint gave no HTTP answer. If the key document answers, the federation
         // API is there and only its media endpoints misbehave: the cases judge them, one by one.
         Err(media_failure) => {
@@ -393,13 +391,11 @@ pub async fn probe_federation_api(session: &Session) -> Result<(), String> {
             return match session.http.send(key, false).await.response {
                 Ok(_) => Ok(()),
                 Err(e) => Err(format!(
-                    "{media_failure}; GET /_matrix/key/v2/server got no answer either: {e}"
+                    "{}; GET /_matrix/key/v2/server got no answer either: {e}",
+                    unreachable(&session.federation_base, media_failure)
                 )),
             };
         }
-    };
-    let Ok(response) = exchange.response.as_ref() else {
-        return Err("no answer to the federation API probe".to_string());
     };
     if is_unrecognized_endpoint(response) {
         return Err(format!(
@@ -414,7 +410,8 @@ pub async fn probe_federation_api(session: &Session) -> Result<(), String> {
 }
 
 /// Sends `GET /_matrix/federation/v1/media/download/mediaconfProbe…` to the target's federation
-/// API with `headers`; `Err` when no answer comes back, with the fix.
+/// API with the headers `sign` makes; `Err` only when they cannot be made (a transport failure
+/// is in the exchange, for the caller to judge).
 async fn send_probe(
     session: &Session,
     base: &str,
@@ -431,13 +428,14 @@ async fn send_probe(
         body: bytes::Bytes::new(),
         timeout: session.timeout,
     };
-    let exchange = session.http.send(request, false).await;
-    if let Err(e) = &exchange.response {
-        return Err(format!(
-            "the target's federation API at {base} is not reachable: {e} (pass --federation-url)"
-        ));
-    }
-    Ok(exchange)
+    Ok(session.http.send(request, false).await)
+}
+
+/// Why the federation API at `base` gave no answer, with the fix.
+fn unreachable(base: &str, failure: &crate::exchange::TransportFailure) -> String {
+    format!(
+        "the target's federation API at {base} is not reachable: {failure} (pass --federation-url)"
+    )
 }
 
 #[cfg(test)]
