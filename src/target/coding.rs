@@ -35,7 +35,7 @@ impl Write for Sink {
 const CAP_REACHED: &str = "body cap reached";
 
 enum Kind {
-    Identity,
+    Identity(Sink),
     Gzip(Box<flate2::write::GzDecoder<Sink>>),
     Zlib(Box<flate2::write::ZlibDecoder<Sink>>),
 }
@@ -43,7 +43,6 @@ enum Kind {
 /// A body as it arrives, decoded when it carries a coding mediaconf reads.
 pub struct DecodingRecorder {
     kind: Kind,
-    identity: Option<Sink>,
     coding: String,
 }
 
@@ -56,62 +55,40 @@ impl DecodingRecorder {
             recorder,
             full: false,
         };
-        let (kind, identity) = match coding.as_str() {
-            "" | "identity" => (Kind::Identity, Some(sink)),
-            "gzip" | "x-gzip" => (
-                Kind::Gzip(Box::new(flate2::write::GzDecoder::new(sink))),
-                None,
-            ),
-            "deflate" => (
-                Kind::Zlib(Box::new(flate2::write::ZlibDecoder::new(sink))),
-                None,
-            ),
+        let kind = match coding.as_str() {
+            "" | "identity" => Kind::Identity(sink),
+            "gzip" | "x-gzip" => Kind::Gzip(Box::new(flate2::write::GzDecoder::new(sink))),
+            "deflate" => Kind::Zlib(Box::new(flate2::write::ZlibDecoder::new(sink))),
             other => {
                 return Err(format!(
                     "the answer is `Content-Encoding: {other}`, which mediaconf does not decode, although the request said `Accept-Encoding: {ACCEPT_ENCODING}` (RFC 9110 §12.5.3)"
                 ));
             }
         };
-        Ok(DecodingRecorder {
-            kind,
-            identity,
-            coding,
-        })
+        Ok(DecodingRecorder { kind, coding })
     }
 
     /// Takes the next raw chunk; `Ok(false)` once the decoded body passed the cap.
     pub fn push(&mut self, chunk: &[u8]) -> Result<bool, String> {
-        let result = match (&mut self.kind, &mut self.identity) {
-            (Kind::Identity, Some(sink)) => {
+        let result = match &mut self.kind {
+            Kind::Identity(sink) => {
                 let _ = sink.write(chunk);
                 return Ok(!sink.full);
             }
-            (Kind::Identity, None) => return Ok(false),
-            (Kind::Gzip(d), _) => d.write_all(chunk),
-            (Kind::Zlib(d), _) => d.write_all(chunk),
+            Kind::Gzip(d) => d.write_all(chunk),
+            Kind::Zlib(d) => d.write_all(chunk),
         };
         match result {
             Ok(()) => Ok(true),
             Err(e) if e.to_string() == CAP_REACHED => Ok(false),
-            Err(e) => Err(self.decode_error(&e)),
+            Err(e) => Err(decode_error(&self.coding, &e)),
         }
-    }
-
-    fn decode_error(&self, e: &std::io::Error) -> String {
-        format!(
-            "the `Content-Encoding: {}` body does not decode ({e}); the request said `Accept-Encoding: {ACCEPT_ENCODING}`",
-            self.coding
-        )
     }
 
     /// The decoded body's recorder, once the raw body ended (or was cut).
     pub fn finish(self, complete: bool) -> Result<BodyRecorder, String> {
-        let coding = self.coding.clone();
-        let fail = |e: std::io::Error| {
-            format!(
-                "the `Content-Encoding: {coding}` body does not decode ({e}); the request said `Accept-Encoding: {ACCEPT_ENCODING}`"
-            )
-        };
+        let coding = self.coding;
+        let fail = |e: std::io::Error| decode_error(&coding, &e);
         // A body cut at the cap ends mid-stream: keep what was decoded, without the checks
         // `finish` makes on a complete stream.
         let cut = |sink: &mut Sink| {
@@ -124,9 +101,7 @@ impl DecodingRecorder {
             )
         };
         let sink = match self.kind {
-            Kind::Identity => self
-                .identity
-                .ok_or_else(|| "no body recorder".to_string())?,
+            Kind::Identity(sink) => sink,
             Kind::Gzip(d) if complete => d.finish().map_err(fail)?,
             Kind::Zlib(d) if complete => d.finish().map_err(fail)?,
             Kind::Gzip(mut d) => {
@@ -144,6 +119,12 @@ impl DecodingRecorder {
         }
         Ok(recorder)
     }
+}
+
+fn decode_error(coding: &str, e: &std::io::Error) -> String {
+    format!(
+        "the `Content-Encoding: {coding}` body does not decode ({e}); the request said `Accept-Encoding: {ACCEPT_ENCODING}`"
+    )
 }
 
 #[cfg(test)]
