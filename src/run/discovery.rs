@@ -155,20 +155,12 @@ impl Lookup for NetLookup {
             "https://{host}:{}/.well-known/matrix/server",
             self.well_known_port
         );
-        let response = self.http.get(&url).send().await.map_err(|e| {
-            let mut text = e.to_string();
-            let mut source = std::error::Error::source(&e);
-            while let Some(s) = source {
-                text = format!("{text}: {s}");
-                source = s.source();
-            }
-            if text.contains("certificate") {
-                text.push_str(
-                    " (for a test set-up with a self-signed certificate, pass --insecure)",
-                );
-            }
-            text
-        })?;
+        let response = self
+            .http
+            .get(&url)
+            .send()
+            .await
+            .map_err(|e| crate::target::http::describe_error(&e))?;
         if response.status() != 200 {
             return Err(format!("{url} answered {}", response.status().as_u16()));
         }

@@ -252,14 +252,7 @@ impl HttpClient {
 }
 
 fn classify(e: &reqwest::Error, timeout: Duration, redactor: &Redactor) -> TransportFailure {
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    let text = redactor.redact(&explain(&text));
+    let text = redactor.redact(&describe_error(e));
     if e.is_timeout() {
         TransportFailure::Timeout { after: timeout }
     } else if e.is_connect() {
@@ -267,6 +260,19 @@ fn classify(e: &reqwest::Error, timeout: Duration, redactor: &Redactor) -> Trans
     } else {
         TransportFailure::Other(text)
     }
+}
+
+/// An HTTP client error as a sentence: what the target did, in words, then the whole error
+/// chain.
+pub fn describe_error(e: &reqwest::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    explain(&text)
 }
 
 /// Puts what the target did first, in words, before the HTTP library's error chain (without
