@@ -203,7 +203,7 @@ mod tests {
         }
     }
 
-    fn judge(expect: &MultipartExpect, r: &RecordedResponse) -> Vec<String> {
+    fn findings(expect: &MultipartExpect, r: &RecordedResponse) -> Vec<Finding> {
         let media = BTreeMap::new();
         let vars = BTreeMap::new();
         let mut f = Vec::new();
@@ -217,7 +217,11 @@ mod tests {
             },
             &mut f,
         );
-        f.into_iter().map(|f| f.check).collect()
+        f
+    }
+
+    fn judge(expect: &MultipartExpect, r: &RecordedResponse) -> Vec<String> {
+        findings(expect, r).into_iter().map(|f| f.check).collect()
     }
 
     fn strict() -> MultipartExpect {
@@ -291,34 +295,6 @@ mod tests {
         };
         assert!(judge(&lenient, &response(&b)).is_empty());
     }
-}
-
-#[cfg(test)]
-mod keep_limit_tests {
-    use super::*;
-    use std::collections::BTreeMap;
-
-    fn response(body: &[u8], body_len: u64) -> RecordedResponse {
-        RecordedResponse {
-            status: 200,
-            headers: vec![("content-type".into(), "multipart/mixed; boundary=b".into())],
-            body: body.to_vec(),
-            body_len,
-            body_sha256: String::new(),
-            truncated: false,
-        }
-    }
-
-    fn findings(expect: &MultipartExpect, r: &RecordedResponse) -> Vec<Finding> {
-        let (media, vars) = (BTreeMap::new(), BTreeMap::new());
-        let ctx = CheckContext {
-            media: &media,
-            vars: &vars,
-        };
-        let mut out = Vec::new();
-        check_multipart(expect, r, None, &ctx, &mut out);
-        out
-    }
 
     #[test]
     fn a_body_cut_by_the_keep_limit_is_reported_once_as_too_large() {
@@ -327,12 +303,19 @@ mod keep_limit_tests {
             ..MultipartExpect::default()
         };
         let prefix = b"--b\r\nContent-Type: application/json\r\n\r\n{}\r\n--b\r\n\r\nxxxxxxxx";
-        let cut = findings(&expect, &response(prefix, 1 << 30));
+        let raw = |body_len: u64| RecordedResponse {
+            status: 200,
+            headers: vec![("content-type".into(), "multipart/mixed; boundary=b".into())],
+            body: prefix.to_vec(),
+            body_len,
+            ..Default::default()
+        };
+        let cut = findings(&expect, &raw(1 << 30));
         let what: Vec<&str> = cut.iter().map(|f| f.check.as_str()).collect();
         assert_eq!(what, ["multipart size"], "{cut:?}");
         assert!(cut[0].actual.contains("1073741824-byte body"), "{cut:?}");
         // The same bytes as a whole body: the missing close delimiter is the target's.
-        let whole = findings(&expect, &response(prefix, prefix.len() as u64));
+        let whole = findings(&expect, &raw(prefix.len() as u64));
         assert!(
             whole
                 .iter()
