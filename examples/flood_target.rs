@@ -7,14 +7,14 @@
 //!
 //! `cargo run --release --example flood_target`
 
+mod common;
+
 #[allow(dead_code)]
 #[path = "../tests/support/mod.rs"]
 mod support;
 
 #[path = "../tests/hostile_support/mod.rs"]
 mod hostile_support;
-
-use std::io::{BufRead, Write};
 
 use hostile_support::{Behaviour, Place};
 use support::fake_target::{FakeTarget, Fault};
@@ -23,17 +23,7 @@ use support::fake_target::{FakeTarget, Fault};
 async fn main() {
     let fake = FakeTarget::start(Fault::None).await;
     let front = hostile_support::start(&fake.url(), Place::AllMedia, Behaviour::Flood).await;
-    println!("URL {}", front.url());
-    let _ = std::io::stdout().flush();
-    let _ = tokio::task::spawn_blocking(|| {
-        let stdin = std::io::stdin();
-        let mut line = String::new();
-        let mut lock = stdin.lock();
-        while lock.read_line(&mut line).map(|n| n > 0).unwrap_or(false) {
-            line.clear();
-        }
-    })
-    .await;
+    common::announce_and_wait(&front.url()).await;
     println!(
         "FLOODED {}",
         front.misbehaved.load(std::sync::atomic::Ordering::Relaxed)

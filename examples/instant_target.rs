@@ -5,28 +5,17 @@
 //!
 //! `cargo run --release --example instant_target`
 
+mod common;
+
 #[allow(dead_code)]
 #[path = "../tests/support/mod.rs"]
 mod support;
-
-use std::io::{BufRead, Write};
 
 use support::fake_target::{FakeTarget, Fault};
 
 #[tokio::main]
 async fn main() {
     let fake = FakeTarget::start(Fault::None).await;
-    println!("URL {}", fake.url());
-    let _ = std::io::stdout().flush();
-    // Serve until stdin reaches end of file.
-    let _ = tokio::task::spawn_blocking(|| {
-        let stdin = std::io::stdin();
-        let mut line = String::new();
-        let mut lock = stdin.lock();
-        while lock.read_line(&mut line).map(|n| n > 0).unwrap_or(false) {
-            line.clear();
-        }
-    })
-    .await;
+    common::announce_and_wait(&fake.url()).await;
     drop(fake);
 }
