@@ -49,7 +49,7 @@ def run(url, jobs, workdir):
     """One whole run; returns (peak RSS MiB, wall s, exit code, cases)."""
     report = os.path.join(workdir, f"r{jobs}.json")
     args = [
-        os.path.join(BIN, "mediaconf"), "run", "--target", url,
+        os.path.join(BIN, "mediaconf"), "run", "--target", url, "--federation-url", url,
         "--jobs", str(jobs), "--timeout", "20", "--quiet", "--color", "never",
         "--json", report,
         "--peer-listen", "127.0.0.1:0",
