@@ -34,9 +34,11 @@ import time
 import urllib.request
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SYNAPSE_PORT = 38008
-SYNAPSE_FED_PORT = 38448
-PEER_PORT = 38450
+# Below 32768, outside Linux's ephemeral port range: a fixed port in that range can be taken by
+# the local end of any outbound connection (or its TIME_WAIT) and then fail to bind.
+SYNAPSE_PORT = 29008
+SYNAPSE_FED_PORT = 29448
+PEER_PORT = 29450
 
 # ---- the instant-target comparison: one table, rendered as a mediaconf suite and as Hurl ----
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/run.sh: mediaconf's speed benchmark. Builds mediaconf and the instant target, installs
 # what it needs (the Synapse venv through scripts/synapse.sh, Hurl), runs bench/bench.py, which
-# starts a loopback Synapse of its own (target/synapse-bench, ports 38008/38448) and the instant
+# starts a loopback Synapse of its own (target/synapse-bench, ports 29008/29448) and the instant
 # target, prints the table of figures with the machine they ran on, and stops what it started.
 #
 # Usage: bench/run.sh [--short]
