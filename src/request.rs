@@ -110,7 +110,7 @@ pub async fn request(args: &RequestArgs) -> i32 {
                 method: args.method.clone(),
                 url: url.to_string(),
                 headers: vec![("Authorization".into(), authorization)],
-                body: bytes::Bytes::new(),
+                body: Default::default(),
                 timeout: Duration::from_secs(args.timeout),
             },
             false,

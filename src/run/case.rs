@@ -14,7 +14,7 @@ use crate::exchange::Exchange;
 use crate::outcome::{Finding, Outcome, SetUpProblem, StepReport, Verdict, outcome_for};
 use crate::suite::Case;
 use crate::suite::model::{Api, AuthMode, PeerAction, StepSpec};
-use crate::target::OutgoingRequest;
+use crate::target::{OutgoingRequest, RequestBody};
 use crate::template;
 
 /// Largest generated request body (`zeros = …`).
@@ -263,7 +263,7 @@ async fn follow_location(session: &Session, exchange: &Exchange) -> LocationHop 
         method: "GET".into(),
         url: absolute,
         headers: Vec::new(),
-        body: bytes::Bytes::new(),
+        body: Default::default(),
         timeout: session.timeout,
     };
     LocationHop::Followed(Box::new(session.http.send(request, true).await))
@@ -646,7 +646,7 @@ pub fn build_request(
     }
     let has_header =
         |h: &[(String, String)], name: &str| h.iter().any(|(n, _)| n.eq_ignore_ascii_case(name));
-    let mut body = bytes::Bytes::new();
+    let mut body = RequestBody::default();
     if let Some(spec) = &req.body {
         if let Some(json) = &spec.json {
             body = serde_json::to_vec(&expand_json(json, vars)?)
@@ -684,7 +684,7 @@ pub fn build_request(
                     "body of {size} bytes is larger than the {MAX_GENERATED_BODY}-byte limit for generated bodies"
                 ));
             }
-            body = zero_bytes(size);
+            body = RequestBody::Zeros(size);
         }
     }
     if req.auth == AuthMode::XMatrix {
@@ -696,11 +696,10 @@ pub fn build_request(
             Some(q) => format!("{}?{q}", url.path()),
             None => url.path().to_string(),
         };
-        let content: Option<Value> = if body.is_empty() {
-            None
-        } else {
-            serde_json::from_slice(&body).ok()
-        };
+        let content: Option<Value> = body
+            .as_bytes()
+            .filter(|b| !b.is_empty())
+            .and_then(|b| serde_json::from_slice(b).ok());
         let spec = req.xmatrix.clone().unwrap_or_default();
         let value = federation.authorization(&spec, &req.method, &uri, content.as_ref(), vars)?;
         headers.push(("Authorization".into(), value));
@@ -716,16 +715,6 @@ pub fn build_request(
         body,
         timeout,
     })
-}
-
-/// `size` zero bytes, sliced from one buffer shared by the whole run: the large over-the-limit
-/// uploads then neither allocate nor touch fresh memory each time (the buffer is reserved once
-/// and its pages stay the kernel's shared zero page until read).
-fn zero_bytes(size: usize) -> bytes::Bytes {
-    static ZEROS: std::sync::OnceLock<bytes::Bytes> = std::sync::OnceLock::new();
-    ZEROS
-        .get_or_init(|| bytes::Bytes::from(vec![0u8; MAX_GENERATED_BODY]))
-        .slice(..size.min(MAX_GENERATED_BODY))
 }
 
 fn bearer(token: &str) -> (String, String) {

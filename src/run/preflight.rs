@@ -37,7 +37,7 @@ pub async fn probe_previews(session: &Session, token: &str, page_url: &str) -> P
         method: "GET".into(),
         url: url.to_string(),
         headers: vec![("Authorization".into(), format!("Bearer {token}"))],
-        body: bytes::Bytes::new(),
+        body: Default::default(),
         timeout: session.timeout,
     };
     let ex = session.http.send(req, false).await;
@@ -101,7 +101,7 @@ pub async fn probe_deprecated_endpoints(session: &Session, token: &str) -> Optio
         method: "GET".into(),
         url: format!("{}/_matrix/media/v3/config", session.base),
         headers: vec![("Authorization".into(), format!("Bearer {token}"))],
-        body: bytes::Bytes::new(),
+        body: Default::default(),
         timeout: session.timeout,
     };
     let ex = session.http.send(req, false).await;
@@ -278,7 +278,7 @@ async fn probe_remote_once(session: &Session, peer: &Peer, token: &str) -> Resul
             session.base
         ),
         headers: vec![("Authorization".into(), format!("Bearer {token}"))],
-        body: bytes::Bytes::new(),
+        body: Default::default(),
         timeout: session.timeout,
     };
     let exchange = session.http.send(request, false).await;
@@ -385,7 +385,7 @@ pub async fn probe_federation_api(session: &Session) -> Result<(), String> {
                 method: "GET".into(),
                 url: format!("{}/_matrix/key/v2/server", session.federation_base),
                 headers: Vec::new(),
-                body: bytes::Bytes::new(),
+                body: Default::default(),
                 timeout: session.timeout,
             };
             return match session.http.send(key, false).await.response {
@@ -425,7 +425,7 @@ async fn send_probe(
         method: "GET".into(),
         url: format!("{base}{path}"),
         headers: sign(&path)?,
-        body: bytes::Bytes::new(),
+        body: Default::default(),
         timeout: session.timeout,
     };
     Ok(session.http.send(request, false).await)

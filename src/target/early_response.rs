@@ -60,8 +60,8 @@ pub async fn send(
     let body = req.body.clone();
     let write_task = tokio::spawn(async move {
         writer.write_all(head.as_bytes()).await?;
-        for chunk in body.chunks(64 * 1024) {
-            writer.write_all(chunk).await?;
+        for piece in body.pieces(super::request_body::ZERO_BLOCK) {
+            writer.write_all(&piece).await?;
         }
         writer.flush().await?;
         // Dropping the write half would half-close the connection, and some servers (hyper)
@@ -236,7 +236,7 @@ mod tests {
             method: "POST".into(),
             url: url.to_string(),
             headers: vec![("Content-Type".into(), "application/octet-stream".into())],
-            body: vec![0u8; 8 * 1024 * 1024].into(),
+            body: crate::target::RequestBody::Zeros(8 * 1024 * 1024),
             timeout: Duration::from_secs(10),
         };
         let response = send(&url, &req, 1024).await.unwrap();

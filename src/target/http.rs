@@ -19,7 +19,7 @@ pub struct OutgoingRequest {
     pub method: String,
     pub url: String,
     pub headers: Vec<(String, String)>,
-    pub body: bytes::Bytes,
+    pub body: super::RequestBody,
     pub timeout: Duration,
 }
 
@@ -135,7 +135,7 @@ impl HttpClient {
             builder = builder.header(name.as_str(), value.as_str());
         }
         if !req.body.is_empty() || matches!(req.method.as_str(), "POST" | "PUT") {
-            builder = builder.body(req.body.clone());
+            builder = builder.body(req.body.to_bytes());
         }
         let mut response = builder
             .send()

@@ -5,6 +5,8 @@ pub mod body;
 pub mod coding;
 pub mod early_response;
 pub mod http;
+pub mod request_body;
 
 pub use accounts::{Account, AccountClient, Registration};
 pub use http::{HttpClient, OutgoingRequest};
+pub use request_body::RequestBody;
