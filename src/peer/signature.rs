@@ -10,7 +10,7 @@
 //! refetches once.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -31,7 +31,39 @@ const FAILURE_CACHED_FOR: Duration = Duration::from_secs(10);
 const MAX_ORIGINS: usize = 1024;
 
 /// Per origin: when it was fetched, and the document or why it could not be had.
-type KeyCache = HashMap<String, (Instant, Result<Value, String>)>;
+type KeyCache = HashMap<String, (Instant, Result<Arc<KeyDocument>, String>)>;
+
+/// A fetched key document, with the verdicts on its self-signature by each key ID asked about
+/// (checked once per fetch, not once per request: an ed25519 verification each).
+#[derive(Debug)]
+struct KeyDocument {
+    json: Value,
+    self_signed: Mutex<HashMap<String, Result<(), String>>>,
+}
+
+impl KeyDocument {
+    fn new(json: Value) -> Self {
+        KeyDocument {
+            json,
+            self_signed: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Whether the document is signed by `origin`'s key `key` (whose public half is `public`,
+    /// read from this document).
+    fn self_signature(&self, origin: &str, key: &str, public: &str) -> Result<(), String> {
+        let mut verdicts = self
+            .self_signed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        verdicts
+            .entry(key.to_owned())
+            .or_insert_with(|| {
+                verify_json_signature(&self.json, origin, key, public).map_err(|e| e.to_string())
+            })
+            .clone()
+    }
+}
 
 /// Fetches and caches origins' key documents and judges request signatures.
 #[derive(Debug)]
@@ -81,6 +113,7 @@ impl SignatureJudge {
                 Err(e) => return SignatureVerdict::Invalid(e),
             };
             let public = doc
+                .json
                 .pointer(&format!("/verify_keys/{}/key", escape_pointer(&parsed.key)))
                 .and_then(Value::as_str)
                 .map(str::to_owned);
@@ -94,7 +127,7 @@ impl SignatureJudge {
                     parsed.origin, parsed.key
                 ));
             };
-            if let Err(e) = verify_json_signature(&doc, &parsed.origin, &parsed.key, &public) {
+            if let Err(e) = doc.self_signature(&parsed.origin, &parsed.key, &public) {
                 return SignatureVerdict::Invalid(format!(
                     "the key document of {} is not self-signed by {}: {e}",
                     parsed.origin, parsed.key
@@ -110,7 +143,7 @@ impl SignatureJudge {
         }
     }
 
-    async fn key_document(&self, origin: &str, refresh: bool) -> Result<Value, String> {
+    async fn key_document(&self, origin: &str, refresh: bool) -> Result<Arc<KeyDocument>, String> {
         if let Some((at, cached)) = self.lock().get(origin) {
             match cached {
                 Ok(doc) if !refresh && at.elapsed() < CACHE_FOR => return Ok(doc.clone()),
@@ -118,7 +151,10 @@ impl SignatureJudge {
                 _ => {}
             }
         }
-        let fetched = self.fetch(origin).await;
+        let fetched = self
+            .fetch(origin)
+            .await
+            .map(|json| Arc::new(KeyDocument::new(json)));
         let mut cache = self.lock();
         if cache.len() >= MAX_ORIGINS {
             cache.clear();
