@@ -80,11 +80,23 @@ impl RequestBody {
         })
     }
 
-    /// The whole body as one buffer (for the general client, which wants bytes).
+    /// The whole body as one buffer (for the general client, which wants bytes: `https`
+    /// targets). Zeros are sliced from one buffer shared by the run, allocated once at the
+    /// largest size asked for, so two concurrent 50 MiB uploads do not hold two copies.
     pub fn to_bytes(&self) -> Bytes {
         match self {
             RequestBody::Bytes(b) => b.clone(),
-            RequestBody::Zeros(n) => vec![0u8; *n].into(),
+            RequestBody::Zeros(n) if *n <= ZERO_BLOCK => zero_block().slice(..*n),
+            RequestBody::Zeros(n) => {
+                static LARGE: std::sync::Mutex<Bytes> = std::sync::Mutex::new(Bytes::new());
+                let mut large = LARGE
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                if large.len() < *n {
+                    *large = Bytes::from(vec![0u8; *n]);
+                }
+                large.slice(..*n)
+            }
         }
     }
 }
@@ -142,5 +154,17 @@ mod tests {
         }
         assert!(RequestBody::Zeros(0).is_empty());
         assert!(RequestBody::default().is_empty());
+    }
+
+    #[test]
+    fn large_zero_buffers_are_shared_not_copied() {
+        // Larger than any other test here asks for, so no concurrent test regrows the buffer.
+        let big = RequestBody::Zeros(4 * ZERO_BLOCK).to_bytes();
+        let smaller = RequestBody::Zeros(4 * ZERO_BLOCK - 1).to_bytes();
+        assert_eq!(big.as_ptr(), smaller.as_ptr());
+        assert_eq!(
+            (big.len(), smaller.len()),
+            (4 * ZERO_BLOCK, 4 * ZERO_BLOCK - 1)
+        );
     }
 }
