@@ -105,9 +105,6 @@ async fn run_with(insecure: bool, srv: bool) -> harness::Run {
     }
 
     let dir = tempfile::tempdir().unwrap();
-    let peer = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let peer_listen = peer.local_addr().unwrap().to_string();
-    drop(peer);
     let mut args: Vec<std::ffi::OsString> = vec![
         "--target".into(),
         fake.url().into(),
@@ -117,15 +114,10 @@ async fn run_with(insecure: bool, srv: bool) -> harness::Run {
         "federation".into(),
         "--case".into(),
         "F-01,F-05".into(),
-        "--peer-listen".into(),
-        peer_listen.into(),
-        "--signing-key".into(),
-        dir.path().join("k.key").into(),
-        "--peer-ca-out".into(),
-        dir.path().join("ca.pem").into(),
         "--timeout".into(),
         "10".into(),
     ];
+    args.extend(harness::peer_args(dir.path()));
     if insecure {
         args.push("--insecure".into());
     }

@@ -106,17 +106,7 @@ async fn run(
     ]);
     args.extend(["--case".into(), cases.join(",").into()]);
     if !client {
-        let peer = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let peer_listen = peer.local_addr().unwrap().to_string();
-        drop(peer);
-        args.extend([
-            "--peer-listen".into(),
-            peer_listen.into(),
-            "--signing-key".into(),
-            dir.path().join("k.key").into(),
-            "--peer-ca-out".into(),
-            dir.path().join("ca.pem").into(),
-        ]);
+        args.extend(harness::peer_args(dir.path()));
         match federation_url {
             FederationUrl::Front => {
                 args.extend(["--federation-url".into(), front.url().into()]);

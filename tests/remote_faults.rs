@@ -42,7 +42,6 @@ fn free_port() -> u16 {
 
 async fn run_remote(fake: &FakeFederation, label: &str) -> harness::Run {
     let dir = tempfile::tempdir().expect("temp dir");
-    let peer_listen = format!("127.0.0.1:{}", free_port());
     let mut args: Vec<std::ffi::OsString> = [
         "--target",
         &fake.url(),
@@ -50,8 +49,6 @@ async fn run_remote(fake: &FakeFederation, label: &str) -> harness::Run {
         &fake.url(),
         "--profile",
         "remote",
-        "--peer-listen",
-        &peer_listen,
         "--jobs",
         "8",
         "--timeout",
@@ -60,12 +57,7 @@ async fn run_remote(fake: &FakeFederation, label: &str) -> harness::Run {
     .iter()
     .map(Into::into)
     .collect();
-    args.extend([
-        "--signing-key".into(),
-        dir.path().join("k.key").into_os_string(),
-        "--peer-ca-out".into(),
-        dir.path().join("ca.pem").into_os_string(),
-    ]);
+    args.extend(harness::peer_args(dir.path()));
     harness::run_mediaconf(args, label.to_string()).await
 }
 
@@ -140,24 +132,18 @@ fault_tests! {
 async fn a_target_that_never_contacts_the_peer_gets_the_remote_cases_skipped_with_the_fix() {
     let fake = FakeFederation::start_requester(RemoteFault::None).await;
     let dir = tempfile::tempdir().expect("temp dir");
-    let peer_listen = format!("127.0.0.1:{}", free_port());
     let unreachable = format!("127.0.0.1:{}", free_port());
-    let args: Vec<std::ffi::OsString> = vec![
+    let mut args: Vec<std::ffi::OsString> = vec![
         "--target".into(),
         fake.url().into(),
         "--federation-url".into(),
         fake.url().into(),
         "--profile".into(),
         "remote".into(),
-        "--peer-listen".into(),
-        peer_listen.into(),
         "--peer-server-name".into(),
         unreachable.clone().into(),
-        "--signing-key".into(),
-        dir.path().join("k.key").into_os_string(),
-        "--peer-ca-out".into(),
-        dir.path().join("ca.pem").into_os_string(),
     ];
+    args.extend(harness::peer_args(dir.path()));
     let run = harness::run_mediaconf(args, "unreachable peer".into()).await;
     assert_eq!(run.exit_code, Some(2), "{}", run.output);
     for (id, c) in &run.cases {
@@ -185,20 +171,15 @@ async fn a_target_that_never_contacts_the_peer_gets_the_remote_cases_skipped_wit
 async fn probe_profiles_report_not_implemented_endpoints() {
     let fake = FakeFederation::start_requester(RemoteFault::None).await;
     let dir = tempfile::tempdir().expect("temp dir");
-    let args: Vec<std::ffi::OsString> = vec![
+    let mut args: Vec<std::ffi::OsString> = vec![
         "--target".into(),
         fake.url().into(),
         "--federation-url".into(),
         fake.url().into(),
         "--profile".into(),
         "msc1902,unstable".into(),
-        "--peer-listen".into(),
-        format!("127.0.0.1:{}", free_port()).into(),
-        "--signing-key".into(),
-        dir.path().join("k.key").into_os_string(),
-        "--peer-ca-out".into(),
-        dir.path().join("ca.pem").into_os_string(),
     ];
+    args.extend(harness::peer_args(dir.path()));
     let run = harness::run_mediaconf(args, "probe profiles".into()).await;
     assert_eq!(run.exit_code, Some(0), "{}", run.output);
     assert_eq!(run.cases.len(), 21, "{}", run.output);

@@ -29,6 +29,23 @@ pub struct Run {
     pub output: String,
 }
 
+/// `--peer-listen` on a free loopback port, `--signing-key DIR/k.key` and `--peer-ca-out
+/// DIR/ca.pem`: the flags of every run that signs requests or serves the mock peer.
+pub fn peer_args(dir: &std::path::Path) -> Vec<OsString> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free loopback port")
+        .port();
+    vec![
+        "--peer-listen".into(),
+        format!("127.0.0.1:{port}").into(),
+        "--signing-key".into(),
+        dir.join("k.key").into(),
+        "--peer-ca-out".into(),
+        dir.join("ca.pem").into(),
+    ]
+}
+
 /// Runs `mediaconf run <args> --json <tmp> --color never --quiet --no-config` with the
 /// developer's own `MEDIACONF_*` settings and `mediaconf.toml` left out, and reads the report. `label` names the run in panics.
 pub async fn run_mediaconf(args: Vec<OsString>, label: String) -> Run {
