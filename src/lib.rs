@@ -15,6 +15,7 @@ pub mod imageinfo;
 pub mod level;
 pub mod multipart;
 pub mod outcome;
+pub mod pattern;
 pub mod peer;
 pub mod plan;
 pub mod redact;

@@ -2,8 +2,6 @@
 
 use std::collections::BTreeMap;
 
-use regex::Regex;
-
 use super::CheckContext;
 use crate::exchange::RecordedResponse;
 use crate::outcome::Finding;
@@ -77,7 +75,7 @@ pub fn check_headers(
                 .map(|(k, v)| (k.clone(), regex::escape(v)))
                 .collect();
             let pattern = &template::expand(pattern, &escaped).unwrap_or_else(|_| pattern.clone());
-            match Regex::new(pattern) {
+            match crate::pattern::compile(pattern) {
                 Ok(re) if values.iter().any(|v| re.is_match(v)) => {}
                 Ok(_) => findings.push(Finding::new(
                     label.clone(),

@@ -1,6 +1,5 @@
 //! JSON body checks: object shape and per-pointer field expectations.
 
-use regex::Regex;
 use serde_json::Value;
 
 use super::CheckContext;
@@ -69,7 +68,7 @@ fn check_field(
     if let Some(pattern) = &f.matches {
         let pattern =
             template::expand(pattern, &escaped_vars(ctx)).unwrap_or_else(|_| pattern.clone());
-        match (Regex::new(&pattern), value.as_str()) {
+        match (crate::pattern::compile(&pattern), value.as_str()) {
             (Ok(re), Some(s)) if re.is_match(s) => {}
             (Ok(_), _) => findings.push(Finding::new(
                 label.clone(),
@@ -86,7 +85,7 @@ fn check_field(
     if let Some(pattern) = &f.not_matches {
         let pattern =
             template::expand(pattern, &escaped_vars(ctx)).unwrap_or_else(|_| pattern.clone());
-        if let (Ok(re), Some(s)) = (Regex::new(&pattern), value.as_str())
+        if let (Ok(re), Some(s)) = (crate::pattern::compile(&pattern), value.as_str())
             && re.is_match(s)
         {
             findings.push(Finding::new(

@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use regex::Regex;
 use serde_json::Value;
 
 use super::session::Session;
@@ -563,7 +562,7 @@ fn capture(step: &StepSpec, exchange: &Exchange, vars: &mut BTreeMap<String, Str
         };
         let captured = match &spec.regex {
             None => Some(text),
-            Some(pattern) => Regex::new(pattern).ok().and_then(|re| {
+            Some(pattern) => crate::pattern::compile(pattern).ok().and_then(|re| {
                 re.captures(&text).map(|c| {
                     c.get(1)
                         .or_else(|| c.get(0))

@@ -8,7 +8,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use regex::Regex;
 use toml::Spanned;
 
 use super::case::{Case, MediaDef, Suite};
@@ -466,7 +465,7 @@ impl CaseValidation<'_> {
                     );
                 }
                 if let Some(re) = &cap.regex
-                    && let Err(e) = Regex::new(re)
+                    && let Err(e) = crate::pattern::compile(re)
                 {
                     self.error(
                         Some(step.request.path.span()),
@@ -854,7 +853,7 @@ impl CaseValidation<'_> {
         }
         for (name, h) in &expect.headers {
             if let Some(re) = &h.matches
-                && let Err(e) = Regex::new(re)
+                && let Err(e) = crate::pattern::compile(re)
             {
                 self.error(
                     Some(span.clone()),
