@@ -34,8 +34,9 @@ pub fn compile(pattern: &str) -> Compiled {
     compiled
 }
 
-/// Whether `pattern` is in the cache (for tests).
-pub fn is_cached(pattern: &str) -> bool {
+/// Whether `pattern` is in the cache.
+#[cfg(test)]
+fn is_cached(pattern: &str) -> bool {
     CACHE.lock().is_ok_and(|c| c.contains_key(pattern))
 }
 
