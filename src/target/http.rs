@@ -41,6 +41,9 @@ fn build_client(
         .connect_timeout(Duration::from_secs(10))
         .tls_danger_accept_invalid_certs(accept_invalid_certs)
         .user_agent(concat!("mediaconf/", env!("CARGO_PKG_VERSION")))
+        // No retries: a request is sent once and what happened is the record. Without this,
+        // reqwest's retry layer also clones every request (headers, URI) before sending it.
+        .retry(reqwest::retry::never().max_retries_per_request(0))
         .no_proxy();
     if let Some((name, addrs)) = resolve {
         builder = builder.resolve_to_addrs(name, addrs);
@@ -123,7 +126,8 @@ impl HttpClient {
         }
         let method = reqwest::Method::from_bytes(req.method.as_bytes())
             .map_err(|e| TransportFailure::Other(format!("invalid method {}: {e}", req.method)))?;
-        let mut builder = self.client.request(method, &req.url).timeout(req.timeout);
+        // No reqwest timeout: `send_once` bounds the whole exchange, body included.
+        let mut builder = self.client.request(method, &req.url);
         if !req
             .headers
             .iter()
