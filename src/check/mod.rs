@@ -15,6 +15,7 @@ pub mod peer;
 pub mod status;
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
 use crate::exchange::Exchange;
 use crate::outcome::Finding;
@@ -109,11 +110,28 @@ pub fn body_excerpt(body: &[u8], total_len: u64, max: usize) -> String {
             out.replace(['\n', '\r'], " ")
         }
         _ => {
-            let head: Vec<String> = body.iter().take(16).map(|b| format!("{b:02x}")).collect();
-            format!(
-                "({total_len} bytes of binary data, starting {})",
-                head.join(" ")
-            )
+            let mut out = format!("({total_len} bytes of binary data, starting");
+            for b in body.iter().take(16) {
+                let _ = write!(out, " {b:02x}");
+            }
+            out.push(')');
+            out
         }
+    }
+}
+
+#[cfg(test)]
+mod excerpt_tests {
+    use super::body_excerpt;
+
+    #[test]
+    fn binary_bodies_show_their_first_sixteen_bytes_in_hex() {
+        let body: Vec<u8> = (0u8..20).collect();
+        assert_eq!(
+            body_excerpt(&body, 20, 100),
+            "(20 bytes of binary data, starting 00 01 02 03 04 05 06 07 08 09 0a 0b 0c 0d 0e 0f)"
+        );
+        assert_eq!(body_excerpt(b"", 0, 10), "(empty body)");
+        assert_eq!(body_excerpt(b"a\nb", 3, 10), "a b");
     }
 }

@@ -194,9 +194,10 @@ async fn send(answer: Answer, note: String) -> Response {
             )
         }
         AnswerBody::OneByteChunks(b) => {
-            let chunks: Vec<Result<Bytes, std::io::Error>> = b
-                .into_iter()
-                .map(|byte| Ok(Bytes::copy_from_slice(&[byte])))
+            // Slices of one shared buffer: a chunk per byte without an allocation per byte.
+            let whole = Bytes::from(b);
+            let chunks: Vec<Result<Bytes, std::io::Error>> = (0..whole.len())
+                .map(|i| Ok(whole.slice(i..i + 1)))
                 .collect();
             (
                 Body::from_stream(futures_util::stream::iter(chunks)),
