@@ -3,7 +3,6 @@
 use super::CheckContext;
 use crate::exchange::RecordedResponse;
 use crate::outcome::Finding;
-use crate::target::http::sha256_hex;
 
 pub fn check_body_equals(
     media: &str,
@@ -19,7 +18,7 @@ pub fn check_body_equals(
         ));
         return;
     };
-    let expected_hash = sha256_hex(&def.bytes);
+    let expected_hash = def.sha256();
     if response.body_len != def.bytes.len() as u64 || response.body_sha256 != expected_hash {
         let first_diff = response
             .body

@@ -28,7 +28,7 @@ const SHOWN_HEADERS: &[&str] = &[
 ];
 
 /// Runs every step of a case and judges it.
-pub async fn run_case(session: Arc<Session>, case: Case) -> Verdict {
+pub async fn run_case(session: Arc<Session>, case: Arc<Case>) -> Verdict {
     let started = Instant::now();
     let mut verdict = Verdict::skipped(&case, "");
     let mut vars = session.base_vars.clone();
@@ -664,7 +664,7 @@ pub fn build_request(
                 .media_defs
                 .get(media)
                 .ok_or_else(|| format!("no media `{media}`"))?;
-            body = def.bytes.as_ref().clone().into();
+            body = def.bytes.clone().into();
             if let Some(ct) = &def.spec.content_type
                 && !has_header(&headers, "content-type")
             {

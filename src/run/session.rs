@@ -138,7 +138,7 @@ impl Session {
             headers.push(("Content-Type".to_string(), "application/json".to_string()));
             (
                 format!("{}/_matrix/media/v1/create", self.base),
-                b"{}".to_vec(),
+                bytes::Bytes::from_static(b"{}"),
             )
         } else {
             let mut url = reqwest::Url::parse(&format!("{}/_matrix/media/v3/upload", self.base))
@@ -149,7 +149,7 @@ impl Session {
             if let Some(ct) = &def.spec.content_type {
                 headers.push(("Content-Type".to_string(), ct.clone()));
             }
-            (url.to_string(), def.bytes.as_ref().clone())
+            (url.to_string(), def.bytes.clone())
         };
         let ex = self
             .http

@@ -1,7 +1,9 @@
 //! Validated suite content: cases with parsed versions, resolved profiles and needs, and media.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+
+use bytes::Bytes;
 
 use super::model::{Api, MediaSpec, Need, StepSpec};
 use crate::level::Level;
@@ -55,16 +57,37 @@ impl Case {
 pub struct MediaDef {
     pub name: String,
     pub spec: MediaSpec,
-    /// Fixture bytes (empty for pending media without a fixture).
-    pub bytes: Arc<Vec<u8>>,
+    /// Fixture bytes (empty for pending media without a fixture); clones share them.
+    pub bytes: Bytes,
     /// Where it was defined, `file:line`.
     pub location: String,
+    /// Hex SHA-256 of `bytes`, computed on first use and shared by clones.
+    pub sha256: Arc<OnceLock<String>>,
+}
+
+impl MediaDef {
+    pub fn new(name: String, spec: MediaSpec, bytes: Vec<u8>, location: String) -> Self {
+        MediaDef {
+            name,
+            spec,
+            bytes: Bytes::from(bytes),
+            location,
+            sha256: Arc::default(),
+        }
+    }
+
+    /// Hex SHA-256 of the fixture bytes (computed once per process).
+    pub fn sha256(&self) -> &str {
+        self.sha256
+            .get_or_init(|| crate::target::http::sha256_hex(&self.bytes))
+    }
 }
 
 /// Everything loaded from the embedded suites and `--suite` directories.
 #[derive(Debug, Clone, Default)]
 pub struct Suite {
-    pub cases: Vec<Case>,
+    /// Shared: plans and runs hold the same cases, never copies.
+    pub cases: Vec<Arc<Case>>,
     pub media: BTreeMap<String, MediaDef>,
 }
 

@@ -6,7 +6,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use toml::Spanned;
 
@@ -187,12 +186,7 @@ pub fn build_suite(
             };
             media.insert(
                 name.clone(),
-                MediaDef {
-                    name: name.clone(),
-                    spec: spec_value,
-                    bytes: Arc::new(bytes),
-                    location,
-                },
+                MediaDef::new(name.clone(), spec_value, bytes, location),
             );
         }
     }
@@ -221,7 +215,7 @@ pub fn build_suite(
                     continue;
                 }
                 seen_ids.insert(case.id.clone(), case.location.clone());
-                cases.push(case);
+                cases.push(std::sync::Arc::new(case));
             }
         }
     }
