@@ -2,6 +2,7 @@
 //! target or this run cannot provide. Pure: capabilities are probed elsewhere and passed in.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use crate::outcome::SetUpProblem;
 use crate::spec_version::{AdvertisedVersions, SpecVersion};
@@ -86,13 +87,13 @@ pub use crate::glob::glob_match;
 /// not automated), or not run because something it needs is unavailable (a set-up problem).
 #[derive(Debug, Clone)]
 pub enum Planned {
-    Run(Case),
-    Skip(Case, String),
-    NotRun(Case, SetUpProblem),
+    Run(Arc<Case>),
+    Skip(Arc<Case>, String),
+    NotRun(Arc<Case>, SetUpProblem),
 }
 
 impl Planned {
-    pub fn case(&self) -> &Case {
+    pub fn case(&self) -> &Arc<Case> {
         match self {
             Planned::Run(c) | Planned::Skip(c, _) | Planned::NotRun(c, _) => c,
         }
@@ -115,7 +116,7 @@ pub fn select(
             rank.push(&c.profile);
         }
     }
-    let mut cases: Vec<&Case> = suite
+    let mut cases: Vec<&Arc<Case>> = suite
         .cases
         .iter()
         .filter(|c| (profiles.is_empty() && !c.opt_in) || profiles.contains(&c.profile))
@@ -124,7 +125,7 @@ pub fn select(
     cases
         .into_iter()
         .map(|case| {
-            let case = case.clone();
+            let case = Arc::clone(case);
             if let Err(reason) = selection.check(&case.id) {
                 return Planned::Skip(case, reason);
             }
@@ -167,10 +168,13 @@ pub fn apply_capabilities(
 ) -> Vec<Planned> {
     plan.into_iter()
         .map(|p| match p {
-            Planned::Run(case) => match case.needs.iter().find_map(|n| unavailable.get(n)) {
-                Some(problem) => Planned::NotRun(case.clone(), problem.clone()),
-                None => Planned::Run(case),
-            },
+            Planned::Run(case) => {
+                let problem = case.needs.iter().find_map(|n| unavailable.get(n)).cloned();
+                match problem {
+                    Some(problem) => Planned::NotRun(case, problem),
+                    None => Planned::Run(case),
+                }
+            }
             skip => skip,
         })
         .collect()

@@ -660,7 +660,8 @@ async fn run_cases(
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(usize, Verdict)>();
     let mut verdicts: Vec<Option<Verdict>> = vec![None; planned.len()];
     // Every case by plan index, to report the ones an interrupt leaves unfinished.
-    let cases: Vec<crate::suite::Case> = planned.iter().map(|p| p.case().clone()).collect();
+    let cases: Vec<Arc<crate::suite::Case>> =
+        planned.iter().map(|p| Arc::clone(p.case())).collect();
     let mut tasks = Vec::new();
     let mut done = vec![false; cases.len()];
     let mut serial = Vec::new();
@@ -854,7 +855,7 @@ fn deadline_verdict(case: &crate::suite::Case, reason: &str) -> Verdict {
 /// the verdict records when it started, relative to the run.
 async fn run_before_deadline(
     session: Arc<Session>,
-    case: crate::suite::Case,
+    case: Arc<crate::suite::Case>,
     started: Instant,
     deadline: Instant,
 ) -> Verdict {
@@ -864,7 +865,7 @@ async fn run_before_deadline(
     let offset = started.elapsed();
     let grace =
         deadline.saturating_duration_since(Instant::now()) + std::time::Duration::from_secs(5);
-    match tokio::time::timeout(grace, run_case(session, case.clone())).await {
+    match tokio::time::timeout(grace, run_case(session, Arc::clone(&case))).await {
         Ok(mut v) => {
             v.started_at = offset;
             v
