@@ -188,11 +188,17 @@ fn named_in(text: &str, text_api: Api) -> Option<(Api, String)> {
             found.push((method_start, operation(e)));
         }
     }
-    for (title, anchor, api) in SECTIONS {
-        if let Some(at) = text.find(&format!("\"{title}\"")) {
-            found.push((at, (api.unwrap_or(text_api), anchor.to_string())));
-        }
-    }
+    // The earliest quoted section title: one pass over the quotes of the text (the titles
+    // table is long, and this runs for every case at load).
+    let quoted_title = text.match_indices('"').find_map(|(at, _)| {
+        let rest = &text[at + 1..];
+        SECTIONS.iter().find_map(|(title, anchor, api)| {
+            rest.strip_prefix(title)
+                .is_some_and(|after| after.starts_with('"'))
+                .then(|| (at, (api.unwrap_or(text_api), anchor.to_string())))
+        })
+    });
+    found.extend(quoted_title);
     for (phrase, anchor, api) in PHRASES {
         if let Some(at) = text.find(phrase) {
             found.push((at, (*api, anchor.to_string())));
@@ -210,14 +216,24 @@ fn endpoint_matching(
     allow_prefix: bool,
 ) -> Option<(&'static str, &'static str)> {
     let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    // Segment by segment, without collecting the endpoint's segments (this runs for every
+    // endpoint of the table, for every request of every case at load).
     let fits = |endpoint: &str, prefix: bool| {
-        let want: Vec<&str> = endpoint.split('/').collect();
-        let n = segments.len();
-        (want.len() == n || (prefix && want.len() > n))
-            && want
-                .iter()
-                .zip(&segments)
-                .all(|(w, s)| w == s || (w.starts_with('{') && !s.is_empty()))
+        let mut want = endpoint.split('/');
+        let mut got = segments.iter();
+        loop {
+            match (want.next(), got.next()) {
+                (None, None) => return true,
+                (Some(_), None) => return prefix,
+                (None, Some(_)) => return false,
+                (Some(w), Some(s)) => {
+                    let parameter = w.starts_with('{') && !s.is_empty();
+                    if !parameter && w != *s {
+                        return false;
+                    }
+                }
+            }
+        }
     };
     let by_method = |m: &str| method.is_none_or(|x| x == m || x == "OPTIONS");
     ENDPOINTS
