@@ -32,13 +32,21 @@ pub struct RecordedResponse {
     pub body: Vec<u8>,
     /// Bytes received in total (may exceed `body.len()` when truncated).
     pub body_len: u64,
-    /// Hex SHA-256 of the bytes received.
-    pub body_sha256: String,
+    /// Hex SHA-256 of the bytes received when they did not all fit in `body`; `None` when
+    /// `body` is the whole body (read it with [`RecordedResponse::sha256`]).
+    pub body_sha256: Option<String>,
     /// The body was longer than the cap and was not read to the end.
     pub truncated: bool,
 }
 
 impl RecordedResponse {
+    /// Hex SHA-256 of the `body_len` bytes received (computed here when `body` is all of them).
+    pub fn sha256(&self) -> String {
+        self.body_sha256
+            .clone()
+            .unwrap_or_else(|| crate::target::http::sha256_hex(&self.body))
+    }
+
     /// First value of a header (case-insensitive name).
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers

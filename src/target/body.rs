@@ -1,5 +1,6 @@
-//! Recording a response body as it streams: every byte up to the read cap is counted and
-//! hashed as it arrives, but only a prefix is kept in memory.
+//! Recording a response body as it streams: every byte up to the read cap is counted, and a
+//! prefix is kept in memory. A body longer than the prefix is hashed as it arrives; a body that
+//! fits is hashed only if a check asks (most never do).
 //!
 //! The checks need the whole body only as a length and a SHA-256 (body equality); everything
 //! else they read (JSON error bodies, image headers, multipart framing of the small media this
@@ -17,7 +18,8 @@ pub struct BodyRecorder {
     keep: usize,
     cap: u64,
     kept: Vec<u8>,
-    hasher: Sha256,
+    /// Started when the body outgrows the kept prefix (with the prefix hashed first).
+    hasher: Option<Sha256>,
     len: u64,
     truncated: bool,
 }
@@ -29,8 +31,9 @@ pub struct RecordedBody {
     pub kept: Vec<u8>,
     /// Bytes received (up to the cap).
     pub len: u64,
-    /// Hex SHA-256 of the `len` bytes received.
-    pub sha256: String,
+    /// Hex SHA-256 of the `len` bytes received, when they did not all fit in `kept`; `None`
+    /// when `kept` is the whole body (see [`RecordedBody::sha256`]).
+    pub sha256: Option<String>,
     /// The body went past the cap and was not read to the end.
     pub truncated: bool,
 }
@@ -42,7 +45,7 @@ impl BodyRecorder {
             keep: keep.min(cap),
             cap: cap as u64,
             kept: Vec::new(),
-            hasher: Sha256::new(),
+            hasher: None,
             len: 0,
             truncated: false,
         }
@@ -52,7 +55,15 @@ impl BodyRecorder {
     pub fn push(&mut self, chunk: &[u8]) -> bool {
         let room_to_cap = usize::try_from(self.cap.saturating_sub(self.len)).unwrap_or(usize::MAX);
         let counted = chunk.get(..chunk.len().min(room_to_cap)).unwrap_or(chunk);
-        self.hasher.update(counted);
+        if self.hasher.is_none() && self.len + counted.len() as u64 > self.keep as u64 {
+            // Until now every byte was kept: hash them, then go on hashing as bytes arrive.
+            let mut hasher = Sha256::new();
+            hasher.update(&self.kept);
+            self.hasher = Some(hasher);
+        }
+        if let Some(hasher) = &mut self.hasher {
+            hasher.update(counted);
+        }
         self.len += counted.len() as u64;
         let room_to_keep = self.keep.saturating_sub(self.kept.len());
         if room_to_keep > 0 {
@@ -90,9 +101,18 @@ impl BodyRecorder {
         RecordedBody {
             kept: self.kept,
             len: self.len,
-            sha256: super::http::hex(&self.hasher.finalize()),
+            sha256: self.hasher.map(|h| super::http::hex(&h.finalize())),
             truncated: self.truncated,
         }
+    }
+}
+
+impl RecordedBody {
+    /// Hex SHA-256 of the `len` bytes received.
+    pub fn sha256(&self) -> String {
+        self.sha256
+            .clone()
+            .unwrap_or_else(|| super::http::sha256_hex(&self.kept))
     }
 }
 
@@ -110,8 +130,35 @@ mod tests {
         let body = r.finish();
         assert_eq!(body.kept, b"abcd");
         assert_eq!(body.len, 10);
-        assert_eq!(body.sha256, sha256_hex(b"abcdefghij"));
+        assert_eq!(body.sha256(), sha256_hex(b"abcdefghij"));
         assert!(body.truncated);
+    }
+
+    #[test]
+    fn a_body_that_fits_is_hashed_only_when_asked() {
+        let mut r = BodyRecorder::new(100, 8);
+        assert!(r.push(b"abc"));
+        assert!(r.push(b"defgh"));
+        let body = r.finish();
+        assert_eq!(
+            body.sha256, None,
+            "all 8 bytes are kept: nothing hashed yet"
+        );
+        assert_eq!(body.sha256(), sha256_hex(b"abcdefgh"));
+    }
+
+    #[test]
+    fn a_body_that_outgrows_the_prefix_mid_chunk_hashes_every_byte() {
+        for split in 0..=9 {
+            let whole = b"0123456789";
+            let mut r = BodyRecorder::new(100, 4);
+            assert!(r.push(&whole[..split]));
+            assert!(r.push(&whole[split..]));
+            let body = r.finish();
+            assert_eq!(body.kept, b"0123");
+            assert_eq!(body.len, 10);
+            assert_eq!(body.sha256(), sha256_hex(whole), "split at {split}");
+        }
     }
 
     #[test]
