@@ -707,12 +707,15 @@ async fn run_cases(
                 let tx = tx.clone();
                 let blocks_serial = disturbable(&case);
                 let (blockers_left, blockers_done) = (blockers_left.clone(), blockers_done.clone());
+                // Every case is spawned at once and most wait for a permit: the case's own
+                // future (large) is boxed only once it runs, so waiting tasks stay small and the
+                // memory of finished cases is reused instead of touching fresh pages.
                 tasks.push(tokio::spawn(async move {
                     let permit = semaphore.acquire_owned().await;
                     let verdict = if permit.is_err() {
                         deadline_verdict(&case, DEADLINE_BEFORE_START)
                     } else {
-                        run_before_deadline(session, case, started, deadline).await
+                        Box::pin(run_before_deadline(session, case, started, deadline)).await
                     };
                     let _ = tx.send((index, verdict));
                     if blocks_serial
@@ -731,7 +734,13 @@ async fn run_cases(
         tasks.push(tokio::spawn(async move {
             blockers_done.notified().await;
             for (index, case) in serial {
-                let verdict = run_before_deadline(session.clone(), case, started, deadline).await;
+                let verdict = Box::pin(run_before_deadline(
+                    session.clone(),
+                    case,
+                    started,
+                    deadline,
+                ))
+                .await;
                 let _ = tx.send((index, verdict));
             }
         }));
