@@ -1,14 +1,19 @@
-//! The HTTP client every request to the target goes through: timeouts, capped streaming bodies
-//! (hashed as bytes arrive), manual 307/308 following, and redaction of what is recorded.
+//! The HTTP client every request to the target goes through: timeouts, capped streaming bodies,
+//! manual 307/308 following, and redaction of what is recorded (the connections themselves are
+//! [`super::transport`]'s).
 
 use std::time::{Duration, Instant};
 
+use http_body_util::BodyExt;
 use sha2::{Digest, Sha256};
 
 use super::body::{BodyRecorder, KEPT_BODY_BYTES};
 use super::coding::{ACCEPT_ENCODING, DecodingRecorder};
 use crate::exchange::{Exchange, RecordedRequest, RecordedResponse, TransportFailure};
 use crate::redact::Redactor;
+
+/// The `User-Agent` of every request that does not set its own.
+const USER_AGENT: &str = concat!("mediaconf/", env!("CARGO_PKG_VERSION"));
 
 /// Most redirects followed for one request.
 pub const MAX_REDIRECTS: usize = 5;
@@ -24,9 +29,9 @@ pub struct OutgoingRequest {
 }
 
 /// Shared client settings.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct HttpClient {
-    client: reqwest::Client,
+    client: super::transport::Transport,
     max_body: usize,
     redactor: Redactor,
     accept_invalid_certs: bool,
@@ -35,22 +40,18 @@ pub struct HttpClient {
 fn build_client(
     accept_invalid_certs: bool,
     resolve: Option<(&str, &[std::net::SocketAddr])>,
-) -> Result<reqwest::Client, String> {
-    let mut builder = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .connect_timeout(Duration::from_secs(10))
-        .tls_danger_accept_invalid_certs(accept_invalid_certs)
-        .user_agent(concat!("mediaconf/", env!("CARGO_PKG_VERSION")))
-        // No retries: a request is sent once and what happened is the record. Without this,
-        // reqwest's retry layer also clones every request (headers, URI) before sending it.
-        .retry(reqwest::retry::never().max_retries_per_request(0))
-        .no_proxy();
-    if let Some((name, addrs)) = resolve {
-        builder = builder.resolve_to_addrs(name, addrs);
-    }
-    builder
-        .build()
+) -> Result<super::transport::Transport, String> {
+    super::transport::build(accept_invalid_certs, resolve)
         .map_err(|e| format!("cannot build the HTTP client: {e}"))
+}
+
+impl std::fmt::Debug for HttpClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpClient")
+            .field("max_body", &self.max_body)
+            .field("accept_invalid_certs", &self.accept_invalid_certs)
+            .finish_non_exhaustive()
+    }
 }
 
 impl HttpClient {
@@ -124,25 +125,41 @@ impl HttpClient {
             }
             return Ok(response);
         }
-        let method = reqwest::Method::from_bytes(req.method.as_bytes())
+        let method = http::Method::from_bytes(req.method.as_bytes())
             .map_err(|e| TransportFailure::Other(format!("invalid method {}: {e}", req.method)))?;
-        // No reqwest timeout: `send_once` bounds the whole exchange, body included.
-        let mut builder = self.client.request(method, &req.url);
-        if !req
-            .headers
-            .iter()
-            .any(|(n, _)| n.eq_ignore_ascii_case("accept-encoding"))
-        {
-            builder = builder.header("Accept-Encoding", ACCEPT_ENCODING);
+        // The URL as a browser or reqwest would send it (non-ASCII and spaces percent-encoded),
+        // then as the request target.
+        let url = reqwest::Url::parse(&req.url)
+            .map_err(|e| TransportFailure::Other(format!("invalid URL {}: {e}", req.url)))?;
+        let uri: http::Uri = url
+            .as_str()
+            .parse()
+            .map_err(|e| TransportFailure::Other(format!("invalid URL {}: {e}", req.url)))?;
+        let mut request = http::Request::builder().method(method).uri(uri);
+        let has = |name: &str| {
+            req.headers
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case(name))
+        };
+        if !has("accept-encoding") {
+            request = request.header("Accept-Encoding", ACCEPT_ENCODING);
+        }
+        if !has("user-agent") {
+            request = request.header("User-Agent", USER_AGENT);
+        }
+        if !has("accept") {
+            request = request.header("Accept", "*/*");
         }
         for (name, value) in &req.headers {
-            builder = builder.header(name.as_str(), value.as_str());
+            request = request.header(name.as_str(), value.as_str());
         }
-        if !req.body.is_empty() || matches!(req.method.as_str(), "POST" | "PUT") {
-            builder = builder.body(req.body.to_bytes());
-        }
-        let mut response = builder
-            .send()
+        let request = request
+            .body(http_body_util::Full::new(req.body.to_bytes()))
+            .map_err(|e| TransportFailure::Other(format!("invalid request: {e}")))?;
+        // No timeout here: `send_once` bounds the whole exchange, body included.
+        let response = self
+            .client
+            .request(request)
             .await
             .map_err(|e| classify(&e, req.timeout, &self.redactor))?;
         let status = response.status().as_u16();
@@ -165,15 +182,18 @@ impl HttpClient {
             coding.as_deref(),
         )
         .map_err(TransportFailure::Other)?;
+        let mut body = response.into_body();
         let complete = loop {
-            match response.chunk().await {
-                Ok(Some(chunk)) => {
-                    if !recorder.push(&chunk).map_err(TransportFailure::Other)? {
+            match body.frame().await {
+                Some(Ok(frame)) => {
+                    if let Ok(chunk) = frame.into_data()
+                        && !recorder.push(&chunk).map_err(TransportFailure::Other)?
+                    {
                         break false;
                     }
                 }
-                Ok(None) => break true,
-                Err(e) => return Err(classify(&e, req.timeout, &self.redactor)),
+                None => break true,
+                Some(Err(e)) => return Err(classify(&e, req.timeout, &self.redactor)),
             }
         };
         let body = recorder
@@ -255,28 +275,47 @@ impl HttpClient {
     }
 }
 
-fn classify(e: &reqwest::Error, timeout: Duration, redactor: &Redactor) -> TransportFailure {
-    let text = redactor.redact(&describe_error(e));
-    if e.is_timeout() {
+fn classify(
+    e: &(dyn std::error::Error + 'static),
+    timeout: Duration,
+    redactor: &Redactor,
+) -> TransportFailure {
+    let text = redactor.redact(&explain(&error_chain(e)));
+    let mut causes = std::iter::successors(Some(e), |e| e.source());
+    let is = |kind: std::io::ErrorKind| {
+        std::iter::successors(Some(e), |e| e.source()).any(|e| {
+            e.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == kind)
+        })
+    };
+    if is(std::io::ErrorKind::TimedOut) {
         TransportFailure::Timeout { after: timeout }
-    } else if e.is_connect() {
+    } else if causes.any(|e| {
+        e.downcast_ref::<hyper_util::client::legacy::Error>()
+            .is_some_and(hyper_util::client::legacy::Error::is_connect)
+    }) {
         TransportFailure::Connect(text)
     } else {
         TransportFailure::Other(text)
     }
 }
 
-/// An HTTP client error as a sentence: what the target did, in words, then the whole error
-/// chain.
-pub fn describe_error(e: &reqwest::Error) -> String {
+/// An error and its sources, `: `-separated.
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut text = e.to_string();
-    let mut source = std::error::Error::source(e);
+    let mut source = e.source();
     while let Some(s) = source {
         text.push_str(": ");
         text.push_str(&s.to_string());
         source = s.source();
     }
-    explain(&text)
+    text
+}
+
+/// An HTTP client error as a sentence: what the target did, in words, then the whole error
+/// chain.
+pub fn describe_error(e: &reqwest::Error) -> String {
+    explain(&error_chain(e))
 }
 
 /// Puts what the target did first, in words, before the HTTP library's error chain (without

@@ -6,6 +6,7 @@ pub mod coding;
 pub mod early_response;
 pub mod http;
 pub mod request_body;
+pub mod transport;
 
 pub use accounts::{Account, AccountClient, Registration};
 pub use http::{HttpClient, OutgoingRequest};
