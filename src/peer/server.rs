@@ -722,6 +722,35 @@ mod tests {
         .unwrap()
     }
 
+    /// The target client (`src/target/transport.rs`) against a TLS server whose CA it does not
+    /// know: refused with the certificate explained, unless `--insecure`.
+    #[tokio::test]
+    async fn the_target_client_checks_certificates_unless_insecure() {
+        use crate::exchange::TransportFailure;
+        use crate::target::http::{HttpClient, OutgoingRequest};
+        let dir = tempfile::tempdir().unwrap();
+        let peer = start(dir.path()).await;
+        let request = OutgoingRequest {
+            method: "GET".into(),
+            url: format!("https://{}/_matrix/key/v2/server", peer.local_addr()),
+            headers: Vec::new(),
+            body: Default::default(),
+            timeout: Duration::from_secs(10),
+        };
+        let strict = HttpClient::new(1 << 20, Default::default(), false).unwrap();
+        match strict.send_once(&request).await.1 {
+            Err(TransportFailure::Connect(text) | TransportFailure::Other(text)) => {
+                assert!(text.contains("TLS certificate"), "{text}");
+                assert!(text.contains("--insecure"), "{text}");
+            }
+            other => panic!("an unknown CA was accepted: {other:?}"),
+        }
+        let insecure = HttpClient::new(1 << 20, Default::default(), true).unwrap();
+        let response = insecure.send_once(&request).await.1.unwrap();
+        assert_eq!(response.status, 200);
+        assert!(response.body.starts_with(b"{"), "{:?}", response.body);
+    }
+
     fn client(ca_path: &Path) -> reqwest::Client {
         let pem = std::fs::read(ca_path).unwrap();
         reqwest::Client::builder()

@@ -144,3 +144,55 @@ impl ServerCertVerifier for AcceptAnyCertificate {
         self.0.signature_verification_algorithms.supported_schemes()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+    use tower_service::Service;
+
+    fn resolver(name: &str, addrs: &[SocketAddr]) -> Resolver {
+        Resolver {
+            fixed: Some(Arc::new((name.to_ascii_lowercase(), addrs.to_vec()))),
+            system: GaiResolver::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_overridden_name_goes_to_its_fixed_addresses_whatever_its_case() {
+        let addr: SocketAddr = "127.0.0.9:1".parse().unwrap();
+        let mut r = resolver("Matrix.Example.ORG", &[addr]);
+        let got: Vec<_> = r
+            .call(Name::from_str("matrix.example.org").unwrap())
+            .await
+            .unwrap()
+            .collect();
+        assert_eq!(got, vec![addr]);
+    }
+
+    #[tokio::test]
+    async fn other_names_go_to_the_system_resolver() {
+        let mut r = resolver("matrix.example.org", &["127.0.0.9:1".parse().unwrap()]);
+        let got: Vec<_> = r
+            .call(Name::from_str("localhost").unwrap())
+            .await
+            .unwrap()
+            .collect();
+        assert!(
+            !got.is_empty() && got.iter().all(|a| a.ip().is_loopback()),
+            "{got:?}"
+        );
+    }
+
+    #[test]
+    fn both_certificate_modes_build() {
+        assert!(build(true, None).is_ok());
+        assert!(
+            build(
+                false,
+                Some(("a.example", &["127.0.0.1:0".parse().unwrap()]))
+            )
+            .is_ok()
+        );
+    }
+}
