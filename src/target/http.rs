@@ -115,8 +115,11 @@ impl HttpClient {
         &self,
         req: &OutgoingRequest,
     ) -> Result<RecordedResponse, TransportFailure> {
+        // The URL as a browser or reqwest would send it (non-ASCII and spaces percent-encoded),
+        // parsed once for both clients.
+        let url = reqwest::Url::parse(&req.url)
+            .map_err(|e| TransportFailure::Other(format!("invalid URL {}: {e}", req.url)))?;
         if req.body.len() >= super::early_response::EARLY_RESPONSE_THRESHOLD
-            && let Ok(url) = reqwest::Url::parse(&req.url)
             && url.scheme() == "http"
         {
             let mut response = super::early_response::send(&url, req, self.max_body).await?;
@@ -127,10 +130,6 @@ impl HttpClient {
         }
         let method = http::Method::from_bytes(req.method.as_bytes())
             .map_err(|e| TransportFailure::Other(format!("invalid method {}: {e}", req.method)))?;
-        // The URL as a browser or reqwest would send it (non-ASCII and spaces percent-encoded),
-        // then as the request target.
-        let url = reqwest::Url::parse(&req.url)
-            .map_err(|e| TransportFailure::Other(format!("invalid URL {}: {e}", req.url)))?;
         let uri: http::Uri = url
             .as_str()
             .parse()
@@ -281,16 +280,13 @@ fn classify(
     redactor: &Redactor,
 ) -> TransportFailure {
     let text = redactor.redact(&explain(&error_chain(e)));
-    let mut causes = std::iter::successors(Some(e), |e| e.source());
-    let is = |kind: std::io::ErrorKind| {
-        std::iter::successors(Some(e), |e| e.source()).any(|e| {
-            e.downcast_ref::<std::io::Error>()
-                .is_some_and(|io| io.kind() == kind)
-        })
-    };
-    if is(std::io::ErrorKind::TimedOut) {
+    let causes = || std::iter::successors(Some(e), |e| e.source());
+    if causes().any(|e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
+    }) {
         TransportFailure::Timeout { after: timeout }
-    } else if causes.any(|e| {
+    } else if causes().any(|e| {
         e.downcast_ref::<hyper_util::client::legacy::Error>()
             .is_some_and(hyper_util::client::legacy::Error::is_connect)
     }) {
