@@ -11,6 +11,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::body::{BodyRecorder, KEPT_BODY_BYTES};
 use super::http::OutgoingRequest;
+use super::request_body::RequestBody;
 use crate::exchange::{RecordedResponse, TransportFailure};
 
 /// Bodies at least this large go through this client (for `http://` URLs).
@@ -60,7 +61,16 @@ pub async fn send(
     let body = req.body.clone();
     let write_task = tokio::spawn(async move {
         writer.write_all(head.as_bytes()).await?;
-        for piece in body.pieces(super::request_body::ZERO_BLOCK) {
+        let unsent = match body {
+            RequestBody::Zeros(n) => super::zero_copy::send_zeros(writer.as_ref(), n).await?,
+            RequestBody::Bytes(_) => 0,
+        };
+        let pieces = match body {
+            // What the zero-copy path did not send (none where it works) is written as usual.
+            RequestBody::Zeros(_) => RequestBody::Zeros(unsent),
+            bytes => bytes,
+        };
+        for piece in pieces.pieces(super::request_body::ZERO_BLOCK) {
             writer.write_all(&piece).await?;
         }
         writer.flush().await?;

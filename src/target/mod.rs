@@ -7,6 +7,7 @@ pub mod early_response;
 pub mod http;
 pub mod request_body;
 pub mod transport;
+pub mod zero_copy;
 
 pub use accounts::{Account, AccountClient, Registration};
 pub use http::{HttpClient, OutgoingRequest};
