@@ -54,6 +54,9 @@ pub struct HumanReporter<W: RawStream + AsLockedWrite> {
     last_profile: Option<String>,
     /// Duration and id of every case seen, for the slowest-cases line.
     durations: Vec<(Duration, String)>,
+    /// Lines of the event being handled, written in one go when it is done: stdout is
+    /// line-buffered, and one write per line was one system call per line.
+    pending: String,
 }
 
 /// Runs longer than this name their three slowest cases in the summary.
@@ -83,6 +86,7 @@ impl<W: RawStream + AsLockedWrite> HumanReporter<W> {
             verbose: true,
             last_profile: None,
             durations: Vec::new(),
+            pending: String::new(),
         }
     }
 
@@ -128,12 +132,23 @@ impl<W: RawStream + AsLockedWrite> HumanReporter<W> {
                 let _ = self.out.flush();
             }),
             None => {
-                let _ = writeln!(self.out, "{text}");
+                self.pending.push_str(&text);
+                self.pending.push('\n');
             }
         }
     }
 
+    /// Prints what `event` says, in one write.
     pub fn handle(&mut self, event: &Event) {
+        self.print(event);
+        if !self.pending.is_empty() {
+            let _ = self.out.write_all(self.pending.as_bytes());
+            let _ = self.out.flush();
+            self.pending.clear();
+        }
+    }
+
+    fn print(&mut self, event: &Event) {
         match event {
             Event::Preflight(item) => {
                 let mark = if item.ok {
