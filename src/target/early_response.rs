@@ -61,16 +61,15 @@ pub async fn send(
     let body = req.body.clone();
     let write_task = tokio::spawn(async move {
         writer.write_all(head.as_bytes()).await?;
-        let unsent = match body {
-            RequestBody::Zeros(n) => super::zero_copy::send_zeros(writer.as_ref(), n).await?,
-            RequestBody::Bytes(_) => 0,
-        };
-        let pieces = match body {
-            // What the zero-copy path did not send (none where it works) is written as usual.
-            RequestBody::Zeros(_) => RequestBody::Zeros(unsent),
+        // Zeros go out without a copy where the system allows it; what that path left unsent
+        // (none where it works) is written as usual.
+        let body = match body {
+            RequestBody::Zeros(n) => {
+                RequestBody::Zeros(super::zero_copy::send_zeros(writer.as_ref(), n).await?)
+            }
             bytes => bytes,
         };
-        for piece in pieces.pieces(super::request_body::ZERO_BLOCK) {
+        for piece in body.pieces(super::request_body::ZERO_BLOCK) {
             writer.write_all(&piece).await?;
         }
         writer.flush().await?;

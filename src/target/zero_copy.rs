@@ -53,6 +53,8 @@ mod linux {
     use std::io::Write;
     use std::sync::OnceLock;
 
+    use crate::target::request_body::{RequestBody, ZERO_BLOCK};
+
     /// Size of the in-memory file of zeros: each `sendfile` call sends at most this much.
     pub const ZERO_FILE_BYTES: usize = 1024 * 1024;
 
@@ -63,7 +65,10 @@ mod linux {
             let fd = rustix::fs::memfd_create("mediaconf-zeros", rustix::fs::MemfdFlags::CLOEXEC)
                 .ok()?;
             let mut file = std::fs::File::from(fd);
-            file.write_all(&vec![0u8; ZERO_FILE_BYTES]).ok()?;
+            // Written from the run's shared block of zeros, not from a buffer of its own.
+            for piece in RequestBody::Zeros(ZERO_FILE_BYTES).pieces(ZERO_BLOCK) {
+                file.write_all(&piece).ok()?;
+            }
             Some(file)
         })
         .as_ref()
