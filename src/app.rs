@@ -18,17 +18,7 @@ use crate::settings::{
 };
 use crate::suite::load_suite;
 
-/// Exit code: no unexpected failures.
-pub const EXIT_OK: i32 = 0;
-/// Exit code: unexpected failures (or unexpected passes with `--strict-baseline`).
-pub const EXIT_FAILURES: i32 = 1;
-/// Exit code: usage, suite-file or preflight error, or requested cases that did not run because
-/// of a set-up problem (see `--allow-skipped`).
-pub const EXIT_USAGE: i32 = 2;
-
-/// Exit code: the run was interrupted by SIGINT or SIGTERM (128 + SIGINT, as shells report it);
-/// the reports were still written, with every unfinished case `interrupted`.
-pub const EXIT_INTERRUPTED: i32 = 130;
+pub use crate::exit_code::{EXIT_FAILURES, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE};
 
 /// Listens for SIGINT and SIGTERM: the first sets the returned flag (the run stops its cases at
 /// once and writes its reports); a second one exits the process at once.

@@ -44,7 +44,7 @@ impl RecordedResponse {
     pub fn sha256(&self) -> String {
         self.body_sha256
             .clone()
-            .unwrap_or_else(|| crate::target::http::sha256_hex(&self.body))
+            .unwrap_or_else(|| crate::digest::sha256_hex(&self.body))
     }
 
     /// First value of a header (case-insensitive name).

@@ -1,14 +1,17 @@
 //! mediaconf: a conformance tester for the media repository of Matrix homeservers.
 //!
 //! Data flows one way: suites (`suite`) → plan (`plan`) → exchanges recorded by the runner
-//! (`run`, `target`) → verdicts from pure checks (`check`) → reports (`report`).
+//! (`run`, `client`) → verdicts from pure checks (`check`) → reports (`report`).
 
 pub mod app;
 pub mod baseline;
 pub mod check;
 pub mod cli;
+pub mod client;
 pub mod diff;
+pub mod digest;
 pub mod exchange;
+pub mod exit_code;
 pub mod federation;
 pub mod glob;
 pub mod imageinfo;
@@ -27,5 +30,4 @@ pub mod run;
 pub mod settings;
 pub mod spec_version;
 pub mod suite;
-pub mod target;
 pub mod template;

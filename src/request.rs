@@ -7,12 +7,12 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::cli::RequestArgs;
+use crate::client::{HttpClient, OutgoingRequest};
 use crate::multipart::parse_media_response;
 use crate::redact::Redactor;
 use crate::run::FederationSettings;
 use crate::run::preflight::start_key_server;
 use crate::suite::model::XMatrixSpec;
-use crate::target::{HttpClient, OutgoingRequest};
 
 /// The multipart body, part by part, with every violation and note of the strict parser. Pure.
 pub fn dissect(content_type: &str, body: &[u8]) -> String {

@@ -44,7 +44,7 @@ fn reporters_never_see_http_types() {
         &[
             "reqwest",
             "crate::exchange",
-            "crate::target",
+            "crate::client",
             "axum",
             "hyper",
         ],

@@ -32,7 +32,7 @@ pub fn check_multipart(
     let content_type = response.header("content-type").unwrap_or("");
     let mut parsed = parse_media_response(content_type, &response.body);
     let mut reported = false;
-    // Only a prefix of a large body is kept (src/target/body.rs). A body that ends inside that
+    // Only a prefix of a large body is kept (src/client/body.rs). A body that ends inside that
     // prefix's last part was cut by us, not by the target: say so once instead.
     let prefix_only = (response.body.len() as u64) < response.body_len;
     if prefix_only {

@@ -15,8 +15,8 @@ use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::Response;
 use bytes::Bytes;
 
+use super::response::matrix_error;
 use super::scenario::{self, Answer, AnswerBody, Context, Endpoint, Scenario};
-use super::server::{Shared, matrix_error};
 
 /// The PNG the scenarios serve unless the run passes another (the suite's 640×480 fixture).
 pub const DEFAULT_PNG: &[u8] = include_bytes!("../../fixtures/image-640x480.png");
@@ -42,6 +42,8 @@ pub struct MediaConfig {
     pub cdn_http: String,
     /// `https://<server name>` of the peer.
     pub peer_https: String,
+    /// The peer's server name: the deprecated endpoints serve only media of this server.
+    pub server_name: String,
 }
 
 /// A few words on what was answered, attached to the response for the request log.
@@ -49,49 +51,49 @@ pub struct MediaConfig {
 pub struct AnswerNote(pub String);
 
 pub(super) async fn federation_download(
-    State(shared): State<Arc<Shared>>,
+    State(media): State<Arc<MediaConfig>>,
     Path(media_id): Path<String>,
 ) -> Response {
-    serve(&shared, Endpoint::FederationDownload, &media_id).await
+    serve(&media, Endpoint::FederationDownload, &media_id).await
 }
 
 pub(super) async fn federation_thumbnail(
-    State(shared): State<Arc<Shared>>,
+    State(media): State<Arc<MediaConfig>>,
     Path(media_id): Path<String>,
 ) -> Response {
-    serve(&shared, Endpoint::FederationThumbnail, &media_id).await
+    serve(&media, Endpoint::FederationThumbnail, &media_id).await
 }
 
 pub(super) async fn legacy_download(
-    State(shared): State<Arc<Shared>>,
+    State(media): State<Arc<MediaConfig>>,
     Path((_version, server, media_id)): Path<(String, String, String)>,
 ) -> Response {
-    legacy(&shared, Endpoint::LegacyDownload, &server, &media_id).await
+    legacy(&media, Endpoint::LegacyDownload, &server, &media_id).await
 }
 
 pub(super) async fn legacy_download_named(
-    State(shared): State<Arc<Shared>>,
+    State(media): State<Arc<MediaConfig>>,
     Path((_version, server, media_id, _name)): Path<(String, String, String, String)>,
 ) -> Response {
-    legacy(&shared, Endpoint::LegacyDownload, &server, &media_id).await
+    legacy(&media, Endpoint::LegacyDownload, &server, &media_id).await
 }
 
 pub(super) async fn legacy_thumbnail(
-    State(shared): State<Arc<Shared>>,
+    State(media): State<Arc<MediaConfig>>,
     Path((_version, server, media_id)): Path<(String, String, String)>,
 ) -> Response {
-    legacy(&shared, Endpoint::LegacyThumbnail, &server, &media_id).await
+    legacy(&media, Endpoint::LegacyThumbnail, &server, &media_id).await
 }
 
 pub(super) async fn cdn(
-    State(shared): State<Arc<Shared>>,
+    State(media): State<Arc<MediaConfig>>,
     Path(media_id): Path<String>,
 ) -> Response {
-    serve(&shared, Endpoint::Cdn, &media_id).await
+    serve(&media, Endpoint::Cdn, &media_id).await
 }
 
-async fn legacy(shared: &Shared, endpoint: Endpoint, server: &str, media_id: &str) -> Response {
-    if server != shared.server_name {
+async fn legacy(media: &MediaConfig, endpoint: Endpoint, server: &str, media_id: &str) -> Response {
+    if server != media.server_name {
         return noted(
             matrix_error(
                 StatusCode::NOT_FOUND,
@@ -101,11 +103,10 @@ async fn legacy(shared: &Shared, endpoint: Endpoint, server: &str, media_id: &st
             format!("media of another server ({server})"),
         );
     }
-    serve(shared, endpoint, media_id).await
+    serve(media, endpoint, media_id).await
 }
 
-async fn serve(shared: &Shared, endpoint: Endpoint, media_id: &str) -> Response {
-    let media = &shared.media;
+async fn serve(media: &MediaConfig, endpoint: Endpoint, media_id: &str) -> Response {
     if let Some(fixture) = media.fixtures.iter().find(|f| f.media_id == media_id) {
         return serve_fixture(fixture, endpoint).await;
     }

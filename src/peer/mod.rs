@@ -13,6 +13,7 @@
 
 pub mod key_document;
 pub mod media;
+pub mod response;
 pub mod scenario;
 pub mod server;
 pub mod signature;

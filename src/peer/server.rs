@@ -29,15 +29,15 @@ use axum::Router;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
-use serde_json::json;
 use tokio::task::JoinHandle;
 
 use super::key_document::{
     KeyDocumentError, OldKey, server_key_document, server_key_document_with,
 };
 use super::media::Fixture;
+use super::response::{json_response, matrix_error};
 use super::signature::SignatureJudge;
 use super::tls::{self, TlsError};
 use crate::exchange::SignatureVerdict;
@@ -192,7 +192,7 @@ pub(super) struct Shared {
     started: Instant,
     state: Mutex<PeerState>,
     /// What the media endpoints serve.
-    pub(super) media: super::media::MediaConfig,
+    pub(super) media: Arc<super::media::MediaConfig>,
     judge: SignatureJudge,
     log: Option<tokio::sync::mpsc::UnboundedSender<Observation>>,
 }
@@ -292,9 +292,10 @@ impl Peer {
                 |a| format!("http://{a}"),
             ),
             peer_https: format!("https://{}", config.server_name),
+            server_name: config.server_name.clone(),
         };
         let shared = Arc::new(Shared {
-            media,
+            media: Arc::new(media),
             judge: SignatureJudge::new(config.key_sources),
             log: config.log,
             server_name: config.server_name,
@@ -485,8 +486,11 @@ fn bind(addr: SocketAddr) -> Result<std::net::TcpListener, PeerError> {
 
 /// The plain-HTTP CDN listener: `GET /cdn/{mediaId}` only.
 fn cdn_router(shared: Arc<Shared>) -> Router {
-    Router::new()
+    let media = Router::new()
         .route("/cdn/{media_id}", get(super::media::cdn))
+        .with_state(shared.media.clone());
+    Router::new()
+        .merge(media)
         .fallback(unrecognized)
         .layer(middleware::from_fn_with_state(shared.clone(), record))
         .with_state(shared)
@@ -503,6 +507,15 @@ fn router(shared: Arc<Shared>) -> Router {
             "/_matrix/key/v2/server/{key_id}",
             get(key_document).fallback(method_not_allowed),
         )
+        .merge(media_routes(shared.media.clone()))
+        .fallback(unrecognized)
+        .layer(middleware::from_fn_with_state(shared.clone(), record))
+        .with_state(shared)
+}
+
+/// The media endpoints ([`super::media`]), with only the media configuration as their state.
+fn media_routes(media: Arc<super::media::MediaConfig>) -> Router<Arc<Shared>> {
+    Router::new()
         .route(
             "/_matrix/federation/v1/media/download/{media_id}",
             get(super::media::federation_download),
@@ -524,9 +537,7 @@ fn router(shared: Arc<Shared>) -> Router {
             get(super::media::legacy_thumbnail),
         )
         .route("/cdn/{media_id}", get(super::media::cdn))
-        .fallback(unrecognized)
-        .layer(middleware::from_fn_with_state(shared.clone(), record))
-        .with_state(shared)
+        .with_state(media)
 }
 
 /// Records the request and the status of our answer.
@@ -596,20 +607,6 @@ async fn record(
     state.observations.push_back(observation);
     drop(state);
     response
-}
-
-/// A JSON response (axum's `json` feature is not enabled in this crate).
-pub(super) fn json_response(status: StatusCode, body: &serde_json::Value) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/json")],
-        body.to_string(),
-    )
-        .into_response()
-}
-
-pub(super) fn matrix_error(status: StatusCode, errcode: &str, error: &str) -> Response {
-    json_response(status, &json!({"errcode": errcode, "error": error}))
 }
 
 async fn key_document(State(shared): State<Arc<Shared>>) -> Response {
@@ -722,12 +719,12 @@ mod tests {
         .unwrap()
     }
 
-    /// The target client (`src/target/transport.rs`) against a TLS server whose CA it does not
+    /// The target client (`src/client/transport.rs`) against a TLS server whose CA it does not
     /// know: refused with the certificate explained, unless `--insecure`.
     #[tokio::test]
     async fn the_target_client_checks_certificates_unless_insecure() {
+        use crate::client::{HttpClient, OutgoingRequest};
         use crate::exchange::TransportFailure;
-        use crate::target::http::{HttpClient, OutgoingRequest};
         let dir = tempfile::tempdir().unwrap();
         let peer = start(dir.path()).await;
         let request = OutgoingRequest {
@@ -840,7 +837,7 @@ mod tests {
         assert_eq!(ctype, "application/json");
         assert_eq!(
             body,
-            json!({"errcode": "M_UNRECOGNIZED", "error": "Unrecognized request"})
+            serde_json::json!({"errcode": "M_UNRECOGNIZED", "error": "Unrecognized request"})
         );
         let resp = client
             .post(format!("{base}/_matrix/key/v2/server"))

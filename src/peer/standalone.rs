@@ -15,7 +15,7 @@ use crate::federation::signing_key::SigningKey;
 pub async fn serve(args: &PeerServeArgs) -> i32 {
     let fail = |message: String| {
         eprintln!("error: {message}");
-        crate::app::EXIT_USAGE
+        crate::exit_code::EXIT_USAGE
     };
     let server_name = args
         .server_name
@@ -119,7 +119,7 @@ pub async fn serve(args: &PeerServeArgs) -> i32 {
     }
     peer.shutdown().await;
     println!("stopped after {count} request(s)");
-    crate::app::EXIT_OK
+    crate::exit_code::EXIT_OK
 }
 
 /// Installs the SIGINT and SIGTERM handlers now and returns a future that resolves on either.

@@ -9,11 +9,11 @@ use serde_json::Value;
 
 use super::session::Session;
 use crate::check::{self, CheckContext};
+use crate::client::{OutgoingRequest, RequestBody};
 use crate::exchange::Exchange;
 use crate::outcome::{Finding, Outcome, SetUpProblem, StepReport, Verdict, outcome_for};
 use crate::suite::Case;
 use crate::suite::model::{Api, AuthMode, PeerAction, StepSpec};
-use crate::target::{OutgoingRequest, RequestBody};
 use crate::template;
 
 /// Largest generated request body (`zeros = …`).
@@ -605,7 +605,7 @@ pub fn build_request(
             template::expand(v, vars).map_err(|e| e.to_string())?,
         ));
     }
-    let token_of = |account: &Option<crate::target::Account>, what: &str| {
+    let token_of = |account: &Option<crate::client::Account>, what: &str| {
         account
             .as_ref()
             .map(|a| a.access_token.clone())

@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::baseline::Baseline;
+use crate::client::Registration;
 use crate::redact::Redactor;
 use crate::spec_version::SpecVersion;
-use crate::target::Registration;
 
 /// How the run gets its main account.
 #[derive(Clone)]

@@ -7,6 +7,10 @@
 
 use std::future::Future;
 use std::net::IpAddr;
+use std::time::Duration;
+
+use crate::client::http::Redirects;
+use crate::client::{HttpClient, OutgoingRequest, RequestBody};
 
 /// Where the federation API is, and how that was found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -120,32 +124,33 @@ pub async fn resolve(server_name: &str, lookup: &impl Lookup) -> Discovered {
     }
 }
 
-/// The real network: `.well-known` over HTTPS (with the run's certificate policy), SRV from
-/// the system's resolver.
+/// The real network: `.well-known` over HTTPS through the run's own client (so with the run's
+/// certificate policy), SRV from the system's resolver.
 pub struct NetLookup {
-    pub http: reqwest::Client,
+    pub http: HttpClient,
+    pub timeout: Duration,
     /// The HTTPS port of `.well-known` (443; `MEDIACONF_WELL_KNOWN_PORT` for a local test).
     pub well_known_port: u16,
 }
 
+/// Longest `.well-known/matrix/server` document read.
+const MAX_WELL_KNOWN: usize = 64 * 1024;
+
+/// Most redirects a `.well-known` request follows.
+const WELL_KNOWN_REDIRECTS: usize = 3;
+
 impl NetLookup {
-    /// `insecure`: accept any certificate on the `.well-known` request too.
-    pub fn new(insecure: bool, timeout: std::time::Duration) -> Result<Self, String> {
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::limited(3))
-            .timeout(timeout)
-            .tls_danger_accept_invalid_certs(insecure)
-            .no_proxy()
-            .build()
-            .map_err(|e| format!("cannot build the discovery client: {e}"))?;
+    /// `.well-known` goes through `http`, each request bounded by `timeout`.
+    pub fn new(http: HttpClient, timeout: Duration) -> Self {
         let well_known_port = std::env::var("MEDIACONF_WELL_KNOWN_PORT")
             .ok()
             .and_then(|p| p.parse().ok())
             .unwrap_or(443);
-        Ok(NetLookup {
+        NetLookup {
             http,
+            timeout,
             well_known_port,
-        })
+        }
     }
 }
 
@@ -155,21 +160,26 @@ impl Lookup for NetLookup {
             "https://{host}:{}/.well-known/matrix/server",
             self.well_known_port
         );
-        let response = self
+        let request = OutgoingRequest {
+            method: "GET".into(),
+            url: url.clone(),
+            headers: Vec::new(),
+            body: RequestBody::default(),
+            timeout: self.timeout,
+        };
+        let exchange = self
             .http
-            .get(&url)
-            .send()
-            .await
-            .map_err(|e| crate::target::http::describe_error(&e))?;
-        if response.status() != 200 {
-            return Err(format!("{url} answered {}", response.status().as_u16()));
+            .send_with(request, Redirects::AnyGet(WELL_KNOWN_REDIRECTS))
+            .await;
+        let response = exchange.response.map_err(|e| e.to_string())?;
+        if response.status != 200 {
+            return Err(format!("{url} answered {}", response.status));
         }
-        let body = response.bytes().await.map_err(|e| e.to_string())?;
-        if body.len() > 64 * 1024 {
+        if response.body_len > MAX_WELL_KNOWN as u64 {
             return Err(format!("{url} answered more than 64 KiB"));
         }
-        let json: serde_json::Value =
-            serde_json::from_slice(&body).map_err(|e| format!("{url} is not JSON: {e}"))?;
+        let json: serde_json::Value = serde_json::from_slice(&response.body)
+            .map_err(|e| format!("{url} is not JSON: {e}"))?;
         json.get("m.server")
             .and_then(serde_json::Value::as_str)
             .filter(|s| !s.is_empty())

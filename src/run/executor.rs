@@ -14,13 +14,13 @@ use super::preflight::{
 };
 use super::preview_page::PreviewPage;
 use super::session::{NotServed, Session};
+use crate::client::{AccountClient, HttpClient};
 use crate::outcome::{Outcome, SetUpProblem, Summary, Verdict};
 use crate::peer::Peer;
 use crate::plan::{self, Planned, VersionBasis};
 use crate::spec_version::AdvertisedVersions;
 use crate::suite::Suite;
 use crate::suite::model::{Account as MediaOwner, Need};
-use crate::target::{AccountClient, HttpClient};
 
 /// A reason the run cannot start, and what to do about it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -202,7 +202,7 @@ async fn prepare(
                 true,
                 format!("{user_id} (from --user-token)"),
             );
-            session_user = Some(crate::target::Account {
+            session_user = Some(crate::client::Account {
                 user_id,
                 access_token: token.clone(),
                 device_id: None,
@@ -825,13 +825,7 @@ async fn discover_federation(
     server_name: &str,
     session: &mut Session,
 ) -> String {
-    let lookup = match super::discovery::NetLookup::new(config.insecure, config.timeout) {
-        Ok(lookup) => lookup,
-        Err(e) => {
-            session.federation_base = format!("https://{server_name}");
-            return format!("{} ({e})", session.federation_base);
-        }
-    };
+    let lookup = super::discovery::NetLookup::new(session.http.clone(), config.timeout);
     let found = super::discovery::resolve(server_name, &lookup).await;
     session.federation_base = found.url.clone();
     let mut detail = format!("{} ({})", found.url, found.how);

@@ -33,7 +33,7 @@ pub async fn probe_previews(session: &Session, token: &str, page_url: &str) -> P
         Err(e) => return PreviewProbe::Answered(e.to_string()),
     };
     url.query_pairs_mut().append_pair("url", page_url);
-    let req = crate::target::OutgoingRequest {
+    let req = crate::client::OutgoingRequest {
         method: "GET".into(),
         url: url.to_string(),
         headers: vec![("Authorization".into(), format!("Bearer {token}"))],
@@ -97,7 +97,7 @@ pub fn is_unrecognized_endpoint(r: &crate::exchange::RecordedResponse) -> bool {
 /// an authenticated `GET /_matrix/media/v3/config` is refused with 403 or not served (a server
 /// may remove them; the freeze cases then see that answer, which the preflight line explains).
 pub async fn probe_deprecated_endpoints(session: &Session, token: &str) -> Option<String> {
-    let req = crate::target::OutgoingRequest {
+    let req = crate::client::OutgoingRequest {
         method: "GET".into(),
         url: format!("{}/_matrix/media/v3/config", session.base),
         headers: vec![("Authorization".into(), format!("Bearer {token}"))],
@@ -271,7 +271,7 @@ pub async fn probe_remote(session: &Session, peer: &Peer, token: &str) -> Result
 async fn probe_remote_once(session: &Session, peer: &Peer, token: &str) -> Result<String, String> {
     let media_id = format!("inline-bytes_{}probe", session.unique());
     let name = peer.server_name();
-    let request = crate::target::OutgoingRequest {
+    let request = crate::client::OutgoingRequest {
         method: "GET".into(),
         url: format!(
             "{}/_matrix/client/v1/media/download/{name}/{media_id}",
@@ -381,7 +381,7 @@ pub async fn probe_federation_api(session: &Session) -> Result<(), String> {
         // The media endpoint gave no HTTP answer. If the key document answers, the federation
         // API is there and only its media endpoints misbehave: the cases judge them, one by one.
         Err(media_failure) => {
-            let key = crate::target::OutgoingRequest {
+            let key = crate::client::OutgoingRequest {
                 method: "GET".into(),
                 url: format!("{}/_matrix/key/v2/server", session.federation_base),
                 headers: Vec::new(),
@@ -421,7 +421,7 @@ async fn send_probe(
         "/_matrix/federation/v1/media/download/mediaconfProbe{}",
         session.unique().replace('-', "")
     );
-    let request = crate::target::OutgoingRequest {
+    let request = crate::client::OutgoingRequest {
         method: "GET".into(),
         url: format!("{base}{path}"),
         headers: sign(&path)?,

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::client::{Account, HttpClient, OutgoingRequest};
 use crate::suite::MediaDef;
-use crate::target::{Account, HttpClient, OutgoingRequest};
 
 /// Media uploaded (or created) on the target for this run.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -317,7 +317,7 @@ fn build(
     let url = |key, value: Option<Spanned<String>>| -> Located<Option<String>> {
         value
             .map(|v| {
-                super::resolve::check_http_url(v.get_ref())
+                check_http_url(v.get_ref())
                     .map(|()| v.get_ref().trim_end_matches('/').to_string())
                     .map_err(|m| invalid(key, v.span(), m))
             })
@@ -421,6 +421,16 @@ fn is_variable_name(name: &str) -> bool {
         .next()
         .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// `Err(why)` unless `value` is an http(s) URL.
+pub fn check_http_url(value: &str) -> Result<(), String> {
+    match url::Url::parse(value.trim_end_matches('/')) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") => Ok(()),
+        _ => Err(format!(
+            "`{value}` is not an http(s) URL (e.g. http://127.0.0.1:8008)"
+        )),
+    }
 }
 
 #[cfg(test)]

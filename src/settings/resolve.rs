@@ -13,16 +13,16 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::error::ConfigError;
-use super::file::{ConfigFile, SecretKind};
+use super::file::{ConfigFile, SecretKind, check_http_url};
 use crate::baseline::{Baseline, load_baseline};
 use crate::cli::{ListArgs, PeerArgs, RunArgs, SuiteArgs};
+use crate::client::Registration;
 use crate::plan::Selection;
 use crate::redact::Redactor;
 use crate::report::human::ColorChoice;
 use crate::run::{AccountSource, FederationSettings, RunConfig};
 use crate::spec_version::SpecVersion;
 use crate::suite::{Suite, SuiteErrors, load_suite};
-use crate::target::Registration;
 
 /// Where the reports of a run are written.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -83,16 +83,6 @@ impl fmt::Display for ResolveError {
 }
 
 impl std::error::Error for ResolveError {}
-
-/// `Err(why)` unless `value` is an http(s) URL.
-pub fn check_http_url(value: &str) -> Result<(), String> {
-    match reqwest::Url::parse(value.trim_end_matches('/')) {
-        Ok(u) if matches!(u.scheme(), "http" | "https") => Ok(()),
-        _ => Err(format!(
-            "`{value}` is not an http(s) URL (e.g. http://127.0.0.1:8008)"
-        )),
-    }
-}
 
 /// The settings of `mediaconf list`.
 pub fn resolve_list(

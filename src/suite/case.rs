@@ -79,7 +79,7 @@ impl MediaDef {
     /// Hex SHA-256 of the fixture bytes (computed once per process).
     pub fn sha256(&self) -> &str {
         self.sha256
-            .get_or_init(|| crate::target::http::sha256_hex(&self.bytes))
+            .get_or_init(|| crate::digest::sha256_hex(&self.bytes))
     }
 }
 

@@ -5,10 +5,10 @@
 use std::time::{Duration, Instant};
 
 use http_body_util::BodyExt;
-use sha2::{Digest, Sha256};
 
 use super::body::{BodyRecorder, KEPT_BODY_BYTES};
 use super::coding::{ACCEPT_ENCODING, DecodingRecorder};
+use super::request_body::OutgoingRequest;
 use crate::exchange::{Exchange, RecordedRequest, RecordedResponse, TransportFailure};
 use crate::redact::Redactor;
 
@@ -17,16 +17,6 @@ const USER_AGENT: &str = concat!("mediaconf/", env!("CARGO_PKG_VERSION"));
 
 /// Most redirects followed for one request.
 pub const MAX_REDIRECTS: usize = 5;
-
-/// A request ready to send.
-#[derive(Debug, Clone)]
-pub struct OutgoingRequest {
-    pub method: String,
-    pub url: String,
-    pub headers: Vec<(String, String)>,
-    pub body: super::RequestBody,
-    pub timeout: Duration,
-}
 
 /// Shared client settings.
 #[derive(Clone)]
@@ -115,9 +105,9 @@ impl HttpClient {
         &self,
         req: &OutgoingRequest,
     ) -> Result<RecordedResponse, TransportFailure> {
-        // The URL as a browser or reqwest would send it (non-ASCII and spaces percent-encoded),
+        // The URL as a browser would send it (non-ASCII and spaces percent-encoded),
         // parsed once for both clients.
-        let url = reqwest::Url::parse(&req.url)
+        let url = url::Url::parse(&req.url)
             .map_err(|e| TransportFailure::Other(format!("invalid URL {}: {e}", req.url)))?;
         if req.body.len() >= super::early_response::EARLY_RESPONSE_THRESHOLD
             && url.scheme() == "http"
@@ -212,22 +202,30 @@ impl HttpClient {
     /// Sends a request and, when asked, follows 307/308 with the same method and body. The
     /// `Authorization` header is dropped when a redirect leaves the original origin.
     pub async fn send(&self, req: OutgoingRequest, follow_redirects: bool) -> Exchange {
+        let policy = if follow_redirects {
+            Redirects::Preserving
+        } else {
+            Redirects::Never
+        };
+        self.send_with(req, policy).await
+    }
+
+    /// Sends a request and follows the redirects `policy` allows; the last answer is the
+    /// response, the earlier ones the exchange's `redirects`.
+    pub async fn send_with(&self, req: OutgoingRequest, policy: Redirects) -> Exchange {
         let started = Instant::now();
         let mut current = req;
         let mut redirects = Vec::new();
         loop {
             let (recorded, response) = self.send_once(&current).await;
-            let location = match &response {
-                Ok(r)
-                    if follow_redirects
-                        && matches!(r.status, 307 | 308)
-                        && redirects.len() < MAX_REDIRECTS =>
-                {
-                    r.header("location").map(str::to_string)
+            let next = match &response {
+                Ok(r) if redirects.len() < policy.max_hops() && policy.follows(r.status) => {
+                    r.header("location")
+                        .and_then(|location| redirect_target(&current.url, location))
                 }
                 _ => None,
             };
-            let (Some(location), Ok(resp)) = (location, &response) else {
+            let (Some((next, same_origin)), Ok(resp)) = (next, &response) else {
                 return Exchange {
                     request: recorded,
                     response,
@@ -237,34 +235,8 @@ impl HttpClient {
                     location: None,
                 };
             };
-            let Ok(base) = reqwest::Url::parse(&current.url) else {
-                return Exchange {
-                    request: recorded,
-                    response,
-                    redirects,
-                    elapsed: started.elapsed(),
-                    peer: Vec::new(),
-                    location: None,
-                };
-            };
-            // Only HTTP(S) Locations are followed; any other answer stays the response.
-            let Some(next) = base
-                .join(&location)
-                .ok()
-                .filter(|u| matches!(u.scheme(), "http" | "https"))
-            else {
-                return Exchange {
-                    request: recorded,
-                    response,
-                    redirects,
-                    elapsed: started.elapsed(),
-                    peer: Vec::new(),
-                    location: None,
-                };
-            };
-            let same_origin = next.origin() == base.origin();
             redirects.push((recorded, resp.clone()));
-            current.url = next.to_string();
+            current.url = next;
             if !same_origin {
                 current
                     .headers
@@ -272,6 +244,49 @@ impl HttpClient {
             }
         }
     }
+}
+
+/// Which redirects [`HttpClient::send_with`] follows (the request is sent again unchanged).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Redirects {
+    /// None: every answer is the response (the cases that judge a 3xx themselves).
+    Never,
+    /// 307 and 308, which keep the method and body (media downloads with `allow_redirect`),
+    /// at most [`MAX_REDIRECTS`].
+    Preserving,
+    /// Any 301, 302, 303, 307 or 308, at most this many (server discovery's `GET`
+    /// `.well-known`, which the spec lets redirect).
+    AnyGet(usize),
+}
+
+impl Redirects {
+    fn follows(self, status: u16) -> bool {
+        match self {
+            Redirects::Never => false,
+            Redirects::Preserving => matches!(status, 307 | 308),
+            Redirects::AnyGet(_) => matches!(status, 301 | 302 | 303 | 307 | 308),
+        }
+    }
+
+    fn max_hops(self) -> usize {
+        match self {
+            Redirects::Never => 0,
+            Redirects::Preserving => MAX_REDIRECTS,
+            Redirects::AnyGet(n) => n,
+        }
+    }
+}
+
+/// Where a `Location` sends a request to `current`, and whether it stays on the same origin;
+/// `None` unless it is an HTTP(S) URL (any other answer stays the response).
+fn redirect_target(current: &str, location: &str) -> Option<(String, bool)> {
+    let base = url::Url::parse(current).ok()?;
+    let next = base
+        .join(location)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https"))?;
+    let same_origin = next.origin() == base.origin();
+    Some((next.to_string(), same_origin))
 }
 
 fn classify(
@@ -306,12 +321,6 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
         source = s.source();
     }
     text
-}
-
-/// An HTTP client error as a sentence: what the target did, in words, then the whole error
-/// chain.
-pub fn describe_error(e: &reqwest::Error) -> String {
-    explain(&error_chain(e))
 }
 
 /// Puts what the target did first, in words, before the HTTP library's error chain (without
@@ -385,36 +394,5 @@ fn explain(chain: &str) -> String {
     {
         Some((_, meaning)) => format!("{meaning} ({detail})"),
         None => detail.to_string(),
-    }
-}
-
-/// Lower-case hex.
-pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
-    }
-    out
-}
-
-/// Hex SHA-256 of some bytes.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex(&Sha256::digest(bytes))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hex_is_lower_case_two_digits_per_byte() {
-        assert_eq!(hex(&[0x00, 0x0f, 0xa0, 0xff]), "000fa0ff");
-        assert_eq!(hex(&[]), "");
-        assert_eq!(
-            sha256_hex(b"abc"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
     }
 }

@@ -10,5 +10,5 @@ pub mod transport;
 pub mod zero_copy;
 
 pub use accounts::{Account, AccountClient, Registration};
-pub use http::{HttpClient, OutgoingRequest};
-pub use request_body::RequestBody;
+pub use http::HttpClient;
+pub use request_body::{OutgoingRequest, RequestBody};

@@ -8,7 +8,8 @@ use std::time::Duration;
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 
-use super::http::{HttpClient, OutgoingRequest};
+use super::http::HttpClient;
+use super::request_body::OutgoingRequest;
 use crate::exchange::{Exchange, RecordedResponse};
 
 /// An account the run can act as.
@@ -241,7 +242,7 @@ impl AccountClient<'_> {
         mac.update(b"\x00");
         mac.update(password.as_bytes());
         mac.update(b"\x00notadmin");
-        let digest = super::http::hex(&mac.finalize().into_bytes());
+        let digest = crate::digest::hex(&mac.finalize().into_bytes());
         let body = json!({"nonce": nonce, "username": localpart, "password": password, "admin": false, "mac": digest});
         let ex = self.call("POST", path, None, Some(&body)).await;
         let r = ex.ok().ok_or_else(|| summary(&ex))?;

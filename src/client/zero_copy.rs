@@ -53,7 +53,7 @@ mod linux {
     use std::io::Write;
     use std::sync::OnceLock;
 
-    use crate::target::request_body::{RequestBody, ZERO_BLOCK};
+    use crate::client::request_body::{RequestBody, ZERO_BLOCK};
 
     /// Size of the in-memory file of zeros: each `sendfile` call sends at most this much.
     pub const ZERO_FILE_BYTES: usize = 1024 * 1024;

@@ -10,7 +10,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::body::{BodyRecorder, KEPT_BODY_BYTES};
-use super::http::OutgoingRequest;
+use super::request_body::OutgoingRequest;
 use super::request_body::RequestBody;
 use crate::exchange::{RecordedResponse, TransportFailure};
 
@@ -245,7 +245,7 @@ mod tests {
             method: "POST".into(),
             url: url.to_string(),
             headers: vec![("Content-Type".into(), "application/octet-stream".into())],
-            body: crate::target::RequestBody::Zeros(8 * 1024 * 1024),
+            body: crate::client::RequestBody::Zeros(8 * 1024 * 1024),
             timeout: Duration::from_secs(10),
         };
         let response = send(&url, &req, 1024).await.unwrap();

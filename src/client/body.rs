@@ -105,7 +105,7 @@ impl BodyRecorder {
         RecordedBody {
             kept: self.kept,
             len: self.len,
-            sha256: self.hasher.map(|h| super::http::hex(&h.finalize())),
+            sha256: self.hasher.map(|h| crate::digest::hex(&h.finalize())),
             truncated: self.truncated,
         }
     }
@@ -116,14 +116,14 @@ impl RecordedBody {
     pub fn sha256(&self) -> String {
         self.sha256
             .clone()
-            .unwrap_or_else(|| super::http::sha256_hex(&self.kept))
+            .unwrap_or_else(|| crate::digest::sha256_hex(&self.kept))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::target::http::sha256_hex;
+    use crate::digest::sha256_hex;
 
     #[test]
     fn keeps_a_prefix_and_hashes_everything_up_to_the_cap() {

@@ -1,9 +1,22 @@
-//! What a request sends as its body: bytes, or a run of zero bytes that is generated as it is
+//! What a request sends: the method, URL, headers and body of an [`OutgoingRequest`], where the
+//! body is bytes, or a run of zero bytes that is generated as it is
 //! written. The over-the-limit uploads send 50 MiB and more; as generated zeros they are
 //! written from one small block that stays in cache, instead of from a buffer of that size
 //! whose every page the kernel would first have to map.
 
+use std::time::Duration;
+
 use bytes::Bytes;
+
+/// A request ready to send.
+#[derive(Debug, Clone)]
+pub struct OutgoingRequest {
+    pub method: String,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: RequestBody,
+    pub timeout: Duration,
+}
 
 /// Size of the block zero bodies are written from.
 pub const ZERO_BLOCK: usize = 256 * 1024;
