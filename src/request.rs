@@ -63,7 +63,7 @@ pub async fn request(args: &RequestArgs) -> i32 {
         2
     };
     let base = args.target.trim_end_matches('/').to_string();
-    let Ok(url) = reqwest::Url::parse(&format!("{base}{}", args.path)) else {
+    let Ok(url) = url::Url::parse(&format!("{base}{}", args.path)) else {
         return fail(format!(
             "`{base}{}` is not a URL: pass --target https://host:port and a path starting with /",
             args.path

@@ -63,7 +63,7 @@ pub fn endpoint_of(request_line: &str) -> String {
         None => request_line,
     };
     let (method, url) = line.split_once(' ').unwrap_or(("", line));
-    let path = reqwest::Url::parse(url)
+    let path = url::Url::parse(url)
         .map(|u| u.path().to_string())
         .unwrap_or_else(|_| url.split('?').next().unwrap_or(url).to_string());
     let mut out = Vec::new();

@@ -22,7 +22,7 @@ const MAX_HEADER_BYTES: usize = 64 * 1024;
 
 /// Sends `req` and returns the response, even one that arrives before the body is written.
 pub async fn send(
-    url: &reqwest::Url,
+    url: &url::Url,
     req: &OutgoingRequest,
     max_body: usize,
 ) -> Result<RecordedResponse, TransportFailure> {
@@ -240,7 +240,7 @@ mod tests {
             socket.write_all(body).await.unwrap();
             // Close without reading the rest: the client's later writes fail.
         });
-        let url = reqwest::Url::parse(&format!("http://{addr}/upload")).unwrap();
+        let url = url::Url::parse(&format!("http://{addr}/upload")).unwrap();
         let req = OutgoingRequest {
             method: "POST".into(),
             url: url.to_string(),

@@ -219,10 +219,9 @@ impl HttpClient {
         loop {
             let (recorded, response) = self.send_once(&current).await;
             let next = match &response {
-                Ok(r) if redirects.len() < policy.max_hops() && policy.follows(r.status) => {
-                    r.header("location")
-                        .and_then(|location| redirect_target(&current.url, location))
-                }
+                Ok(r) if redirects.len() < policy.max_hops() && policy.follows(r.status) => r
+                    .header("location")
+                    .and_then(|location| redirect_target(&current.url, location)),
                 _ => None,
             };
             let (Some((next, same_origin)), Ok(resp)) = (next, &response) else {

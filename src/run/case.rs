@@ -2,22 +2,22 @@
 //! the checks, capturing values for later steps, and building the verdict.
 
 use std::collections::BTreeMap;
+use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 
 use super::session::Session;
+use super::step_request::{build_request, expand_json};
 use crate::check::{self, CheckContext};
-use crate::client::{OutgoingRequest, RequestBody};
+use crate::client::OutgoingRequest;
 use crate::exchange::Exchange;
 use crate::outcome::{Finding, Outcome, SetUpProblem, StepReport, Verdict, outcome_for};
 use crate::suite::Case;
-use crate::suite::model::{Api, AuthMode, PeerAction, StepSpec};
+use crate::suite::model::{AuthMode, PeerAction, StepSpec};
 use crate::template;
 
-/// Largest generated request body (`zeros = …`).
-pub const MAX_GENERATED_BODY: usize = 256 * 1024 * 1024;
 
 /// Headers worth showing in a failure, besides those the case checked.
 const SHOWN_HEADERS: &[&str] = &[
@@ -27,10 +27,50 @@ const SHOWN_HEADERS: &[&str] = &[
     "content-length",
 ];
 
-/// Runs every step of a case and judges it.
+/// Runs every step of a case and judges it: set-up (template values), each step's exchange
+/// and judgement, the background steps, then the verdict.
 pub async fn run_case(session: Arc<Session>, case: Arc<Case>) -> Verdict {
     let started = Instant::now();
-    let mut verdict = Verdict::skipped(&case, "");
+    let (mut vars, peer_media_id) = match case_vars(&session, &case) {
+        Ok(set_up) => set_up,
+        Err((media, why)) => return setup_failure(&case, &media, why, started),
+    };
+    let mut run = StepsRun {
+        session: &session,
+        case: &case,
+        peer_media_id,
+        background: Vec::new(),
+        reports: Vec::new(),
+        stopped: false,
+        blocker: None,
+        keys_expired: false,
+        not_applicable: None,
+    };
+    for (index, step) in case.steps.iter().enumerate() {
+        if run.step(index, step, &mut vars).await.is_break() {
+            break;
+        }
+    }
+    run.finish_background(&vars).await;
+    if run.keys_expired
+        && let Some(f) = &session.federation
+    {
+        f.keys.set_expired(false);
+    }
+    let mut verdict = run.verdict();
+    verdict.duration = started.elapsed();
+    verdict
+}
+
+/// A case's template values and its fresh media ID on the mock peer.
+type CaseVars = (BTreeMap<String, String>, Option<String>);
+
+/// The case's template values: the session's, its media, a unique value, a fresh media ID on
+/// the mock peer (returned too) and the time. `Err` names a media item that is not there.
+fn case_vars(
+    session: &Session,
+    case: &Case,
+) -> Result<CaseVars, (String, String)> {
     let mut vars = session.base_vars.clone();
     for name in &case.media {
         match session.media.get(name) {
@@ -42,14 +82,9 @@ pub async fn run_case(session: Arc<Session>, case: Arc<Case>) -> Verdict {
                     format!("mxc://{}/{}", m.server, m.id),
                 );
             }
-            Some(Err(e)) => return setup_failure(&case, name, e.clone(), started),
+            Some(Err(e)) => return Err((name.clone(), e.clone())),
             None => {
-                return setup_failure(
-                    &case,
-                    name,
-                    "it was not prepared in preflight".to_string(),
-                    started,
-                );
+                return Err((name.clone(), "it was not prepared in preflight".to_string()));
             }
         }
     }
@@ -68,166 +103,210 @@ pub async fn run_case(session: Arc<Session>, case: Arc<Case>) -> Verdict {
         .map(|d| d.as_millis())
         .unwrap_or(0);
     vars.insert("now_ms".into(), now_ms.to_string());
+    Ok((vars, peer_media_id))
+}
 
-    let mut background = Vec::new();
-    let mut reports = Vec::new();
-    let mut stopped = false;
-    // Set when a failure means the rule was not tested (set-up step, endpoint not served).
-    let mut blocker: Option<SetUpProblem> = None;
-    // Set by `peer = "expire-keys"`; the keys are renewed when the case ends, however it ends.
-    let mut keys_expired = false;
-    // Set when the target's answer shows the rule does not apply (`follow-location` on inline
-    // bytes): the case is skipped with this reason unless something failed.
-    let mut not_applicable: Option<String> = None;
-    for (index, step) in case.steps.iter().enumerate() {
-        let later_steps = index + 1 < case.steps.len();
+/// The steps of one case as they run, and what they found so far.
+struct StepsRun<'a> {
+    session: &'a Arc<Session>,
+    case: &'a Case,
+    /// The case's fresh media ID on the mock peer, when it has a scenario.
+    peer_media_id: Option<String>,
+    background: Vec<(StepSpec, tokio::task::JoinHandle<Exchange>)>,
+    reports: Vec<StepReport>,
+    /// A step failed with later steps left unsent.
+    stopped: bool,
+    /// Set when a failure means the rule was not tested (set-up step, endpoint not served).
+    blocker: Option<SetUpProblem>,
+    /// Set by `peer = "expire-keys"`; the keys are renewed when the case ends, however it ends.
+    keys_expired: bool,
+    /// Set when the target's answer shows the rule does not apply (`follow-location` on inline
+    /// bytes): the case is skipped with this reason unless something failed.
+    not_applicable: Option<String>,
+}
+
+impl StepsRun<'_> {
+    /// Sends one step (or starts it in the background) and judges it; `Break` when the case
+    /// stops here.
+    async fn step(
+        &mut self,
+        index: usize,
+        step: &StepSpec,
+        vars: &mut BTreeMap<String, String>,
+    ) -> ControlFlow<()> {
+        let later_steps = index + 1 < self.case.steps.len();
         if step.delay_ms > 0 && !step.background {
             tokio::time::sleep(Duration::from_millis(step.delay_ms)).await;
         }
-        if let Some(action) = step.peer
-            && let Some(f) = &session.federation
-        {
-            match action {
-                PeerAction::RotateKey => {
-                    f.keys.rotate();
-                }
-                PeerAction::ExpireKeys => {
-                    f.keys.rotate();
-                    f.keys.set_expired(true);
-                    keys_expired = true;
-                }
-                PeerAction::RenewKeys => f.keys.set_expired(false),
-            }
-        }
-        let request = match build_request(&session, case.api, step, &vars) {
+        self.peer_action(step);
+        let request = match build_request(self.session, self.case.api, step, vars) {
             Ok(r) => r,
             Err(e) => {
-                reports.push(StepReport {
-                    request_line: format!(
-                        "{} {}",
-                        step.request.method,
-                        step.request.path.get_ref()
-                    ),
-                    request_headers: Vec::new(),
-                    elapsed_ms: 0,
-                    response_summary: "(not sent)".into(),
-                    findings: vec![Finding::new("request", "a request built from the case", e)],
-                    reproduction: None,
-                });
-                stopped = later_steps;
-                break;
+                self.reports.push(unsent_report(
+                    step,
+                    "(not sent)",
+                    "a request built from the case",
+                    e,
+                ));
+                self.stopped = later_steps;
+                return ControlFlow::Break(());
             }
         };
         if step.background {
-            let session = session.clone();
-            let delay = step.delay_ms;
-            let follow = step.request.follow_redirects;
-            background.push((
-                step.clone(),
-                tokio::spawn(async move {
-                    tokio::time::sleep(Duration::from_millis(delay)).await;
-                    session.http.send(request, follow).await
-                }),
-            ));
-            continue;
+            self.start_background(step, request);
+            return ControlFlow::Continue(());
         }
-        let mut exchange = session
+        let exchange = self.exchange(step, request).await;
+        let report = judge(self.session, self.case, step, &exchange, vars);
+        let failed = !report.findings.is_empty();
+        capture(step, &exchange, vars);
+        if failed && self.blocker.is_none() && !judges_existence(step) {
+            self.blocker = not_served_blocker(self.session, &exchange).or_else(|| {
+                step.setup
+                    .then(|| set_up_step_problem(step, index, &report))
+            });
+        }
+        self.reports.push(report);
+        if failed {
+            self.stopped = later_steps;
+            return ControlFlow::Break(());
+        }
+        ControlFlow::Continue(())
+    }
+
+    /// `peer = …`: rotates, expires or renews our keys before the step.
+    fn peer_action(&mut self, step: &StepSpec) {
+        let (Some(action), Some(f)) = (step.peer, &self.session.federation) else {
+            return;
+        };
+        match action {
+            PeerAction::RotateKey => {
+                f.keys.rotate();
+            }
+            PeerAction::ExpireKeys => {
+                f.keys.rotate();
+                f.keys.set_expired(true);
+                self.keys_expired = true;
+            }
+            PeerAction::RenewKeys => f.keys.set_expired(false),
+        }
+    }
+
+    fn start_background(&mut self, step: &StepSpec, request: OutgoingRequest) {
+        let session = Arc::clone(self.session);
+        let delay = step.delay_ms;
+        let follow = step.request.follow_redirects;
+        self.background.push((
+            step.clone(),
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(delay)).await;
+                session.http.send(request, follow).await
+            }),
+        ));
+    }
+
+    /// Sends the request, with what the mock peer saw and the followed `Location`.
+    async fn exchange(&mut self, step: &StepSpec, request: OutgoingRequest) -> Exchange {
+        let mut exchange = self
+            .session
             .http
             .send(request, step.request.follow_redirects)
             .await;
-        if let Some(id) = &peer_media_id {
-            exchange.peer = session.peer_requests(id);
+        if let Some(id) = &self.peer_media_id {
+            exchange.peer = self.session.peer_requests(id);
         }
         // A Location media part is followed for `follow-location` (F-07) and for any step
         // that judges the media part, which may be bytes or a Location.
         let judges_media = step.expect.multipart.is_some();
         if step.request.follow_location || judges_media {
-            match follow_location(&session, &exchange).await {
+            match follow_location(self.session, &exchange).await {
                 LocationHop::Followed(hop) => exchange.location = Some(hop),
                 LocationHop::Inline if step.request.follow_location => {
-                    not_applicable = Some(
+                    self.not_applicable = Some(
                         "the target answered with the media inline, not a Location part: the rule applies only to Location parts".to_string(),
                     );
                 }
                 LocationHop::NoMultipart if step.request.follow_location => {
-                    not_applicable = Some(
+                    self.not_applicable = Some(
                         "the answer has no media part to follow (the multipart cases say what is wrong with it)".to_string(),
                     );
                 }
                 LocationHop::Inline | LocationHop::NoMultipart => {}
             }
         }
-        let report = judge(&session, &case, step, &exchange, &vars);
-        let failed = !report.findings.is_empty();
-        capture(step, &exchange, &mut vars);
-        // A step that checks the endpoint exists (`not-errcode = ["M_UNRECOGNIZED"]`) is the
-        // one that judges a missing endpoint: it is never blocked by it.
-        let judges_existence = step
-            .expect
-            .not_errcode
-            .iter()
-            .any(|e| e == "M_UNRECOGNIZED");
-        if failed && blocker.is_none() && !judges_existence {
-            blocker = not_served_blocker(&session, &exchange).or_else(|| {
-                step.setup
-                    .then(|| set_up_step_problem(step, index, &report))
-            });
-        }
-        reports.push(report);
-        if failed {
-            stopped = later_steps;
-            break;
-        }
+        exchange
     }
-    for (step, handle) in background {
-        match handle.await {
-            Ok(mut exchange) => {
-                if let Some(id) = &peer_media_id {
-                    exchange.peer = session.peer_requests(id);
+
+    /// Waits for the background steps and judges them.
+    async fn finish_background(&mut self, vars: &BTreeMap<String, String>) {
+        for (step, handle) in std::mem::take(&mut self.background) {
+            match handle.await {
+                Ok(mut exchange) => {
+                    if let Some(id) = &self.peer_media_id {
+                        exchange.peer = self.session.peer_requests(id);
+                    }
+                    self.reports
+                        .push(judge(self.session, self.case, &step, &exchange, vars));
                 }
-                reports.push(judge(&session, &case, &step, &exchange, &vars));
-            }
-            Err(e) => reports.push(StepReport {
-                request_line: format!("{} {}", step.request.method, step.request.path.get_ref()),
-                request_headers: Vec::new(),
-                elapsed_ms: 0,
-                response_summary: "(background step did not finish)".into(),
-                findings: vec![Finding::new(
-                    "request",
+                Err(e) => self.reports.push(unsent_report(
+                    &step,
+                    "(background step did not finish)",
                     "a completed request",
                     e.to_string(),
-                )],
-                reproduction: None,
-            }),
+                )),
+            }
         }
     }
-    if keys_expired && let Some(f) = &session.federation {
-        f.keys.set_expired(false);
+
+    /// The verdict: by level and findings, then not applicable, then blocked.
+    fn verdict(self) -> Verdict {
+        let case = self.case;
+        let mut verdict = Verdict::skipped(case, "");
+        let has_findings = self.reports.iter().any(|r| !r.findings.is_empty());
+        verdict.outcome = outcome_for(case.level, has_findings);
+        verdict.reason = reason_of(&self.reports, self.stopped);
+        if case.level == crate::level::Level::Info {
+            verdict.reason = if case.opt_in {
+                probe_reading(&self.reports)
+            } else {
+                observation(&self.reports)
+            };
+        }
+        if let Some(why) = self.not_applicable
+            && !has_findings
+        {
+            verdict.outcome = Outcome::Skipped;
+            verdict.reason = why;
+        }
+        if let Some(problem) = self.blocker {
+            verdict.outcome = Outcome::Blocked;
+            verdict.reason = format!("blocked by {}: {}", problem.by, problem.why);
+            verdict.set_up = Some(problem);
+        }
+        verdict.steps = self.reports;
+        verdict
     }
-    let has_findings = reports.iter().any(|r| !r.findings.is_empty());
-    verdict.outcome = outcome_for(case.level, has_findings);
-    verdict.reason = reason_of(&reports, stopped);
-    if case.level == crate::level::Level::Info {
-        verdict.reason = if case.opt_in {
-            probe_reading(&reports)
-        } else {
-            observation(&reports)
-        };
+}
+
+/// A step that checks the endpoint exists (`not-errcode = ["M_UNRECOGNIZED"]`) is the one that
+/// judges a missing endpoint: it is never blocked by it.
+fn judges_existence(step: &StepSpec) -> bool {
+    step.expect
+        .not_errcode
+        .iter()
+        .any(|e| e == "M_UNRECOGNIZED")
+}
+
+/// The report of a step whose request was not sent or not finished.
+fn unsent_report(step: &StepSpec, summary: &str, expected: &str, actual: String) -> StepReport {
+    StepReport {
+        request_line: format!("{} {}", step.request.method, step.request.path.get_ref()),
+        request_headers: Vec::new(),
+        elapsed_ms: 0,
+        response_summary: summary.into(),
+        findings: vec![Finding::new("request", expected, actual)],
+        reproduction: None,
     }
-    if let Some(why) = not_applicable
-        && !has_findings
-    {
-        verdict.outcome = Outcome::Skipped;
-        verdict.reason = why;
-    }
-    if let Some(problem) = blocker {
-        verdict.outcome = Outcome::Blocked;
-        verdict.reason = format!("blocked by {}: {}", problem.by, problem.why);
-        verdict.set_up = Some(problem);
-    }
-    verdict.steps = reports;
-    verdict.duration = started.elapsed();
-    verdict
 }
 
 /// What `follow-location` found in a federation answer.
@@ -255,7 +334,7 @@ async fn follow_location(session: &Session, exchange: &Exchange) -> LocationHop 
         crate::multipart::MediaContent::Bytes { .. } => return LocationHop::Inline,
         crate::multipart::MediaContent::Location { url } => url,
     };
-    let absolute = reqwest::Url::parse(&exchange.request.url)
+    let absolute = url::Url::parse(&exchange.request.url)
         .and_then(|base| base.join(&url))
         .map_or(url, |u| u.to_string());
     let request = OutgoingRequest {
@@ -335,7 +414,7 @@ fn not_served_blocker(session: &Session, exchange: &Exchange) -> Option<SetUpPro
     if !crate::run::preflight::is_unrecognized_endpoint(response) {
         return None;
     }
-    let path = reqwest::Url::parse(&exchange.request.url)
+    let path = url::Url::parse(&exchange.request.url)
         .ok()?
         .path()
         .to_string();
@@ -437,7 +516,7 @@ fn reproduction(
         if !plain || step.request.body.is_some() {
             return None;
         }
-        let url = reqwest::Url::parse(&exchange.request.url).ok()?;
+        let url = url::Url::parse(&exchange.request.url).ok()?;
         let path = match url.query() {
             Some(q) => format!("{}?{q}", url.path()),
             None => url.path().to_string(),
@@ -574,170 +653,4 @@ fn capture(step: &StepSpec, exchange: &Exchange, vars: &mut BTreeMap<String, Str
             vars.insert(name.clone(), v);
         }
     }
-}
-
-/// Expands a step into a request with the case's credentials.
-pub fn build_request(
-    session: &Session,
-    case_api: Api,
-    step: &StepSpec,
-    vars: &BTreeMap<String, String>,
-) -> Result<OutgoingRequest, String> {
-    let req = &step.request;
-    let path = template::expand(req.path.get_ref(), vars).map_err(|e| e.to_string())?;
-    let base = match req.api.unwrap_or(case_api) {
-        Api::Client => session.base.as_str(),
-        Api::Federation => session.federation_base.as_str(),
-    };
-    let mut url = reqwest::Url::parse(&format!("{base}{path}"))
-        .map_err(|e| format!("bad URL for path `{path}`: {e}"))?;
-    let mut query: Vec<(String, String)> = Vec::new();
-    for (k, v) in &req.query {
-        query.push((
-            template::expand(k, vars).map_err(|e| e.to_string())?,
-            template::expand(&v.0, vars).map_err(|e| e.to_string())?,
-        ));
-    }
-    let mut headers: Vec<(String, String)> = Vec::new();
-    for (k, v) in &req.headers {
-        headers.push((
-            k.clone(),
-            template::expand(v, vars).map_err(|e| e.to_string())?,
-        ));
-    }
-    let token_of = |account: &Option<crate::client::Account>, what: &str| {
-        account
-            .as_ref()
-            .map(|a| a.access_token.clone())
-            .ok_or_else(|| format!("no {what} account in this run"))
-    };
-    let invalid = format!(
-        "mediaconf_invalid_{}",
-        vars.get("unique").map_or("token", String::as_str)
-    );
-    match req.auth {
-        AuthMode::User => headers.push(bearer(&token_of(&session.user, "user")?)),
-        AuthMode::UserQuery => {
-            query.push(("access_token".into(), token_of(&session.user, "user")?))
-        }
-        AuthMode::UserHeaderAndQuery => {
-            let t = token_of(&session.user, "user")?;
-            headers.push(bearer(&t));
-            query.push(("access_token".into(), t));
-        }
-        AuthMode::OtherUser => headers.push(bearer(&token_of(&session.other_user, "other-user")?)),
-        AuthMode::Guest => headers.push(bearer(&token_of(&session.guest, "guest")?)),
-        AuthMode::LoggedOut => headers.push(bearer(
-            session
-                .logged_out_token
-                .as_deref()
-                .ok_or("no logged-out token in this run")?,
-        )),
-        AuthMode::Invalid => headers.push(bearer(&invalid)),
-        AuthMode::InvalidQuery => query.push(("access_token".into(), invalid)),
-        AuthMode::None | AuthMode::XMatrix => {}
-    }
-    if !query.is_empty() {
-        let mut pairs = url.query_pairs_mut();
-        for (k, v) in &query {
-            pairs.append_pair(k, v);
-        }
-    }
-    let has_header =
-        |h: &[(String, String)], name: &str| h.iter().any(|(n, _)| n.eq_ignore_ascii_case(name));
-    let mut body = RequestBody::default();
-    if let Some(spec) = &req.body {
-        if let Some(json) = &spec.json {
-            body = serde_json::to_vec(&expand_json(json, vars)?)
-                .map_err(|e| e.to_string())?
-                .into();
-            if !has_header(&headers, "content-type") {
-                headers.push(("Content-Type".into(), "application/json".into()));
-            }
-        } else if let Some(text) = &spec.text {
-            body = template::expand(text, vars)
-                .map_err(|e| e.to_string())?
-                .into_bytes()
-                .into();
-        } else if let Some(media) = &spec.media {
-            let def = session
-                .media_defs
-                .get(media)
-                .ok_or_else(|| format!("no media `{media}`"))?;
-            body = def.bytes.clone().into();
-            if let Some(ct) = &def.spec.content_type
-                && !has_header(&headers, "content-type")
-            {
-                headers.push(("Content-Type".into(), ct.clone()));
-            }
-        } else if let Some(zeros) = &spec.zeros {
-            let n_text = template::expand(&zeros.0, vars).map_err(|e| e.to_string())?;
-            let n: i64 = n_text
-                .parse()
-                .map_err(|_| format!("`zeros = {n_text}` is not a number"))?;
-            let total = n.saturating_add(spec.zeros_plus);
-            let size =
-                usize::try_from(total).map_err(|_| format!("body size {total} is negative"))?;
-            if size > MAX_GENERATED_BODY {
-                return Err(format!(
-                    "body of {size} bytes is larger than the {MAX_GENERATED_BODY}-byte limit for generated bodies"
-                ));
-            }
-            body = RequestBody::Zeros(size);
-        }
-    }
-    if req.auth == AuthMode::XMatrix {
-        let federation = session
-            .federation
-            .as_ref()
-            .ok_or("signed requests are not available in this run")?;
-        let uri = match url.query() {
-            Some(q) => format!("{}?{q}", url.path()),
-            None => url.path().to_string(),
-        };
-        let content: Option<Value> = body
-            .as_bytes()
-            .filter(|b| !b.is_empty())
-            .and_then(|b| serde_json::from_slice(b).ok());
-        let spec = req.xmatrix.clone().unwrap_or_default();
-        let value = federation.authorization(&spec, &req.method, &uri, content.as_ref(), vars)?;
-        headers.push(("Authorization".into(), value));
-    }
-    let timeout = req
-        .timeout_secs
-        .map(Duration::from_secs)
-        .unwrap_or(session.timeout);
-    Ok(OutgoingRequest {
-        method: req.method.clone(),
-        url: url.to_string(),
-        headers,
-        body,
-        timeout,
-    })
-}
-
-fn bearer(token: &str) -> (String, String) {
-    ("Authorization".into(), format!("Bearer {token}"))
-}
-
-fn expand_json(v: &Value, vars: &BTreeMap<String, String>) -> Result<Value, String> {
-    Ok(match v {
-        Value::String(s) => Value::String(template::expand(s, vars).map_err(|e| e.to_string())?),
-        Value::Array(a) => Value::Array(
-            a.iter()
-                .map(|x| expand_json(x, vars))
-                .collect::<Result<_, _>>()?,
-        ),
-        Value::Object(o) => Value::Object(
-            o.iter()
-                .map(|(k, x)| {
-                    Ok((
-                        template::expand(k, vars).map_err(|e| e.to_string())?,
-                        expand_json(x, vars)?,
-                    ))
-                })
-                .collect::<Result<_, String>>()?,
-        ),
-        other => other.clone(),
-    })
 }

@@ -8,9 +8,12 @@ pub mod event;
 pub mod executor;
 pub mod preflight;
 pub mod preview_page;
+pub mod schedule;
 pub mod session;
 pub mod signer;
+pub mod step_request;
 
 pub use config::{AccountSource, FederationSettings, RunConfig};
 pub use event::{Event, PreflightItem, TargetInfo};
-pub use executor::{PreflightError, RunError, execute};
+pub use executor::{RunError, execute};
+pub use preflight::PreflightError;

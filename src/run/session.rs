@@ -141,7 +141,7 @@ impl Session {
                 bytes::Bytes::from_static(b"{}"),
             )
         } else {
-            let mut url = reqwest::Url::parse(&format!("{}/_matrix/media/v3/upload", self.base))
+            let mut url = url::Url::parse(&format!("{}/_matrix/media/v3/upload", self.base))
                 .map_err(|e| e.to_string())?;
             if let Some(name) = &def.spec.filename {
                 url.query_pairs_mut().append_pair("filename", name);

@@ -1,0 +1,66 @@
+//! Stage "mock peer": asks the target, as a client, for media on our mock peer and looks at
+//! whether the peer was contacted. Needs the running peer and the user; adds nothing but the
+//! finding (the `remote` cases are blocked by it when the target never came).
+
+use crate::peer::Peer;
+use crate::run::session::Session;
+
+/// Asks the target, as a client, for media on the mock peer and looks at whether the peer was
+/// contacted. `Err` is the reason the remote cases are skipped, with the configuration fix.
+///
+/// A target may still be backing off from the peer's server name after a previous run whose
+/// scenarios failed on purpose (Synapse: 1-2 s with the settings of `scripts/synapse.sh`, 10
+/// minutes by default). The federation set-up just sent it a signed request from the peer,
+/// which makes Synapse reset that backoff, so an uncontacted probe is tried again, three times
+/// in all, a second apart.
+pub async fn probe_remote(session: &Session, peer: &Peer, token: &str) -> Result<String, String> {
+    let mut attempt = 1;
+    loop {
+        match probe_remote_once(session, peer, token).await {
+            Err(_) if attempt < 3 => {
+                attempt += 1;
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+            Err(e) if attempt > 1 => {
+                return Err(format!("{e} ({attempt} attempts, a second apart)"));
+            }
+            other => return other,
+        }
+    }
+}
+
+async fn probe_remote_once(session: &Session, peer: &Peer, token: &str) -> Result<String, String> {
+    let media_id = format!("inline-bytes_{}probe", session.unique());
+    let name = peer.server_name();
+    let request = crate::client::OutgoingRequest {
+        method: "GET".into(),
+        url: format!(
+            "{}/_matrix/client/v1/media/download/{name}/{media_id}",
+            session.base
+        ),
+        headers: vec![("Authorization".into(), format!("Bearer {token}"))],
+        body: Default::default(),
+        timeout: session.timeout,
+    };
+    let exchange = session.http.send(request, false).await;
+    let answer = match &exchange.response {
+        Ok(r) => crate::check::status::describe_status(r),
+        Err(e) => e.to_string(),
+    };
+    let seen = session.peer_requests(&media_id);
+    if seen.is_empty() {
+        return Err(format!(
+            "the target never contacted the mock peer {name} when a client asked for mxc://{name}/{media_id} (it answered {answer}). \
+             The remote cases need the target to federate with https://{name}: for Synapse set ip_range_blacklist: [] (loopback is blocked by default), \
+             federation_verify_certificates: false or federation_custom_ca_list: [\"{}\"], and no federation_domain_whitelist without {name} \
+             (scripts/synapse-homeserver.yaml.in has all of them)",
+            peer.ca_path().display()
+        ));
+    }
+    let first = &seen[0];
+    Ok(format!(
+        "a client download of mxc://{name}/{media_id} made the target send {} ({}); the client got {answer}",
+        first.line(),
+        first.signature
+    ))
+}
