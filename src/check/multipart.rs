@@ -31,77 +31,10 @@ pub fn check_multipart(
 ) {
     let content_type = response.header("content-type").unwrap_or("");
     let mut parsed = parse_media_response(content_type, &response.body);
-    let mut reported = false;
-    // Only a prefix of a large body is kept (src/client/body.rs). A body that ends inside that
-    // prefix's last part was cut by us, not by the target: say so once instead.
-    let prefix_only = (response.body.len() as u64) < response.body_len;
-    if prefix_only {
-        let cut = parsed
-            .violations
-            .iter()
-            .any(|v| matches!(v.code(), "no-close-delimiter" | "body-ends-inside-part"));
-        if cut {
-            // What the cut hides: the close delimiter, and more parts if the prefix has ≤ 2.
-            let count_unknown = parsed.part_count <= 2;
-            parsed.violations.retain(|v| match v.code() {
-                "no-close-delimiter" | "body-ends-inside-part" => false,
-                "wrong-part-count" => !count_unknown,
-                _ => true,
-            });
-            findings.push(Finding::new(
-                "multipart size",
-                format!(
-                    "a body whose close delimiter comes within the first {} bytes (the case's media is small)",
-                    response.body.len()
-                ),
-                format!(
-                    "no close delimiter in the first {} bytes of a {}-byte body{}",
-                    response.body.len(),
-                    response.body_len,
-                    if response.truncated {
-                        " (read up to the body cap)"
-                    } else {
-                        ""
-                    }
-                ),
-            ));
-            reported = true;
-        }
-    }
-    for v in &parsed.violations {
-        if expect.rules.iter().any(|r| r == rule_group(v.code())) {
-            findings.push(Finding::new(
-                format!("multipart {}", v.code()),
-                "a conformant multipart/mixed body",
-                v.to_string(),
-            ));
-            reported = true;
-        }
-    }
-    if reported && parsed.omitted_violations > 0 {
-        findings.push(Finding::new(
-            "multipart",
-            "a conformant multipart/mixed body",
-            format!(
-                "{} more violation(s) not listed (only the first {} are kept)",
-                parsed.omitted_violations,
-                crate::multipart::MAX_KEPT_VIOLATIONS
-            ),
-        ));
-    }
+    let mut reported = report_kept_prefix(response, &mut parsed, findings);
+    reported |= report_violations(expect, &parsed, reported, findings);
     let Some(media) = parsed.media() else {
-        // Only a case that looks at the parts needs them; one that checks framing or the part
-        // count alone is not failed for a problem in part 1.
-        let needs_parts = expect.content.is_some()
-            || expect.content_type.is_some()
-            || expect.disposition.is_some()
-            || expect.body_equals.is_some()
-            || expect.image.is_some()
-            || expect
-                .rules
-                .iter()
-                .any(|r| r == "json-part" || r == "media-part");
-        if needs_parts && !reported {
+        if needs_parts(expect) && !reported {
             findings.push(Finding::new(
                 "multipart",
                 "a JSON object part followed by a media part",
@@ -124,41 +57,19 @@ pub fn check_multipart(
             content_disposition,
             body,
         } => {
-            let mut headers = Vec::new();
-            if let Some(ct) = content_type {
-                headers.push(("content-type".to_string(), ct));
-            }
-            if let Some(cd) = content_disposition {
-                headers.push(("content-disposition".to_string(), cd));
-            }
-            let part = RecordedResponse {
-                status: 200,
-                headers,
-                body_len: body.len() as u64,
-                body,
-                body_sha256: None,
-                truncated: response.truncated,
-            };
+            let part =
+                part_as_response(content_type, content_disposition, body, response.truncated);
             ("bytes", Some(part))
         }
         MediaContent::Location { .. } => ("location", followed.cloned()),
-    };
-    let label = if kind == "location" {
-        "the Location answer's"
-    } else {
-        "part 2"
     };
     if let Some(wanted) = &expect.content
         && wanted != kind
     {
         findings.push(Finding::new("multipart media part", wanted.clone(), kind));
     }
-    let part_checks = expect.content_type.is_some()
-        || expect.disposition.is_some()
-        || expect.body_equals.is_some()
-        || expect.image.is_some();
     let Some(part) = part else {
-        if part_checks && expect.content.is_none() {
+        if has_part_checks(expect) && expect.content.is_none() {
             findings.push(Finding::new(
                 "multipart media part",
                 "bytes to check at the Location",
@@ -167,18 +78,152 @@ pub fn check_multipart(
         }
         return;
     };
+    let label = if kind == "location" {
+        "the Location answer's"
+    } else {
+        "part 2"
+    };
+    check_media_part(expect, &part, label, ctx, findings);
+}
+
+/// Only a prefix of a large body is kept (src/client/body.rs). A body that ends inside that
+/// prefix's last part was cut by us, not by the target: says so once instead, and drops the
+/// violations the cut explains. Returns whether it reported.
+fn report_kept_prefix(
+    response: &RecordedResponse,
+    parsed: &mut crate::multipart::MediaParse,
+    findings: &mut Vec<Finding>,
+) -> bool {
+    let prefix_only = (response.body.len() as u64) < response.body_len;
+    let cut = parsed
+        .violations
+        .iter()
+        .any(|v| matches!(v.code(), "no-close-delimiter" | "body-ends-inside-part"));
+    if !prefix_only || !cut {
+        return false;
+    }
+    // What the cut hides: the close delimiter, and more parts if the prefix has ≤ 2.
+    let count_unknown = parsed.part_count <= 2;
+    parsed.violations.retain(|v| match v.code() {
+        "no-close-delimiter" | "body-ends-inside-part" => false,
+        "wrong-part-count" => !count_unknown,
+        _ => true,
+    });
+    findings.push(Finding::new(
+        "multipart size",
+        format!(
+            "a body whose close delimiter comes within the first {} bytes (the case's media is small)",
+            response.body.len()
+        ),
+        format!(
+            "no close delimiter in the first {} bytes of a {}-byte body{}",
+            response.body.len(),
+            response.body_len,
+            if response.truncated {
+                " (read up to the body cap)"
+            } else {
+                ""
+            }
+        ),
+    ));
+    true
+}
+
+/// The parser's violations in the rule groups the case judges, and a count of those not kept.
+/// Returns whether it reported any.
+fn report_violations(
+    expect: &MultipartExpect,
+    parsed: &crate::multipart::MediaParse,
+    already_reported: bool,
+    findings: &mut Vec<Finding>,
+) -> bool {
+    let mut reported = false;
+    for v in &parsed.violations {
+        if expect.rules.iter().any(|r| r == rule_group(v.code())) {
+            findings.push(Finding::new(
+                format!("multipart {}", v.code()),
+                "a conformant multipart/mixed body",
+                v.to_string(),
+            ));
+            reported = true;
+        }
+    }
+    if (reported || already_reported) && parsed.omitted_violations > 0 {
+        findings.push(Finding::new(
+            "multipart",
+            "a conformant multipart/mixed body",
+            format!(
+                "{} more violation(s) not listed (only the first {} are kept)",
+                parsed.omitted_violations,
+                crate::multipart::MAX_KEPT_VIOLATIONS
+            ),
+        ));
+    }
+    reported
+}
+
+/// Only a case that looks at the parts needs them; one that checks framing or the part count
+/// alone is not failed for a problem in part 1.
+fn needs_parts(expect: &MultipartExpect) -> bool {
+    expect.content.is_some()
+        || has_part_checks(expect)
+        || expect
+            .rules
+            .iter()
+            .any(|r| r == "json-part" || r == "media-part")
+}
+
+fn has_part_checks(expect: &MultipartExpect) -> bool {
+    expect.content_type.is_some()
+        || expect.disposition.is_some()
+        || expect.body_equals.is_some()
+        || expect.image.is_some()
+}
+
+/// An inline media part as a response, so the download checks can judge it.
+fn part_as_response(
+    content_type: Option<String>,
+    content_disposition: Option<String>,
+    body: Vec<u8>,
+    truncated: bool,
+) -> RecordedResponse {
+    let mut headers = Vec::new();
+    if let Some(ct) = content_type {
+        headers.push(("content-type".to_string(), ct));
+    }
+    if let Some(cd) = content_disposition {
+        headers.push(("content-disposition".to_string(), cd));
+    }
+    RecordedResponse {
+        status: 200,
+        headers,
+        body_len: body.len() as u64,
+        body,
+        body_sha256: None,
+        truncated,
+    }
+}
+
+/// The media part (or the `Location` answer) judged like a download, findings labelled.
+fn check_media_part(
+    expect: &MultipartExpect,
+    part: &RecordedResponse,
+    label: &str,
+    ctx: &CheckContext<'_>,
+    findings: &mut Vec<Finding>,
+) {
     let mut part_findings = Vec::new();
     if let Some(ct) = &expect.content_type {
-        super::content_type::check_content_type(ct, &part, &mut part_findings);
+        super::content_type::check_content_type(ct, part, &mut part_findings);
     }
     if let Some(d) = &expect.disposition {
-        super::disposition::check_disposition(d, &part, &mut part_findings);
+        super::disposition::check_disposition(d, part, &mut part_findings);
     }
     if let Some(m) = &expect.body_equals {
-        super::body::check_body_equals(m, &part, ctx, &mut part_findings);
+        super::body::check_body_equals(m, part, ctx, &mut part_findings);
     }
     if let Some(i) = &expect.image {
-        super::image::check_image(i, &part, ctx, &mut part_findings);
+        super::image::check_image(i, part, ctx, &mut part_findings);
     }
     for mut f in part_findings {
         f.check = format!("{label} {}", f.check);

@@ -30,6 +30,7 @@ pub async fn send(
         .host_str()
         .ok_or_else(|| TransportFailure::Other("URL has no host".into()))?;
     let port = url.port_or_known_default().unwrap_or(80);
+    let head = request_head(url, host, req)?;
     let stream = tokio::time::timeout(
         Duration::from_secs(10),
         tokio::net::TcpStream::connect((host, port)),
@@ -37,8 +38,33 @@ pub async fn send(
     .await
     .map_err(|_| TransportFailure::Connect(format!("connecting to {host}:{port} timed out")))?
     .map_err(|e| TransportFailure::Connect(format!("{host}:{port}: {e}")))?;
-    let (mut reader, mut writer) = stream.into_split();
+    let (mut reader, writer) = stream.into_split();
+    let write_task = spawn_writer(writer, head, req.body.clone());
+    let head = read_head(&mut reader).await;
+    // The server has answered (or failed): stop sending.
+    write_task.abort();
+    let ResponseHead {
+        status,
+        headers,
+        after_head,
+    } = head?;
+    let body = read_body(&mut reader, &headers, after_head, max_body).await;
+    Ok(RecordedResponse {
+        status,
+        headers,
+        body: body.kept,
+        body_len: body.len,
+        body_sha256: body.sha256,
+        truncated: body.truncated,
+    })
+}
 
+/// The request line and header section, ending with the blank line.
+fn request_head(
+    url: &url::Url,
+    host: &str,
+    req: &OutgoingRequest,
+) -> Result<String, TransportFailure> {
     let mut head = format!(
         "{} {}{} HTTP/1.1\r\nHost: {}\r\nContent-Length: {}\r\nConnection: close\r\nAccept-Encoding: identity\r\nUser-Agent: mediaconf/{}\r\n",
         req.method,
@@ -58,8 +84,17 @@ pub async fn send(
         head.push_str(&format!("{name}: {value}\r\n"));
     }
     head.push_str("\r\n");
-    let body = req.body.clone();
-    let write_task = tokio::spawn(async move {
+    Ok(head)
+}
+
+/// Writes the head and the body on the write half, in its own task (aborted once the server
+/// answers).
+fn spawn_writer(
+    mut writer: tokio::net::tcp::OwnedWriteHalf,
+    head: String,
+    body: RequestBody,
+) -> tokio::task::JoinHandle<std::io::Result<()>> {
+    tokio::spawn(async move {
         writer.write_all(head.as_bytes()).await?;
         // Zeros go out without a copy where the system allows it; what that path left unsent
         // (none where it works) is written as usual.
@@ -77,16 +112,26 @@ pub async fn send(
         // then drop the request without answering; the socket closes when the reader goes.
         writer.forget();
         Ok::<(), std::io::Error>(())
-    });
+    })
+}
 
+/// A response's status line and headers, and the bytes read after them.
+struct ResponseHead {
+    status: u16,
+    headers: Vec<(String, String)>,
+    after_head: Vec<u8>,
+}
+
+/// Reads until the header section is complete.
+async fn read_head(
+    reader: &mut tokio::net::tcp::OwnedReadHalf,
+) -> Result<ResponseHead, TransportFailure> {
     let mut buf = Vec::new();
     let mut chunk = vec![0u8; 64 * 1024];
-    // Read until the header section is complete.
-    let (status, headers, header_len) = loop {
+    loop {
         let n = match reader.read(&mut chunk).await {
             Ok(n) => n,
             Err(e) => {
-                write_task.abort();
                 let what = if e.kind() == std::io::ErrorKind::ConnectionReset {
                     "the target reset the connection before answering, while the body was being sent"
                 } else {
@@ -96,48 +141,58 @@ pub async fn send(
             }
         };
         if n == 0 {
-            write_task.abort();
             return Err(TransportFailure::Other(
                 "the target closed the connection before answering, while the body was being sent"
                     .into(),
             ));
         }
         buf.extend_from_slice(&chunk[..n]);
-        let mut parsed_headers = [httparse::EMPTY_HEADER; 64];
-        let mut response = httparse::Response::new(&mut parsed_headers);
-        match response.parse(&buf) {
-            Ok(httparse::Status::Complete(len)) => {
-                let status = response.code.unwrap_or(0);
-                let headers: Vec<(String, String)> = response
-                    .headers
-                    .iter()
-                    .map(|h| {
-                        (
-                            h.name.to_ascii_lowercase(),
-                            String::from_utf8_lossy(h.value).into_owned(),
-                        )
-                    })
-                    .collect();
-                break (status, headers, len);
-            }
-            Ok(httparse::Status::Partial) if buf.len() < MAX_HEADER_BYTES => {}
-            Ok(httparse::Status::Partial) => {
-                write_task.abort();
-                return Err(TransportFailure::Other(format!(
-                    "response header section longer than {MAX_HEADER_BYTES} bytes"
-                )));
-            }
-            Err(e) => {
-                write_task.abort();
-                return Err(TransportFailure::Other(format!(
-                    "malformed HTTP response: {e}"
-                )));
-            }
+        if let Some(head) = parse_head(&mut buf)? {
+            return Ok(head);
         }
-    };
-    // The server has answered: stop sending.
-    write_task.abort();
+    }
+}
 
+/// The head, once `buf` holds all of it (`buf` keeps the bytes after it); `None` while partial.
+fn parse_head(buf: &mut Vec<u8>) -> Result<Option<ResponseHead>, TransportFailure> {
+    let mut parsed_headers = [httparse::EMPTY_HEADER; 64];
+    let mut response = httparse::Response::new(&mut parsed_headers);
+    match response.parse(buf) {
+        Ok(httparse::Status::Complete(len)) => {
+            let status = response.code.unwrap_or(0);
+            let headers: Vec<(String, String)> = response
+                .headers
+                .iter()
+                .map(|h| {
+                    (
+                        h.name.to_ascii_lowercase(),
+                        String::from_utf8_lossy(h.value).into_owned(),
+                    )
+                })
+                .collect();
+            Ok(Some(ResponseHead {
+                status,
+                headers,
+                after_head: buf.split_off(len),
+            }))
+        }
+        Ok(httparse::Status::Partial) if buf.len() < MAX_HEADER_BYTES => Ok(None),
+        Ok(httparse::Status::Partial) => Err(TransportFailure::Other(format!(
+            "response header section longer than {MAX_HEADER_BYTES} bytes"
+        ))),
+        Err(e) => Err(TransportFailure::Other(format!(
+            "malformed HTTP response: {e}"
+        ))),
+    }
+}
+
+/// Reads the body (chunked, by `Content-Length`, or to the close), capped and hashed.
+async fn read_body(
+    reader: &mut tokio::net::tcp::OwnedReadHalf,
+    headers: &[(String, String)],
+    mut raw: Vec<u8>,
+    max_body: usize,
+) -> super::body::RecordedBody {
     let header = |name: &str| {
         headers
             .iter()
@@ -148,7 +203,7 @@ pub async fn send(
     let declared: Option<usize> = header("content-length").and_then(|v| v.parse().ok());
     let keep = max_body.min(KEPT_BODY_BYTES);
     let mut recorder = BodyRecorder::new(max_body, keep);
-    let mut raw = buf.split_off(header_len);
+    let mut chunk = vec![0u8; 64 * 1024];
     if chunked {
         // The answer to an upload is a small JSON object: read at most twice the keep limit of
         // chunked framing, then decode what arrived.
@@ -176,15 +231,7 @@ pub async fn send(
             recorder.mark_truncated();
         }
     }
-    let body = recorder.finish();
-    Ok(RecordedResponse {
-        status,
-        headers,
-        body: body.kept,
-        body_len: body.len,
-        body_sha256: body.sha256,
-        truncated: body.truncated,
-    })
+    recorder.finish()
 }
 
 /// Decodes a chunked body as far as it is well-formed.

@@ -1258,6 +1258,11 @@ mod tests {
             kind("X-Matrix origin=\"o\",é=1"),
             (K::BadCharacter { ch: 'é' }, 20)
         );
+    }
+
+    #[test]
+    fn parser_error_kinds_and_offsets_of_parameters() {
+        use XMatrixParseErrorKind as K;
         assert_eq!(
             kind(r#"X-Matrix origin "o""#),
             (

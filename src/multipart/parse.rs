@@ -388,147 +388,10 @@ fn parse_content_type(ct: &str) -> ContentTypeInfo {
         violations: Vec::new(),
         notes: Vec::new(),
     };
-    let malformed = |reason: String| Violation::MalformedContentType {
-        value: ct.to_owned(),
-        reason,
+    let Some((after_essence, is_multipart)) = parse_essence(ct, &mut info) else {
+        return info;
     };
-    // Every index used to slice `ct` sits right after an ASCII byte (or at 0 / the end), so it
-    // is a char boundary; `get` keeps that a non-panicking guarantee anyway.
-    let text = |a: usize, b: usize| ct.get(a..b).unwrap_or("");
-    let s = ct.as_bytes();
-    let mut i = 0;
-    skip_ows(s, &mut i);
-    let type_start = i;
-    skip_tchars(s, &mut i);
-    if i == type_start {
-        let reason = if i >= s.len() {
-            "it is empty".to_owned()
-        } else {
-            "no media type".to_owned()
-        };
-        info.violations.push(malformed(reason));
-        return info;
-    }
-    let type_end = i;
-    if s.get(i) != Some(&b'/') {
-        info.violations
-            .push(malformed("no `/` between type and subtype".to_owned()));
-        return info;
-    }
-    i += 1;
-    let subtype_start = i;
-    skip_tchars(s, &mut i);
-    if i == subtype_start {
-        info.violations
-            .push(malformed("no subtype after `/`".to_owned()));
-        return info;
-    }
-    let essence = text(type_start, i);
-    let is_multipart = text(type_start, type_end).eq_ignore_ascii_case("multipart");
-    if !essence.eq_ignore_ascii_case("multipart/mixed") {
-        info.violations.push(Violation::NotMultipartMixed {
-            actual: essence.to_owned(),
-        });
-    }
-
-    let mut boundary_quoted = false;
-    loop {
-        skip_ows(s, &mut i);
-        let Some(&c) = s.get(i) else { break };
-        if c != b';' {
-            let shown = ct.get(i..).and_then(|r| r.chars().next()).unwrap_or('?');
-            info.violations.push(malformed(format!(
-                "unexpected {shown:?} where `;` was expected"
-            )));
-            break;
-        }
-        i += 1;
-        skip_ows(s, &mut i);
-        match s.get(i) {
-            None => break,
-            Some(b';') => continue,
-            Some(_) => {}
-        }
-        let name_start = i;
-        skip_tchars(s, &mut i);
-        if i == name_start {
-            info.violations
-                .push(malformed("a parameter has no name".to_owned()));
-            break;
-        }
-        let name = text(name_start, i);
-        if s.get(i) != Some(&b'=') {
-            info.violations
-                .push(malformed(format!("parameter `{name}` has no `=value`")));
-            break;
-        }
-        i += 1;
-        let is_boundary = name.eq_ignore_ascii_case("boundary");
-        if info.boundary.is_some() {
-            info.notes.push(Note::ParameterAfterBoundary {
-                name: name.to_owned(),
-            });
-        }
-        let (value, quoted) = if s.get(i) == Some(&b'"') {
-            i += 1;
-            let mut v = Vec::new();
-            let mut closed = false;
-            while let Some(&c) = s.get(i) {
-                match c {
-                    b'\\' => {
-                        if let Some(&e) = s.get(i + 1) {
-                            v.push(e);
-                        }
-                        i += 2;
-                    }
-                    b'"' => {
-                        i += 1;
-                        closed = true;
-                        break;
-                    }
-                    _ => {
-                        v.push(c);
-                        i += 1;
-                    }
-                }
-            }
-            if !closed {
-                info.violations.push(malformed(format!(
-                    "the quoted value of parameter `{name}` is not terminated"
-                )));
-                break;
-            }
-            (String::from_utf8_lossy(&v).into_owned(), true)
-        } else {
-            let value_start = i;
-            while s.get(i).is_some_and(|c| !matches!(c, b';' | b' ' | b'\t')) {
-                i += 1;
-            }
-            let raw = text(value_start, i);
-            if !is_boundary {
-                if raw.is_empty() {
-                    info.violations
-                        .push(malformed(format!("parameter `{name}` has an empty value")));
-                } else if let Some(c) = raw.chars().find(|&c| !(c.is_ascii() && is_tchar(c as u8)))
-                {
-                    info.violations.push(malformed(format!(
-                        "the value of parameter `{name}` contains {c:?} and must be quoted"
-                    )));
-                }
-            }
-            (raw.to_owned(), false)
-        };
-        if is_boundary {
-            if info.boundary.is_some() {
-                info.violations
-                    .push(malformed("more than one `boundary` parameter".to_owned()));
-            } else {
-                boundary_quoted = quoted;
-                info.boundary = Some(value);
-            }
-        }
-    }
-
+    let boundary_quoted = parse_parameters(ct, after_essence, &mut info);
     match &info.boundary {
         None if is_multipart => info.violations.push(Violation::MissingBoundary),
         None => {}
@@ -545,6 +408,189 @@ fn parse_content_type(ct: &str) -> ContentTypeInfo {
         }
     }
     info
+}
+
+fn malformed(ct: &str, reason: String) -> Violation {
+    Violation::MalformedContentType {
+        value: ct.to_owned(),
+        reason,
+    }
+}
+
+/// `ct[a..b]`. Every index used to slice `ct` sits right after an ASCII byte (or at 0 / the
+/// end), so it is a char boundary; `get` keeps that a non-panicking guarantee anyway.
+fn text(ct: &str, a: usize, b: usize) -> &str {
+    ct.get(a..b).unwrap_or("")
+}
+
+/// `type/subtype`: where it ends and whether the type is `multipart`; `None` (with the
+/// violation recorded) when there is no media type.
+fn parse_essence(ct: &str, info: &mut ContentTypeInfo) -> Option<(usize, bool)> {
+    let s = ct.as_bytes();
+    let mut i = 0;
+    skip_ows(s, &mut i);
+    let type_start = i;
+    skip_tchars(s, &mut i);
+    if i == type_start {
+        let reason = if i >= s.len() {
+            "it is empty"
+        } else {
+            "no media type"
+        };
+        info.violations.push(malformed(ct, reason.to_owned()));
+        return None;
+    }
+    let type_end = i;
+    if s.get(i) != Some(&b'/') {
+        info.violations
+            .push(malformed(ct, "no `/` between type and subtype".to_owned()));
+        return None;
+    }
+    i += 1;
+    let subtype_start = i;
+    skip_tchars(s, &mut i);
+    if i == subtype_start {
+        info.violations
+            .push(malformed(ct, "no subtype after `/`".to_owned()));
+        return None;
+    }
+    let essence = text(ct, type_start, i);
+    if !essence.eq_ignore_ascii_case("multipart/mixed") {
+        info.violations.push(Violation::NotMultipartMixed {
+            actual: essence.to_owned(),
+        });
+    }
+    Some((
+        i,
+        text(ct, type_start, type_end).eq_ignore_ascii_case("multipart"),
+    ))
+}
+
+/// The `; name=value` parameters from `i` on; records the boundary and every violation.
+/// Returns whether the boundary was quoted.
+fn parse_parameters(ct: &str, mut i: usize, info: &mut ContentTypeInfo) -> bool {
+    let s = ct.as_bytes();
+    let mut boundary_quoted = false;
+    loop {
+        skip_ows(s, &mut i);
+        let Some(&c) = s.get(i) else { break };
+        if c != b';' {
+            let shown = ct.get(i..).and_then(|r| r.chars().next()).unwrap_or('?');
+            info.violations.push(malformed(
+                ct,
+                format!("unexpected {shown:?} where `;` was expected"),
+            ));
+            break;
+        }
+        i += 1;
+        skip_ows(s, &mut i);
+        match s.get(i) {
+            None => break,
+            Some(b';') => continue,
+            Some(_) => {}
+        }
+        let name_start = i;
+        skip_tchars(s, &mut i);
+        if i == name_start {
+            info.violations
+                .push(malformed(ct, "a parameter has no name".to_owned()));
+            break;
+        }
+        let name = text(ct, name_start, i);
+        if s.get(i) != Some(&b'=') {
+            info.violations
+                .push(malformed(ct, format!("parameter `{name}` has no `=value`")));
+            break;
+        }
+        i += 1;
+        let is_boundary = name.eq_ignore_ascii_case("boundary");
+        if info.boundary.is_some() {
+            info.notes.push(Note::ParameterAfterBoundary {
+                name: name.to_owned(),
+            });
+        }
+        let (value, quoted) = if s.get(i) == Some(&b'"') {
+            let Some(value) = quoted_value(s, &mut i) else {
+                info.violations.push(malformed(
+                    ct,
+                    format!("the quoted value of parameter `{name}` is not terminated"),
+                ));
+                break;
+            };
+            (value, true)
+        } else {
+            (token_value(ct, &mut i, name, is_boundary, info), false)
+        };
+        if is_boundary {
+            if info.boundary.is_some() {
+                info.violations.push(malformed(
+                    ct,
+                    "more than one `boundary` parameter".to_owned(),
+                ));
+            } else {
+                boundary_quoted = quoted;
+                info.boundary = Some(value);
+            }
+        }
+    }
+    boundary_quoted
+}
+
+/// A quoted-string starting at `s[*i]` (the opening quote), unescaped; `None` when it is not
+/// terminated.
+fn quoted_value(s: &[u8], i: &mut usize) -> Option<String> {
+    *i += 1;
+    let mut v = Vec::new();
+    while let Some(&c) = s.get(*i) {
+        match c {
+            b'\\' => {
+                if let Some(&e) = s.get(*i + 1) {
+                    v.push(e);
+                }
+                *i += 2;
+            }
+            b'"' => {
+                *i += 1;
+                return Some(String::from_utf8_lossy(&v).into_owned());
+            }
+            _ => {
+                v.push(c);
+                *i += 1;
+            }
+        }
+    }
+    None
+}
+
+/// An unquoted value up to `;` or whitespace; a value other than the boundary's must be a
+/// non-empty token.
+fn token_value(
+    ct: &str,
+    i: &mut usize,
+    name: &str,
+    is_boundary: bool,
+    info: &mut ContentTypeInfo,
+) -> String {
+    let s = ct.as_bytes();
+    let value_start = *i;
+    while s.get(*i).is_some_and(|c| !matches!(c, b';' | b' ' | b'\t')) {
+        *i += 1;
+    }
+    let raw = text(ct, value_start, *i);
+    if !is_boundary {
+        if raw.is_empty() {
+            info.violations.push(malformed(
+                ct,
+                format!("parameter `{name}` has an empty value"),
+            ));
+        } else if let Some(c) = raw.chars().find(|&c| !(c.is_ascii() && is_tchar(c as u8))) {
+            info.violations.push(malformed(
+                ct,
+                format!("the value of parameter `{name}` contains {c:?} and must be quoted"),
+            ));
+        }
+    }
+    raw.to_owned()
 }
 
 fn boundary_problems(b: &str, quoted: bool) -> Vec<BoundaryProblem> {

@@ -18,7 +18,6 @@ use crate::suite::Case;
 use crate::suite::model::{AuthMode, PeerAction, StepSpec};
 use crate::template;
 
-
 /// Headers worth showing in a failure, besides those the case checked.
 const SHOWN_HEADERS: &[&str] = &[
     "content-type",
@@ -67,10 +66,7 @@ type CaseVars = (BTreeMap<String, String>, Option<String>);
 
 /// The case's template values: the session's, its media, a unique value, a fresh media ID on
 /// the mock peer (returned too) and the time. `Err` names a media item that is not there.
-fn case_vars(
-    session: &Session,
-    case: &Case,
-) -> Result<CaseVars, (String, String)> {
+fn case_vars(session: &Session, case: &Case) -> Result<CaseVars, (String, String)> {
     let mut vars = session.base_vars.clone();
     for name in &case.media {
         match session.media.get(name) {

@@ -13,8 +13,8 @@ use super::case::{Case, MediaDef, Suite};
 use super::embedded;
 use super::error::{SuiteError, SuiteErrors};
 use super::model::{
-    BodySpec, CaseSpec, ExpectSpec, Need, RULE_GROUPS, RequestSpec, StepSpec, SuiteFile,
-    parse_aspect,
+    BodySpec, CaseSpec, ExpectSpec, Need, PeerExpect, RULE_GROUPS, RequestSpec, StepSpec,
+    SuiteFile, XMatrixSpec, parse_aspect,
 };
 use crate::spec_version::SpecVersion;
 use crate::template;
@@ -293,6 +293,63 @@ impl CaseValidation<'_> {
     fn validate_case(&mut self, spec: &CaseSpec, file_profile: &str, opt_in: bool) -> Option<Case> {
         let before = self.errors.len();
         let id = spec.id.get_ref().clone();
+        self.validate_id(spec, &id);
+        let since = self.version(&spec.since);
+        let until = spec.until.as_ref().and_then(|u| self.version(u));
+        let slow = self.slow_of(spec);
+        if let (Some(s), Some(u)) = (since, until)
+            && u < s
+        {
+            let span = spec.until.as_ref().map(|u| u.span());
+            self.error(
+                span,
+                format!("`until = \"{u}\"` is before `since = \"{s}\"`"),
+            );
+        }
+        let steps = self.steps_of(spec, &id);
+        let mut needs: BTreeSet<Need> = spec.needs.iter().copied().collect();
+        let mut media_used = BTreeSet::new();
+        let mut captured: BTreeSet<String> = BTreeSet::new();
+        for step in &steps {
+            self.validate_step(spec, step, &mut needs, &mut captured, &mut media_used);
+        }
+        self.needs_of_media(&media_used, &mut needs);
+        self.validate_scenario(spec, &mut needs);
+        self.validate_spec_url(spec);
+        if self.errors.len() > before {
+            return None;
+        }
+        let since = since?;
+        Some(Case {
+            id,
+            title: spec.title.clone(),
+            level: spec.level,
+            spec_ref: spec.spec.clone(),
+            spec_url: spec_url_of(spec, since, &steps),
+            since,
+            until,
+            profile: spec
+                .profile
+                .clone()
+                .unwrap_or_else(|| file_profile.to_string()),
+            opt_in,
+            api: spec.api,
+            peer_scenario: spec.peer_scenario.clone(),
+            needs,
+            media: media_used,
+            serial: spec.serial,
+            manual: spec.manual.clone(),
+            slow,
+            steps,
+            location: format!(
+                "{}:{}",
+                self.file.name,
+                self.lines.line_at(&self.file.text, spec.id.span().start)
+            ),
+        })
+    }
+
+    fn validate_id(&mut self, spec: &CaseSpec, id: &str) {
         let id_ok = !id.is_empty()
             && id.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
             && id
@@ -304,31 +361,26 @@ impl CaseValidation<'_> {
                 format!("case id `{id}` must look like `C-04` or `B-01.thumbnail`"),
             );
         }
-        let since = self.version(&spec.since);
-        let until = spec.until.as_ref().and_then(|u| self.version(u));
-        let slow = spec.slow.as_ref().and_then(|s| match parse_wait(s.get_ref()) {
-            Some(d) => Some(d),
-            None => {
-                self.error(
-                    Some(s.span()),
-                    format!(
-                        "`slow = \"{}\"` is not a duration (write e.g. \"60s\", \"2s\" or \"500ms\")",
-                        s.get_ref()
-                    ),
-                );
-                None
-            }
-        });
-        if let (Some(s), Some(u)) = (since, until)
-            && u < s
-        {
-            let span = spec.until.as_ref().map(|u| u.span());
+    }
+
+    fn slow_of(&mut self, spec: &CaseSpec) -> Option<std::time::Duration> {
+        let s = spec.slow.as_ref()?;
+        let parsed = parse_wait(s.get_ref());
+        if parsed.is_none() {
             self.error(
-                span,
-                format!("`until = \"{u}\"` is before `since = \"{s}\"`"),
+                Some(s.span()),
+                format!(
+                    "`slow = \"{}\"` is not a duration (write e.g. \"60s\", \"2s\" or \"500ms\")",
+                    s.get_ref()
+                ),
             );
         }
+        parsed
+    }
 
+    /// The case's steps: `[[case.step]]`, or the one step of `[case.request]` and
+    /// `[case.expect]`; a case with neither needs a scenario or `manual`.
+    fn steps_of(&mut self, spec: &CaseSpec, id: &str) -> Vec<StepSpec> {
         let mut steps: Vec<StepSpec> = spec.steps.clone();
         match (&spec.request, spec.steps.is_empty()) {
             (Some(_), false) => self.error(
@@ -369,109 +421,149 @@ impl CaseValidation<'_> {
                 }
             }
         }
+        steps
+    }
 
-        let mut needs: BTreeSet<Need> = spec.needs.iter().copied().collect();
-        let mut media_used = BTreeSet::new();
-        let mut captured: BTreeSet<String> = BTreeSet::new();
-        for step in &steps {
-            if let Some(n) = step.request.auth.need() {
-                needs.insert(n);
-            }
-            if step.request.api.unwrap_or(spec.api) == super::model::Api::Federation {
-                needs.insert(Need::FederationApi);
-            }
-            if let Some(x) = &step.request.xmatrix {
-                let span = step.request.path.span();
-                if step.request.auth != super::model::AuthMode::XMatrix {
-                    self.error(
-                        Some(span.clone()),
-                        "`xmatrix` needs `auth = \"x-matrix\"`".to_string(),
-                    );
-                }
-                if let Some(v) = &x.variant
-                    && crate::run::signer::variant_by_name(v).is_none()
-                {
-                    let names: Vec<&str> = crate::federation::xmatrix::HeaderVariant::ALL
-                        .iter()
-                        .map(|v| v.name())
-                        .collect();
-                    self.error(
-                        Some(span.clone()),
-                        format!(
-                            "unknown X-Matrix variant `{v}` (known: {})",
-                            names.join(", ")
-                        ),
-                    );
-                }
-                for t in [&x.destination, &x.sign_uri].into_iter().flatten() {
-                    self.check_template(span.clone(), t, &captured, &mut media_used);
-                }
-            }
-            if step.peer.is_some() {
-                needs.insert(Need::Federation);
-            }
-            if step.peer.is_some() && !spec.serial {
-                self.error(Some(step.request.path.span()), "a step with a `peer` action changes shared state: mark the case `serial = true`".to_string());
-            }
-            self.validate_request(&step.request, &captured, &mut media_used);
-            self.validate_expect(&step.request, &step.expect, &captured, &mut media_used);
-            if let Some(p) = &step.expect.peer {
-                let span = step.request.path.span();
-                if spec.peer_scenario.is_none() {
-                    self.error(
-                        Some(span.clone()),
-                        "`expect.peer` judges what the mock peer received for the case's peer media: add `peer-scenario = \"…\"` to the case".to_string(),
-                    );
-                }
-                let first = p.first.iter().flat_map(|f| f.0.iter());
-                let patterns = first
-                    .chain(&p.requested)
-                    .chain(&p.not_requested)
-                    .chain(p.query.keys());
-                for t in patterns {
-                    self.check_template(span.clone(), t, &captured, &mut media_used);
-                }
-            }
-            if step.background && !step.capture.is_empty() {
+    /// One step: what it needs, its X-Matrix options, request, expectations and captures.
+    fn validate_step(
+        &mut self,
+        spec: &CaseSpec,
+        step: &StepSpec,
+        needs: &mut BTreeSet<Need>,
+        captured: &mut BTreeSet<String>,
+        media_used: &mut BTreeSet<String>,
+    ) {
+        let span = step.request.path.span();
+        if let Some(n) = step.request.auth.need() {
+            needs.insert(n);
+        }
+        if step.request.api.unwrap_or(spec.api) == super::model::Api::Federation {
+            needs.insert(Need::FederationApi);
+        }
+        if let Some(x) = &step.request.xmatrix {
+            self.validate_xmatrix(step, x, captured, media_used);
+        }
+        if step.peer.is_some() {
+            needs.insert(Need::Federation);
+        }
+        if step.peer.is_some() && !spec.serial {
+            self.error(
+                Some(span.clone()),
+                "a step with a `peer` action changes shared state: mark the case `serial = true`"
+                    .to_string(),
+            );
+        }
+        self.validate_request(&step.request, captured, media_used);
+        self.validate_expect(&step.request, &step.expect, captured, media_used);
+        if let Some(p) = &step.expect.peer {
+            self.validate_expect_peer(spec, span.clone(), p, captured, media_used);
+        }
+        if step.background && !step.capture.is_empty() {
+            self.error(
+                Some(span.clone()),
+                "a `background = true` step cannot `capture` (later steps do not wait for it)"
+                    .to_string(),
+            );
+        }
+        if step
+            .request
+            .headers
+            .keys()
+            .any(|k| k.eq_ignore_ascii_case("authorization"))
+            && step.request.auth != super::model::AuthMode::None
+        {
+            self.error(
+                Some(span),
+                "an explicit `Authorization` header needs `auth = \"none\"` (otherwise two are sent)".to_string(),
+            );
+        }
+        self.validate_captures(step, captured);
+    }
+
+    fn validate_xmatrix(
+        &mut self,
+        step: &StepSpec,
+        x: &XMatrixSpec,
+        captured: &BTreeSet<String>,
+        media_used: &mut BTreeSet<String>,
+    ) {
+        let span = step.request.path.span();
+        if step.request.auth != super::model::AuthMode::XMatrix {
+            self.error(
+                Some(span.clone()),
+                "`xmatrix` needs `auth = \"x-matrix\"`".to_string(),
+            );
+        }
+        if let Some(v) = &x.variant
+            && crate::run::signer::variant_by_name(v).is_none()
+        {
+            let names: Vec<&str> = crate::federation::xmatrix::HeaderVariant::ALL
+                .iter()
+                .map(|v| v.name())
+                .collect();
+            self.error(
+                Some(span.clone()),
+                format!(
+                    "unknown X-Matrix variant `{v}` (known: {})",
+                    names.join(", ")
+                ),
+            );
+        }
+        for t in [&x.destination, &x.sign_uri].into_iter().flatten() {
+            self.check_template(span.clone(), t, captured, media_used);
+        }
+    }
+
+    fn validate_expect_peer(
+        &mut self,
+        spec: &CaseSpec,
+        span: std::ops::Range<usize>,
+        p: &PeerExpect,
+        captured: &BTreeSet<String>,
+        media_used: &mut BTreeSet<String>,
+    ) {
+        if spec.peer_scenario.is_none() {
+            self.error(
+                Some(span.clone()),
+                "`expect.peer` judges what the mock peer received for the case's peer media: add `peer-scenario = \"…\"` to the case".to_string(),
+            );
+        }
+        let first = p.first.iter().flat_map(|f| f.0.iter());
+        let patterns = first
+            .chain(&p.requested)
+            .chain(&p.not_requested)
+            .chain(p.query.keys());
+        for t in patterns {
+            self.check_template(span.clone(), t, captured, media_used);
+        }
+    }
+
+    /// Capture names and regexes; a foreground step's captures are usable by later steps.
+    fn validate_captures(&mut self, step: &StepSpec, captured: &mut BTreeSet<String>) {
+        for (name, cap) in &step.capture {
+            if !valid_name(name) {
                 self.error(
                     Some(step.request.path.span()),
-                    "a `background = true` step cannot `capture` (later steps do not wait for it)"
-                        .to_string(),
+                    format!("capture name `{name}` may only use letters, digits, `-` and `_`"),
                 );
             }
-            if step
-                .request
-                .headers
-                .keys()
-                .any(|k| k.eq_ignore_ascii_case("authorization"))
-                && step.request.auth != super::model::AuthMode::None
+            if let Some(re) = &cap.regex
+                && let Err(e) = crate::pattern::compile(re)
             {
                 self.error(
                     Some(step.request.path.span()),
-                    "an explicit `Authorization` header needs `auth = \"none\"` (otherwise two are sent)".to_string(),
+                    format!("capture `{name}`: invalid regex: {e}"),
                 );
             }
-            for (name, cap) in &step.capture {
-                if !valid_name(name) {
-                    self.error(
-                        Some(step.request.path.span()),
-                        format!("capture name `{name}` may only use letters, digits, `-` and `_`"),
-                    );
-                }
-                if let Some(re) = &cap.regex
-                    && let Err(e) = crate::pattern::compile(re)
-                {
-                    self.error(
-                        Some(step.request.path.span()),
-                        format!("capture `{name}`: invalid regex: {e}"),
-                    );
-                }
-                if !step.background {
-                    captured.insert(name.clone());
-                }
+            if !step.background {
+                captured.insert(name.clone());
             }
         }
-        for m in &media_used {
+    }
+
+    /// Media owned by the second user need that account; any media needs the user.
+    fn needs_of_media(&self, media_used: &BTreeSet<String>, needs: &mut BTreeSet<Need>) {
+        for m in media_used {
             if let Some(def) = self.media.get(m)
                 && def.spec.owner == super::model::Account::OtherUser
             {
@@ -481,6 +573,11 @@ impl CaseValidation<'_> {
         if !media_used.is_empty() {
             needs.insert(Need::User);
         }
+    }
+
+    /// The peer scenario exists; `{peer_media_id}` needs one; the preview variables need the
+    /// preview page.
+    fn validate_scenario(&mut self, spec: &CaseSpec, needs: &mut BTreeSet<Need>) {
         if let Some(name) = &spec.peer_scenario {
             needs.insert(Need::MockPeer);
             if crate::peer::scenario::Scenario::from_name(name).is_none() {
@@ -508,6 +605,9 @@ impl CaseValidation<'_> {
         {
             needs.insert(Need::PreviewPage);
         }
+    }
+
+    fn validate_spec_url(&mut self, spec: &CaseSpec) {
         if let Some(u) = &spec.spec_url
             && !u.get_ref().starts_with("https://")
         {
@@ -519,50 +619,6 @@ impl CaseValidation<'_> {
                 ),
             );
         }
-        if self.errors.len() > before {
-            return None;
-        }
-        let since = since?;
-        let requests: Vec<(&str, &str)> = steps
-            .iter()
-            .map(|s| (s.request.method.as_str(), s.request.path.get_ref().as_str()))
-            .collect();
-        let spec_url = match &spec.spec_url {
-            Some(u) => u.get_ref().clone(),
-            None => super::spec_url::derive_spec_url(&super::spec_url::SpecUrlInput {
-                spec_ref: &spec.spec,
-                since,
-                api: spec.api,
-                requests: &requests,
-            }),
-        };
-        Some(Case {
-            id,
-            title: spec.title.clone(),
-            level: spec.level,
-            spec_ref: spec.spec.clone(),
-            spec_url,
-            since,
-            until,
-            profile: spec
-                .profile
-                .clone()
-                .unwrap_or_else(|| file_profile.to_string()),
-            opt_in,
-            api: spec.api,
-            peer_scenario: spec.peer_scenario.clone(),
-            needs,
-            media: media_used,
-            serial: spec.serial,
-            manual: spec.manual.clone(),
-            slow,
-            steps,
-            location: format!(
-                "{}:{}",
-                self.file.name,
-                self.lines.line_at(&self.file.text, spec.id.span().start)
-            ),
-        })
     }
 
     fn check_template(
@@ -905,6 +961,23 @@ fn collect_strings(v: &serde_json::Value, out: &mut Vec<String>) {
         }),
         _ => {}
     }
+}
+
+/// `spec-url`, else the URL derived from the case's quote, version and requests.
+fn spec_url_of(spec: &CaseSpec, since: SpecVersion, steps: &[StepSpec]) -> String {
+    if let Some(u) = &spec.spec_url {
+        return u.get_ref().clone();
+    }
+    let requests: Vec<(&str, &str)> = steps
+        .iter()
+        .map(|s| (s.request.method.as_str(), s.request.path.get_ref().as_str()))
+        .collect();
+    super::spec_url::derive_spec_url(&super::spec_url::SpecUrlInput {
+        spec_ref: &spec.spec,
+        since,
+        api: spec.api,
+        requests: &requests,
+    })
 }
 
 #[cfg(test)]
