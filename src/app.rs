@@ -75,13 +75,13 @@ pub fn run_cli(cli: Cli) -> i32 {
         },
         Command::Completions(args) => {
             let mut command = <Cli as clap::CommandFactory>::command();
-            clap_complete::generate(
-                args.shell,
-                &mut command,
-                "mediaconf",
-                &mut std::io::stdout(),
-            );
-            EXIT_OK
+            let mut script = Vec::new();
+            clap_complete::generate(args.shell, &mut command, "mediaconf", &mut script);
+            match std::io::Write::write_all(&mut std::io::stdout(), &script) {
+                Ok(()) => EXIT_OK,
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => EXIT_OK,
+                Err(e) => usage_error(&format!("cannot write the completions: {e}")),
+            }
         }
         Command::Man => {
             let command = <Cli as clap::CommandFactory>::command();
@@ -137,6 +137,18 @@ fn list(args: &ListArgs) -> i32 {
     for w in &settings.warnings {
         eprintln!("warning: {w}");
     }
+    match write_list(&settings) {
+        Ok(()) => EXIT_OK,
+        // `mediaconf list | head` closes the pipe early: not an error.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => EXIT_OK,
+        Err(e) => usage_error(&format!("cannot write the list: {e}")),
+    }
+}
+
+/// One line per selected case, then the count.
+fn write_list(settings: &crate::settings::ListSettings) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
     let profiles = &settings.profiles;
     let mut n = 0;
     for case in settings
@@ -147,7 +159,8 @@ fn list(args: &ListArgs) -> i32 {
         .filter(|c| settings.selection.check(&c.id).is_ok())
     {
         n += 1;
-        println!(
+        writeln!(
+            out,
             "{:<24} {:<6} {:<10} {:<14} {}  [{}]",
             case.id,
             case.level.as_str(),
@@ -155,10 +168,10 @@ fn list(args: &ListArgs) -> i32 {
             case.version_range(),
             case.title,
             case.spec_ref
-        );
+        )?;
     }
-    println!("{n} cases");
-    EXIT_OK
+    writeln!(out, "{n} cases")?;
+    out.flush()
 }
 
 /// Writes the example config file (an existing one only with `--force`).

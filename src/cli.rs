@@ -295,12 +295,14 @@ pub struct RunArgs {
     /// Largest response body read, in MiB (longer bodies are cut and reported as such).
     #[arg(long, default_value_t = 64, value_name = "MIB", value_parser = clap::value_parser!(u64).range(1..=4096))]
     pub max_body_mib: u64,
-    /// Register with this registration token (m.login.registration_token).
+    /// Register with this registration token (m.login.registration_token). A value may begin
+    /// with `-` (random secrets often do).
     #[arg(
         long,
         env = "MEDIACONF_REGISTRATION_TOKEN",
         hide_env_values = true,
-        value_name = "T"
+        value_name = "T",
+        allow_hyphen_values = true
     )]
     pub registration_token: Option<String>,
     /// Register through Synapse's shared-secret admin API.
@@ -308,7 +310,8 @@ pub struct RunArgs {
         long,
         env = "MEDIACONF_REGISTRATION_SHARED_SECRET",
         hide_env_values = true,
-        value_name = "S"
+        value_name = "S",
+        allow_hyphen_values = true
     )]
     pub registration_shared_secret: Option<String>,
     /// Use this existing account's access token instead of registering.
@@ -316,7 +319,8 @@ pub struct RunArgs {
         long,
         env = "MEDIACONF_USER_TOKEN",
         hide_env_values = true,
-        value_name = "TOKEN"
+        value_name = "TOKEN",
+        allow_hyphen_values = true
     )]
     pub user_token: Option<String>,
     #[command(flatten)]

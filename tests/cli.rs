@@ -314,3 +314,51 @@ fn a_key_file_readable_by_others_gets_a_warning_with_the_fix() {
         "{warning}"
     );
 }
+
+#[test]
+fn a_secret_beginning_with_a_dash_is_its_flags_value() {
+    for flag in [
+        "--registration-shared-secret",
+        "--registration-token",
+        "--user-token",
+    ] {
+        let (code, stdout, stderr) = mediaconf(&[
+            "run",
+            "--no-config",
+            "--target",
+            "http://127.0.0.1:1",
+            flag,
+            "-_xSecretFromBase64url",
+        ]);
+        // The value is taken, so the run gets as far as the (unreachable) target.
+        assert_eq!(code, 2, "{flag}: {stderr}");
+        assert!(!stderr.contains("unexpected argument"), "{flag}: {stderr}");
+        assert!(stderr.contains("not reachable"), "{flag}: {stderr}");
+        assert!(
+            !stdout.contains("SecretFromBase64url") && !stderr.contains("SecretFromBase64url"),
+            "{flag}: the secret was printed"
+        );
+    }
+}
+
+#[test]
+fn list_into_a_closed_pipe_ends_quietly() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mediaconf"))
+        .args(["list"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    // The reader is gone (as `| head -1` would be): the rest of the list meets a closed pipe.
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!first.is_empty());
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+}

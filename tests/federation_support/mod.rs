@@ -475,7 +475,11 @@ impl Fake {
             }
             // Local client downloads are not needed by the profiles this fake serves.
             Endpoint::ClientMedia(..) => Err(error(404, "M_NOT_FOUND", "Not found")),
-            // Frozen: the deprecated endpoint serves nothing remote and fetches nothing.
+            // Frozen: the deprecated endpoint serves nothing remote and fetches nothing (with
+            // `DeprecatedAnswers502`, it says so with a 502 instead of a 404).
+            Endpoint::LegacyDownload(..) if self.remote == RemoteFault::DeprecatedAnswers502 => {
+                Err(error(502, "M_UNKNOWN", "Not available locally"))
+            }
             Endpoint::LegacyDownload(..) => Err(error(404, "M_NOT_FOUND", "Not found")),
             Endpoint::Cdn(id) => self.cdn(&req, &id).await,
         }

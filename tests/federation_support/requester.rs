@@ -39,6 +39,9 @@ pub enum RemoteFault {
     DoesNotSign,
     /// The federation requests are signed for (and name) another destination.
     SignsWrongDestination,
+    /// The deprecated download fetches nothing remote, as frozen, but answers 502 instead of
+    /// 404.
+    DeprecatedAnswers502,
 }
 
 impl RemoteFault {
@@ -51,6 +54,7 @@ impl RemoteFault {
         RemoteFault::AcceptsThreeParts,
         RemoteFault::DoesNotSign,
         RemoteFault::SignsWrongDestination,
+        RemoteFault::DeprecatedAnswers502,
     ];
 }
 

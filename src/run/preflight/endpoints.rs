@@ -43,7 +43,7 @@ pub fn previews_disabled_answer(r: &RecordedResponse) -> bool {
         || (r.status == 403 && errcode_of(r).as_deref() == Some("M_FORBIDDEN"))
 }
 
-fn errcode_of(r: &RecordedResponse) -> Option<String> {
+pub fn errcode_of(r: &RecordedResponse) -> Option<String> {
     r.json().and_then(|j| {
         j.get("errcode")
             .and_then(|e| e.as_str())

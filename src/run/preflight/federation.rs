@@ -284,11 +284,20 @@ async fn signed_probe(
         crate::check::status::describe_status(response),
         crate::check::body_excerpt(&response.body, response.body_len, 160)
     );
-    // The probe asks for media that does not exist: a 404 or a 2xx means the signature was
-    // accepted (the unsigned probe before showed that the endpoint exists, so even a 404
-    // M_UNRECOGNIZED is about the media); anything else is a refusal, diagnosed from what the
-    // target did on our key server.
-    let accepted = response.is_success() || response.status == 404;
+    // The probe asks for media that does not exist: only an authentication refusal says the
+    // signature was not accepted; a 404, a 504 M_NOT_YET_UPLOADED or any other answer about the
+    // media came after the signature was verified. A refusal is diagnosed from what the target
+    // did on our key server.
+    let errcode = super::endpoints::errcode_of(response);
+    let accepted = match read_signed_probe(response.status, errcode.as_deref()) {
+        ProbeReading::Accepted => true,
+        ProbeReading::Refused => false,
+        ProbeReading::Unknown => {
+            return Ok(FederationSetup::Unverified(format!(
+                "not known whether the target accepts our signature: {answer}; the federation cases run and judge that endpoint"
+            )));
+        }
+    };
     if !accepted {
         let fetches = key_requests(&peer.observations());
         return Err(diagnose_refusal(&RefusalFacts {
@@ -375,4 +384,54 @@ fn unreachable(base: &str, failure: &crate::exchange::TransportFailure) -> Strin
     format!(
         "the target's federation API at {base} is not reachable: {failure} (pass --federation-url)"
     )
+}
+
+/// What the answer to the signed probe says about our signature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProbeReading {
+    /// Anything but an authentication refusal: the signature was verified, the answer is about
+    /// the (unknown) media.
+    Accepted,
+    /// 401, 403, or 400 `M_UNAUTHORIZED` (a header the target could not read).
+    Refused,
+    /// A 5xx without a Matrix error (a proxy's page): the target's own answer is unknown.
+    Unknown,
+}
+
+/// Reads the signed probe's answer by its status and Matrix error code. Pure.
+pub fn read_signed_probe(status: u16, errcode: Option<&str>) -> ProbeReading {
+    match (status, errcode) {
+        (401 | 403, _) | (400, Some("M_UNAUTHORIZED")) => ProbeReading::Refused,
+        (500..=599, None) => ProbeReading::Unknown,
+        _ => ProbeReading::Accepted,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_an_authentication_refusal_refuses_the_signed_probe() {
+        for (status, errcode, reading) in [
+            (404, Some("M_NOT_FOUND"), ProbeReading::Accepted),
+            (404, Some("M_UNRECOGNIZED"), ProbeReading::Accepted),
+            (504, Some("M_NOT_YET_UPLOADED"), ProbeReading::Accepted),
+            (200, None, ProbeReading::Accepted),
+            (400, Some("M_INVALID_PARAM"), ProbeReading::Accepted),
+            (502, Some("M_UNKNOWN"), ProbeReading::Accepted),
+            (401, Some("M_UNAUTHORIZED"), ProbeReading::Refused),
+            (403, Some("M_FORBIDDEN"), ProbeReading::Refused),
+            (403, None, ProbeReading::Refused),
+            (400, Some("M_UNAUTHORIZED"), ProbeReading::Refused),
+            (502, None, ProbeReading::Unknown),
+            (500, None, ProbeReading::Unknown),
+        ] {
+            assert_eq!(
+                read_signed_probe(status, errcode),
+                reading,
+                "{status} {errcode:?}"
+            );
+        }
+    }
 }
