@@ -2,6 +2,9 @@
 
 use std::process::Command;
 
+#[allow(dead_code)]
+mod support;
+
 fn mediaconf(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_mediaconf"))
         .args(args)
@@ -361,4 +364,37 @@ fn list_into_a_closed_pipe_ends_quietly() {
     assert!(!first.is_empty());
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(out.status.code(), Some(0), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cases_left_out_by_case_are_one_line() {
+    let fake = support::fake_target::FakeTarget::start(support::fake_target::Fault::None).await;
+    let url = fake.url();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_mediaconf"))
+            .args(["run", "--no-config", "--color", "never", "--target", &url])
+            .args(["--profile", "client", "--case", "A-01.*"])
+            .env_remove("MEDIACONF_TARGET")
+            .env_remove("MEDIACONF_REGISTRATION_TOKEN")
+            .env_remove("MEDIACONF_REGISTRATION_SHARED_SECRET")
+            .env_remove("MEDIACONF_USER_TOKEN")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.contains("not selected"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{stdout}");
+    let n: usize = lines[0]
+        .split_whitespace()
+        .next()
+        .and_then(|w| w.parse().ok())
+        .unwrap_or_else(|| panic!("no count in {:?}", lines[0]));
+    assert!(n > 50, "{stdout}");
+    assert!(lines[0].contains("A-01.*"), "{stdout}");
+    assert!(stdout.contains("A-01.download"), "{stdout}");
 }

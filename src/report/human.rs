@@ -57,6 +57,9 @@ pub struct HumanReporter<W: RawStream + AsLockedWrite> {
     /// Lines of the event being handled, written in one go when it is done: stdout is
     /// line-buffered, and one write per line was one system call per line.
     pending: String,
+    /// Cases `--case`/`--skip` left out, and the first such reason: one line in the summary
+    /// instead of one per case.
+    not_selected: (usize, Option<String>),
 }
 
 /// Runs longer than this name their three slowest cases in the summary.
@@ -86,6 +89,7 @@ impl<W: RawStream + AsLockedWrite> HumanReporter<W> {
             verbose: true,
             last_profile: None,
             durations: Vec::new(),
+            not_selected: (0, None),
             pending: String::new(),
         }
     }
@@ -205,6 +209,11 @@ impl<W: RawStream + AsLockedWrite> HumanReporter<W> {
                     pb.finish_and_clear();
                 }
                 self.print_causes(causes);
+                if let (n @ 1.., why) = &self.not_selected {
+                    let why = why.as_deref().unwrap_or_default();
+                    let line = self.paint(DIM, &format!("{n} not selected ({why})"));
+                    self.emit(&line);
+                }
                 if *elapsed > SLOW_RUN {
                     let line = slowest_line(&mut self.durations);
                     self.emit(&line);
@@ -260,6 +269,13 @@ impl<W: RawStream + AsLockedWrite> HumanReporter<W> {
     }
 
     fn print_verdict(&mut self, v: &Verdict) {
+        if v.outcome == Outcome::Skipped
+            && let Some(why) = v.reason.strip_prefix("not selected: ")
+        {
+            self.not_selected.0 += 1;
+            self.not_selected.1.get_or_insert_with(|| sanitize(why));
+            return;
+        }
         let (mark, style) = match v.outcome {
             Outcome::Passed if v.level == Level::Info => ("ℹ", DIM),
             Outcome::Passed => ("✔", GREEN),
