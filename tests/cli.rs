@@ -9,6 +9,9 @@ fn mediaconf(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_mediaconf"))
         .args(args)
         .env_remove("MEDIACONF_TARGET")
+        .env_remove("MEDIACONF_REGISTRATION_TOKEN")
+        .env_remove("MEDIACONF_REGISTRATION_SHARED_SECRET")
+        .env_remove("MEDIACONF_USER_TOKEN")
         .output()
         .unwrap();
     (
@@ -370,20 +373,22 @@ fn list_into_a_closed_pipe_ends_quietly() {
 async fn cases_left_out_by_case_are_one_line() {
     let fake = support::fake_target::FakeTarget::start(support::fake_target::Fault::None).await;
     let url = fake.url();
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_mediaconf"))
-            .args(["run", "--no-config", "--color", "never", "--target", &url])
-            .args(["--profile", "client", "--case", "A-01.*"])
-            .env_remove("MEDIACONF_TARGET")
-            .env_remove("MEDIACONF_REGISTRATION_TOKEN")
-            .env_remove("MEDIACONF_REGISTRATION_SHARED_SECRET")
-            .env_remove("MEDIACONF_USER_TOKEN")
-            .output()
-            .unwrap()
+    let (_, stdout, _) = tokio::task::spawn_blocking(move || {
+        mediaconf(&[
+            "run",
+            "--no-config",
+            "--color",
+            "never",
+            "--target",
+            &url,
+            "--profile",
+            "client",
+            "--case",
+            "A-01.*",
+        ])
     })
     .await
     .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
     let lines: Vec<&str> = stdout
         .lines()
         .filter(|l| l.contains("not selected"))

@@ -112,6 +112,22 @@ impl BodyRecorder {
 }
 
 impl RecordedBody {
+    /// The response this body ends, with its status line and headers.
+    pub fn into_response(
+        self,
+        status: u16,
+        headers: Vec<(String, String)>,
+    ) -> crate::exchange::RecordedResponse {
+        crate::exchange::RecordedResponse {
+            status,
+            headers,
+            body: self.kept,
+            body_len: self.len,
+            body_sha256: self.sha256,
+            truncated: self.truncated,
+        }
+    }
+
     /// Hex SHA-256 of the `len` bytes received.
     pub fn sha256(&self) -> String {
         self.sha256

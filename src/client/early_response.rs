@@ -49,14 +49,7 @@ pub async fn send(
         after_head,
     } = head?;
     let body = read_body(&mut reader, &headers, after_head, max_body).await;
-    Ok(RecordedResponse {
-        status,
-        headers,
-        body: body.kept,
-        body_len: body.len,
-        body_sha256: body.sha256,
-        truncated: body.truncated,
-    })
+    Ok(body.into_response(status, headers))
 }
 
 /// The request line and header section, ending with the blank line.

@@ -189,14 +189,7 @@ impl HttpClient {
             .finish(complete)
             .map_err(TransportFailure::Other)?
             .finish();
-        Ok(RecordedResponse {
-            status,
-            headers,
-            body: body.kept,
-            body_len: body.len,
-            body_sha256: body.sha256,
-            truncated: body.truncated,
-        })
+        Ok(body.into_response(status, headers))
     }
 
     /// Sends a request and, when asked, follows 307/308 with the same method and body. The
