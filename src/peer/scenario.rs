@@ -144,8 +144,8 @@ scenarios! {
     OneByteChunks = "one-byte-chunks": "valid multipart sent chunked, one byte per chunk",
     NoContentLength = "no-content-length": "valid multipart sent chunked, without Content-Length",
     Unrecognized = "unrecognized": "404 M_UNRECOGNIZED on the federation path; the PNG on /_matrix/media/v3/download",
-    NotFound = "not-found": "404 M_NOT_FOUND on the federation path; the PNG on the deprecated path",
-    NotFoundHtml = "not-found-html": "404 with an HTML body on the federation path; the PNG on the deprecated path",
+    NotFound = "not-found": "404 M_NOT_FOUND on both paths (the media does not exist)",
+    NotFoundHtml = "not-found-html": "404 with an HTML body on the federation path; 404 M_NOT_FOUND on the deprecated path",
     BadRequestUnrecognized = "bad-request-unrecognized": "400 M_UNRECOGNIZED on the federation path; the PNG on the deprecated path",
     Unauthorized = "unauthorized": "401 M_UNAUTHORIZED on the federation path; the PNG on the deprecated path",
     Forbidden = "forbidden": "403 M_FORBIDDEN on the federation path; the PNG on the deprecated path",
@@ -202,19 +202,57 @@ impl Scenario {
 
 /// The answer of `scenario` at `endpoint`.
 pub fn answer(scenario: Scenario, endpoint: Endpoint, ctx: &Context<'_>) -> Answer {
-    let inline = format!("inline; filename=\"{REMOTE_FILENAME}\"");
     match endpoint {
         Endpoint::Cdn => Answer::png(ctx.png, &format!("inline; filename=\"{CDN_FILENAME}\"")),
-        Endpoint::LegacyDownload | Endpoint::LegacyThumbnail => match scenario {
-            Scenario::ServerError => Answer::matrix_error(500, "M_UNKNOWN"),
-            _ => Answer::png(ctx.png, &inline),
-        },
+        Endpoint::LegacyDownload | Endpoint::LegacyThumbnail => legacy(scenario, ctx),
         Endpoint::FederationDownload | Endpoint::FederationThumbnail => {
             if let Some(refused) = scenario.refusal() {
                 return refused;
             }
             federation(scenario, ctx)
         }
+    }
+}
+
+/// The deprecated path serves the scenario's own media (bytes, type, file name, size), so a
+/// fallback or a legacy-first fetch is judged on the same ground as the federation path; media
+/// that does not exist (`not-found*`) is not found there either.
+fn legacy(scenario: Scenario, ctx: &Context<'_>) -> Answer {
+    let inline = format!("inline; filename=\"{REMOTE_FILENAME}\"");
+    let png_with = |content_type: Option<&str>, disposition: Option<&str>| {
+        let mut headers = Vec::new();
+        if let Some(ct) = content_type {
+            headers.push(("Content-Type", ct.to_owned()));
+        }
+        if let Some(cd) = disposition {
+            headers.push(("Content-Disposition", cd.to_owned()));
+        }
+        Answer::new(200, headers, AnswerBody::Full(ctx.png.to_vec()))
+    };
+    match scenario {
+        Scenario::ServerError => Answer::matrix_error(500, "M_UNKNOWN"),
+        Scenario::NotFound | Scenario::NotFoundHtml => Answer::matrix_error(404, "M_NOT_FOUND"),
+        Scenario::NoDisposition => png_with(Some("image/png"), None),
+        Scenario::NoContentType => png_with(None, Some(&inline)),
+        Scenario::NoPartHeaders => png_with(None, None),
+        Scenario::NonAsciiFilename => png_with(
+            Some("image/png"),
+            Some("inline; filename*=UTF-8''%C3%A9t%C3%A9.png"),
+        ),
+        Scenario::Location | Scenario::LocationHttps | Scenario::LocationRelative => {
+            Answer::png(ctx.png, &format!("inline; filename=\"{CDN_FILENAME}\""))
+        }
+        Scenario::Slow => {
+            let mut answer = Answer::png(ctx.png, &inline);
+            answer.delay = SLOW_DELAY;
+            answer
+        }
+        Scenario::TooLarge => Answer::new(
+            200,
+            vec![("Content-Type", "image/png".to_owned())],
+            AnswerBody::Zeros(TOO_LARGE_BYTES),
+        ),
+        _ => Answer::png(ctx.png, &inline),
     }
 }
 
@@ -394,8 +432,6 @@ mod tests {
     fn refusals_refuse_on_federation_and_serve_on_the_deprecated_path() {
         for (s, status) in [
             (Scenario::Unrecognized, 404),
-            (Scenario::NotFound, 404),
-            (Scenario::NotFoundHtml, 404),
             (Scenario::BadRequestUnrecognized, 400),
             (Scenario::Unauthorized, 401),
             (Scenario::Forbidden, 403),
@@ -409,10 +445,79 @@ mod tests {
             let legacy = answer(s, Endpoint::LegacyDownload, &ctx());
             assert_eq!((legacy.status, body(&legacy)), (200, PNG.to_vec()));
         }
-        assert_eq!(
-            answer(Scenario::ServerError, Endpoint::LegacyDownload, &ctx()).status,
-            500
-        );
+        for s in [
+            Scenario::ServerError,
+            Scenario::NotFound,
+            Scenario::NotFoundHtml,
+        ] {
+            let federation = answer(s, Endpoint::FederationDownload, &ctx()).status;
+            let legacy = answer(s, Endpoint::LegacyDownload, &ctx()).status;
+            assert_eq!(legacy, federation, "{s:?}");
+        }
+    }
+
+    /// The media of the federation path's media part, or of the CDN a Location points at:
+    /// (type, file name in the disposition, bytes).
+    fn federation_media(s: Scenario) -> (Option<String>, Option<String>, Vec<u8>) {
+        let a = answer(s, Endpoint::FederationDownload, &ctx());
+        let parsed = parse(header(&a, "content-type").unwrap(), &body(&a));
+        match parsed.media().map(|m| m.content) {
+            Some(crate::multipart::MediaContent::Bytes {
+                content_type,
+                content_disposition,
+                body,
+            }) => (
+                content_type,
+                content_disposition.map(|d| file_name(&d)),
+                body,
+            ),
+            Some(crate::multipart::MediaContent::Location { .. }) => {
+                let cdn = answer(s, Endpoint::Cdn, &ctx());
+                let cd = header(&cdn, "content-disposition").map(file_name);
+                let ct = header(&cdn, "content-type").map(str::to_owned);
+                (ct, cd, body(&cdn))
+            }
+            None => panic!("{s:?} has no media part"),
+        }
+    }
+
+    fn file_name(disposition: &str) -> String {
+        disposition
+            .split_once(';')
+            .map_or("", |(_, params)| params.trim())
+            .to_owned()
+    }
+
+    #[test]
+    fn the_deprecated_path_serves_the_same_media() {
+        for s in Scenario::ALL.iter().copied().filter(|s| {
+            s.refusal().is_none()
+                && !matches!(
+                    s,
+                    Scenario::ServerError
+                        | Scenario::TopLevelRedirect
+                        | Scenario::TooLarge
+                        | Scenario::OnePart
+                        | Scenario::MetadataNotJson
+                        | Scenario::MetadataArray
+                        | Scenario::NoBoundary
+                        | Scenario::ThreeParts
+                        | Scenario::NoCloseDelimiter
+                )
+        }) {
+            let legacy = answer(s, Endpoint::LegacyDownload, &ctx());
+            let got = (
+                header(&legacy, "content-type").map(str::to_owned),
+                header(&legacy, "content-disposition").map(file_name),
+                body(&legacy),
+            );
+            assert_eq!(got, federation_media(s), "{s:?}");
+            assert_eq!(legacy.status, 200, "{s:?}");
+        }
+        let slow = answer(Scenario::Slow, Endpoint::LegacyDownload, &ctx());
+        assert_eq!(slow.delay, SLOW_DELAY);
+        let large = answer(Scenario::TooLarge, Endpoint::LegacyDownload, &ctx());
+        assert_eq!(large.body, AnswerBody::Zeros(TOO_LARGE_BYTES));
     }
 
     #[test]

@@ -274,7 +274,11 @@ impl StepsRun<'_> {
             verdict.outcome = Outcome::Skipped;
             verdict.reason = why;
         }
-        if let Some(problem) = self.blocker {
+        let fetch_path = match (&self.blocker, &self.peer_media_id) {
+            (None, Some(id)) => fetch_path_blocker(case, &self.session.peer_requests(id)),
+            _ => None,
+        };
+        if let Some(problem) = self.blocker.or(fetch_path) {
             verdict.outcome = Outcome::Blocked;
             verdict.reason = format!("blocked by {}: {}", problem.by, problem.why);
             verdict.set_up = Some(problem);
@@ -282,6 +286,34 @@ impl StepsRun<'_> {
         verdict.steps = self.reports;
         verdict
     }
+}
+
+/// Why a blocked remote case did not exercise its rule: its scenario is served over the
+/// federation endpoint, and the target fetched the media from the deprecated one instead.
+pub const LEGACY_FIRST: &str = "the target fetched the media from the deprecated /_matrix/media/*/download and never asked /_matrix/federation/v1/media/*, where the case's scenario is served";
+
+/// A case with a mock-peer scenario is blocked when the target fetched its media only from
+/// the deprecated endpoint, unless the case judges the fetch path itself (G-02, G-11, G-13…).
+fn fetch_path_blocker(
+    case: &Case,
+    requests: &[crate::exchange::PeerRequest],
+) -> Option<SetUpProblem> {
+    let judges_fetch_path = case
+        .steps
+        .iter()
+        .filter_map(|s| s.expect.peer.as_ref())
+        .any(crate::suite::model::PeerExpect::judges_fetch_path);
+    let over_federation = requests
+        .iter()
+        .any(|r| r.path.starts_with("/_matrix/federation/"));
+    let from_legacy = requests
+        .iter()
+        .any(|r| r.path.starts_with("/_matrix/media/"));
+    (!judges_fetch_path && !over_federation && from_legacy).then(|| SetUpProblem {
+        by: "remote fetch path".into(),
+        why: LEGACY_FIRST.into(),
+        need: None,
+    })
 }
 
 /// A step that checks the endpoint exists (`not-errcode = ["M_UNRECOGNIZED"]`) is the one that

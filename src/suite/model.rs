@@ -441,6 +441,19 @@ pub struct PeerExpect {
     pub signed: bool,
 }
 
+impl PeerExpect {
+    /// Whether the expectation is about how the target fetched (which paths, in which order,
+    /// or not at all), so the case judges a fetch that never used the federation path itself.
+    /// Patterns about other paths (a `Location`'s `/cdn/…`) do not count.
+    pub fn judges_fetch_path(&self) -> bool {
+        let first = self.first.iter().flat_map(|f| f.0.iter());
+        let mut patterns = first.chain(&self.requested).chain(&self.not_requested);
+        patterns.any(|p| p.contains("/_matrix/"))
+            || self.contacted == Some(false)
+            || (self.contacted == Some(true) && !self.signed)
+    }
+}
+
 /// JSON body expectations.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]

@@ -42,6 +42,9 @@ pub enum RemoteFault {
     /// The deprecated download fetches nothing remote, as frozen, but answers 502 instead of
     /// 404.
     DeprecatedAnswers502,
+    /// Remote media is fetched from the deprecated `/_matrix/media/v3/download` first; the
+    /// federation endpoint only when that fails (a real server does this).
+    LegacyFirst,
 }
 
 impl RemoteFault {
@@ -55,6 +58,7 @@ impl RemoteFault {
         RemoteFault::DoesNotSign,
         RemoteFault::SignsWrongDestination,
         RemoteFault::DeprecatedAnswers502,
+        RemoteFault::LegacyFirst,
     ];
 }
 
@@ -124,6 +128,11 @@ impl Fake {
     }
 
     async fn fetch_remote(&self, server: &str, id: &str) -> Result<Content, Fail> {
+        if self.remote_has(RemoteFault::LegacyFirst)
+            && let Ok(content) = self.fallback(server, id).await
+        {
+            return Ok(content);
+        }
         let answer = self
             .signed_get(
                 server,
