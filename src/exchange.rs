@@ -155,8 +155,11 @@ pub enum SignatureVerdict {
     NotSigned,
     /// Signed by `origin` with `key`, verified with the key the origin publishes.
     Verified { origin: String, key: String },
-    /// Signed, but it does not verify (or could not be verified); the reason says why.
+    /// Signed, but it does not verify; the reason says why.
     Invalid(String),
+    /// Signed by the target's own name, but the peer could not fetch the target's key document
+    /// (e.g. its federation API is unreachable from here): the signature was not judged.
+    Unverifiable(String),
 }
 
 impl std::fmt::Display for SignatureVerdict {
@@ -167,6 +170,7 @@ impl std::fmt::Display for SignatureVerdict {
                 write!(f, "signed by {origin} ({key}), verified")
             }
             SignatureVerdict::Invalid(why) => write!(f, "bad signature: {why}"),
+            SignatureVerdict::Unverifiable(why) => write!(f, "not verifiable: {why}"),
         }
     }
 }

@@ -262,3 +262,37 @@ async fn probe_profiles_report_not_implemented_endpoints() {
         );
     }
 }
+
+/// With the target's federation API out of reach, the peer cannot fetch the target's key: no
+/// case judges a signature it could not check (G-03 never fails on a valid signature), and
+/// nothing fails at all.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unreachable_federation_api_never_fails_a_signature_case() {
+    let fake = FakeFederation::start_requester(RemoteFault::None).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let nowhere = format!("http://127.0.0.1:{}", free_port());
+    let mut args: Vec<std::ffi::OsString> = vec![
+        "--target".into(),
+        fake.url().into(),
+        "--federation-url".into(),
+        nowhere.clone().into(),
+        "--profile".into(),
+        "remote".into(),
+        "--timeout".into(),
+        "15".into(),
+    ];
+    args.extend(harness::peer_args(dir.path()));
+    let run = harness::run_mediaconf(args, "federation API out of reach".into()).await;
+    let g03 = &run.cases["G-03"];
+    assert!(
+        matches!(g03.outcome.as_str(), "skipped" | "blocked"),
+        "G-03 is {} ({})",
+        g03.outcome,
+        g03.reason
+    );
+    assert!(g03.reason.contains("federation API"), "{}", g03.reason);
+    for (id, c) in &run.cases {
+        assert_ne!(c.outcome, "failed", "{id}: {}", c.reason);
+    }
+    assert_eq!(run.exit_code, Some(2), "{}", run.output);
+}

@@ -110,6 +110,11 @@ impl SignatureJudge {
         loop {
             let doc = match self.key_document(&parsed.origin, fresh).await {
                 Ok(d) => d,
+                // The target's own name, whose key we could not fetch: not judged. Another
+                // origin (one we were not told where to ask) is a bad signature.
+                Err(e) if self.sources.contains_key(&parsed.origin) => {
+                    return SignatureVerdict::Unverifiable(e);
+                }
                 Err(e) => return SignatureVerdict::Invalid(e),
             };
             let public = doc

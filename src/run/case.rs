@@ -156,6 +156,9 @@ impl StepsRun<'_> {
         let report = judge(self.session, self.case, step, &exchange, vars);
         let failed = !report.findings.is_empty();
         capture(step, &exchange, vars);
+        if self.blocker.is_none() {
+            self.blocker = unverifiable_signature(step, &exchange);
+        }
         if failed && self.blocker.is_none() && !judges_existence(step) {
             self.blocker = not_served_blocker(self.session, &exchange).or_else(|| {
                 step.setup
@@ -286,6 +289,22 @@ impl StepsRun<'_> {
         verdict.steps = self.reports;
         verdict
     }
+}
+
+/// A step that judges the target's signatures (`expect.peer.signed`) when the peer could not
+/// fetch the target's key: the rule was not exercised, the case is blocked by that.
+fn unverifiable_signature(step: &StepSpec, exchange: &Exchange) -> Option<SetUpProblem> {
+    if !step.expect.peer.as_ref().is_some_and(|p| p.signed) {
+        return None;
+    }
+    exchange.peer.iter().find_map(|r| match &r.signature {
+        crate::exchange::SignatureVerdict::Unverifiable(why) => Some(SetUpProblem {
+            by: "the mock peer's key fetch".into(),
+            why: format!("the target's signature could not be judged: {why}"),
+            need: None,
+        }),
+        _ => None,
+    })
 }
 
 /// Why a blocked remote case did not exercise its rule: its scenario is served over the

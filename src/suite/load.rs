@@ -457,6 +457,10 @@ impl CaseValidation<'_> {
         self.validate_expect(&step.request, &step.expect, captured, media_used);
         if let Some(p) = &step.expect.peer {
             self.validate_expect_peer(spec, span.clone(), p, captured, media_used);
+            // Judging the target's signatures needs its key, served by its federation API.
+            if p.signed {
+                needs.insert(Need::FederationApi);
+            }
         }
         if step.background && !step.capture.is_empty() {
             self.error(
