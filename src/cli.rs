@@ -110,7 +110,8 @@ pub struct PeerServeArgs {
     /// Where the peer listens (HTTPS).
     #[arg(long, default_value = "127.0.0.1:8448", value_name = "ADDR")]
     pub listen: std::net::SocketAddr,
-    /// The peer's server name as homeservers reach it (default: the listen address).
+    /// The peer's server name as homeservers reach it (default: `localhost:PORT` for a
+    /// loopback listen address, else the listen address).
     #[arg(long, value_name = "NAME")]
     pub server_name: Option<String>,
     /// Where the plain-HTTP CDN for Location scenarios listens (default: a free port).
@@ -200,7 +201,8 @@ pub struct PeerArgs {
     /// Where the tester's key server listens (HTTPS).
     #[arg(long, default_value = "127.0.0.1:8448", value_name = "ADDR")]
     pub peer_listen: std::net::SocketAddr,
-    /// The tester's server name as the target reaches it (default: the listen address).
+    /// The tester's server name as the target reaches it (default: `localhost:PORT` for a
+    /// loopback listen address, else the listen address).
     #[arg(long, value_name = "NAME")]
     pub peer_server_name: Option<String>,
     /// Where the key server's CA certificate is written (give it to the target to trust); it is

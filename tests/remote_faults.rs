@@ -142,6 +142,18 @@ async fn check_fault(fault: RemoteFault) {
             println!("{fault:?}: {id} {}: {}", c.outcome, c.reason);
         }
     }
+    // The mock peer preflight line is a ✔ only for a first request over federation whose
+    // signature verified.
+    let doubtful = matches!(
+        fault,
+        RemoteFault::LegacyFirst | RemoteFault::DoesNotSign | RemoteFault::SignsWrongDestination
+    );
+    if run.output.contains("✔ mock peer") == doubtful {
+        problems.push(format!(
+            "the mock peer preflight line is {}a ✔",
+            if doubtful { "" } else { "not " }
+        ));
+    }
     let must_broken = harness::compare_broken(&run.cases, breaks(fault), &mut problems);
     // A failed MUST case exits 1; otherwise a blocked case (not run) exits 2.
     let blocked = run.cases.values().any(|c| c.outcome == "blocked");

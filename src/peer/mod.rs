@@ -25,3 +25,46 @@ pub use key_document::{
 };
 pub use server::{Observation, Peer, PeerConfig, PeerError};
 pub use tls::{PeerTls, TlsError};
+
+/// The peer's server name when none is given: `localhost:PORT` for a loopback or unspecified
+/// listen address (some servers refuse to fetch keys from an IP-literal server name, and the
+/// peer's certificate has a `localhost` name), else the listen address itself.
+pub fn default_server_name(listen: std::net::SocketAddr) -> String {
+    if listen.ip().is_loopback() || listen.ip().is_unspecified() {
+        format!("localhost:{}", listen.port())
+    } else {
+        listen.to_string()
+    }
+}
+
+/// Whether a server name's host is an IP literal (`127.0.0.1:8448`, `[::1]:8448`).
+pub fn is_ip_literal(server_name: &str) -> bool {
+    let host = match server_name.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or(rest),
+        None => server_name.rsplit_once(':').map_or(server_name, |(h, _)| h),
+    };
+    host.parse::<std::net::IpAddr>().is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_name_is_localhost_on_loopback() {
+        let name = |a: &str| default_server_name(a.parse().unwrap());
+        assert_eq!(name("127.0.0.1:8448"), "localhost:8448");
+        assert_eq!(name("[::1]:9000"), "localhost:9000");
+        assert_eq!(name("0.0.0.0:8448"), "localhost:8448");
+        assert_eq!(name("192.0.2.7:8448"), "192.0.2.7:8448");
+    }
+
+    #[test]
+    fn ip_literals_are_recognised() {
+        assert!(is_ip_literal("127.0.0.1:8448"));
+        assert!(is_ip_literal("[::1]:8448"));
+        assert!(is_ip_literal("10.1.2.3"));
+        assert!(!is_ip_literal("localhost:8448"));
+        assert!(!is_ip_literal("example.org"));
+    }
+}

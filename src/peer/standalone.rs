@@ -20,7 +20,7 @@ pub async fn serve(args: &PeerServeArgs) -> i32 {
     let server_name = args
         .server_name
         .clone()
-        .unwrap_or_else(|| args.listen.to_string());
+        .unwrap_or_else(|| super::default_server_name(args.listen));
     let key = match SigningKey::load_or_create(&args.signing_key) {
         Ok(k) => k,
         Err(e) => {

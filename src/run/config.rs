@@ -42,7 +42,7 @@ impl FederationSettings {
             peer_server_name: peer
                 .peer_server_name
                 .clone()
-                .unwrap_or_else(|| peer.peer_listen.to_string()),
+                .unwrap_or_else(|| crate::peer::default_server_name(peer.peer_listen)),
             ca_out: peer.peer_ca_out.clone(),
             federation_url,
             cdn_listen: peer.peer_cdn_listen,

@@ -178,7 +178,7 @@ async fn probe_peer(session: &Session, peer: &Peer, ledger: &mut Ledger<'_>) {
         None => Err("no user account to ask the target for remote media".into()),
     };
     match probed {
-        Ok(detail) => ledger.report("mock peer", true, detail),
+        Ok(contacted) => ledger.report("mock peer", contacted.verified, contacted.detail),
         Err(reason) => ledger.unavailable_after("mock peer", &[Need::MockPeer], reason),
     }
 }

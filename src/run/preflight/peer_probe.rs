@@ -2,6 +2,7 @@
 //! whether the peer was contacted. Needs the running peer and the user; adds nothing but the
 //! finding (the `remote` cases are blocked by it when the target never came).
 
+use crate::exchange::SignatureVerdict;
 use crate::peer::Peer;
 use crate::run::session::Session;
 
@@ -13,7 +14,11 @@ use crate::run::session::Session;
 /// minutes by default). The federation set-up just sent it a signed request from the peer,
 /// which makes Synapse reset that backoff, so an uncontacted probe is tried again, three times
 /// in all, a second apart.
-pub async fn probe_remote(session: &Session, peer: &Peer, token: &str) -> Result<String, String> {
+pub async fn probe_remote(
+    session: &Session,
+    peer: &Peer,
+    token: &str,
+) -> Result<Contacted, String> {
     let mut attempt = 1;
     loop {
         match probe_remote_once(session, peer, token).await {
@@ -29,7 +34,11 @@ pub async fn probe_remote(session: &Session, peer: &Peer, token: &str) -> Result
     }
 }
 
-async fn probe_remote_once(session: &Session, peer: &Peer, token: &str) -> Result<String, String> {
+async fn probe_remote_once(
+    session: &Session,
+    peer: &Peer,
+    token: &str,
+) -> Result<Contacted, String> {
     let media_id = format!("inline-bytes_{}probe", session.unique());
     let name = peer.server_name();
     let request = crate::client::OutgoingRequest {
@@ -58,9 +67,23 @@ async fn probe_remote_once(session: &Session, peer: &Peer, token: &str) -> Resul
         ));
     }
     let first = &seen[0];
-    Ok(format!(
+    let sent = format!(
         "a client download of mxc://{name}/{media_id} made the target send {} ({}); the client got {answer}",
         first.line(),
         first.signature
-    ))
+    );
+    Ok(Contacted {
+        verified: matches!(first.signature, SignatureVerdict::Verified { .. })
+            && first.path.starts_with("/_matrix/federation/"),
+        detail: sent,
+    })
+}
+
+/// The target contacted the peer: how, and whether its first request was a federation request
+/// whose signature verified (only then is the preflight line a ✔; otherwise the cases run and
+/// judge what it did: G-02 the path, G-03 the signature).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Contacted {
+    pub verified: bool,
+    pub detail: String,
 }

@@ -24,6 +24,17 @@ pub fn key_requests(observations: &[crate::peer::Observation]) -> Vec<String> {
         .collect()
 }
 
+/// When our server name is an IP literal, that may be why the target never came for our key.
+pub fn ip_literal_hint(peer_server_name: &str) -> String {
+    if !crate::peer::is_ip_literal(peer_server_name) {
+        return String::new();
+    }
+    let port = peer_server_name.rsplit_once(':').map_or("8448", |(_, p)| p);
+    format!(
+        "; our server name {peer_server_name} is an IP literal, and some servers never fetch keys from one: pass --peer-server-name localhost:{port}"
+    )
+}
+
 /// The reason and fix for a refused signed probe, from what happened: whether the target
 /// fetched our key at all, and which key id it asked for. The generic requirement comes first,
 /// then per-implementation hints. Pure.
@@ -34,8 +45,9 @@ pub fn diagnose_refusal(f: &RefusalFacts) -> String {
     );
     if f.key_requests.is_empty() {
         return format!(
-            "the target refused our signed request and never fetched our key ({}): {trust}",
-            f.answer
+            "the target refused our signed request and never fetched our key ({}): {trust}{}",
+            f.answer,
+            ip_literal_hint(&f.peer_server_name)
         );
     }
     let asked_other: Vec<&str> = f
@@ -107,6 +119,19 @@ mod tests {
                 "{d}"
             );
         }
+    }
+
+    #[test]
+    fn an_ip_literal_name_is_named_as_a_possible_cause() {
+        let d = diagnose_refusal(&facts(&[], 401));
+        assert!(
+            d.contains("is an IP literal") && d.contains("--peer-server-name localhost:9443"),
+            "{d}"
+        );
+        let mut named = facts(&[], 401);
+        named.peer_server_name = "localhost:9443".into();
+        let d = diagnose_refusal(&named);
+        assert!(!d.contains("IP literal"), "{d}");
     }
 
     #[test]
