@@ -293,6 +293,9 @@ fn breaks(fault: Fault) -> &'static [&'static str] {
         // H-08/H-09 (and their .status GAP twins) want guests refused on upload and create.
         // H-10 still passes: the async PUT is then refused with 403 M_FORBIDDEN (not the owner).
         Fault::GuestCanUpload => &["H-08", "H-08.status", "H-09", "H-09.status"],
+        // Each of H-10 and H-10.status writes to its own created item, so both see the 200 (and
+        // the cases using the shared `pending` item are untouched).
+        Fault::GuestCanPutCreatedMedia => &["H-10", "H-10.status"],
         // The guest download and thumbnail cases; H-12 (INFO) allows 403.
         Fault::GuestCannotDownload => &["H-03", "H-04", "H-05"],
         // Guests get 200 on config and preview_url, v1 (H-06, H-07) and v3 (H-11.*), and the
@@ -625,6 +628,7 @@ fault_tests! {
     preview_refuses_users => PreviewRefusesUsers,
     guest_honours_body => GuestHonoursBody,
     guest_can_upload => GuestCanUpload,
+    guest_can_put_created_media => GuestCanPutCreatedMedia,
     guest_cannot_download => GuestCannotDownload,
     guest_can_use_config_and_preview => GuestCanUseConfigAndPreview,
     not_frozen => NotFrozen,

@@ -166,6 +166,8 @@ pub enum Fault {
     GuestHonoursBody,
     /// Guests may upload and create media.
     GuestCanUpload,
+    /// A guest's async PUT to media a user created is accepted (no guest or owner check).
+    GuestCanPutCreatedMedia,
     /// Guests get 403 M_GUEST_ACCESS_FORBIDDEN on download and thumbnail.
     GuestCannotDownload,
     /// Guests may call media config and preview_url (v1 and v3).
@@ -1120,6 +1122,13 @@ impl Fake {
     }
 
     fn async_upload(&self, req: &Req, server: &str, id: &str) -> Reply {
+        if self.has(Fault::GuestCanPutCreatedMedia) && self.caller(req).is_ok_and(|s| s.guest) {
+            let content = self.content_of(req)?;
+            if let Some(m) = lock(&self.db).media.get_mut(id) {
+                m.content = Some(content);
+                return Ok(json_response(200, &json!({})));
+            }
+        }
         let s = self.uploader(req)?;
         self.check_size(req)?;
         let lax = self.has(Fault::PutNoExistenceCheck);
