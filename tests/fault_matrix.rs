@@ -698,6 +698,14 @@ async fn federation_cases_are_skipped_when_the_federation_api_is_elsewhere() {
     let mut allowed = args.clone();
     let run = harness::run_mediaconf(args, "federation API elsewhere".into()).await;
     assert_eq!(run.exit_code, Some(2), "{}", run.output);
+    // The preflight line leads with the fix: the URL given is the one that does not serve
+    // it, so the suggestion is the server name's federation port.
+    assert!(
+        run.output.lines().any(|l| l.starts_with("preflight")
+            && l.contains("federation API: pass --federation-url https://fake.test:8448: ")),
+        "{}",
+        run.output
+    );
     assert!(
         run.output.lines().any(|l| l.starts_with("did not run:")
             && l.contains("federation")

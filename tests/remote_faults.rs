@@ -236,16 +236,31 @@ async fn a_target_that_never_contacts_the_peer_gets_the_remote_cases_skipped_wit
         assert_eq!(c.outcome, "skipped", "{id}: {}", c.reason);
         // The serial cases also sign a request as the peer, which cannot work either: they
         // are skipped for the federation set-up, which names the unreachable key server.
-        let peer_reason = c.reason.contains("never contacted the mock peer")
-            && c.reason.contains("ip_range_blacklist");
+        let peer_reason = c.reason.contains("never contacted the mock peer");
         let federation_reason = c.reason.contains("preflight federation");
         assert!(
-            (peer_reason || federation_reason) && c.reason.contains(&unreachable),
+            (peer_reason && c.reason.contains(&unreachable)) || federation_reason,
             "{id}: {}",
             c.reason
         );
     }
     assert!(run.output.contains("--allow-skipped"), "{}", run.output);
+    // The preflight line has the fix, for each implementation.
+    assert!(
+        run.output.lines().any(|l| l.starts_with("preflight")
+            && l.contains("never contacted the mock peer")
+            && l.contains("ip_range_blacklist")
+            && l.contains("Conduit family")),
+        "{}",
+        run.output
+    );
+    assert!(
+        run.output.lines().any(|l| l.starts_with("preflight")
+            && l.contains("federation")
+            && l.contains(&unreachable)),
+        "{}",
+        run.output
+    );
 }
 
 /// The opt-in probe profiles report what the target serves, never a failure: the fake serves
@@ -306,5 +321,40 @@ async fn an_unreachable_federation_api_never_fails_a_signature_case() {
     for (id, c) in &run.cases {
         assert_ne!(c.outcome, "failed", "{id}: {}", c.reason);
     }
+    assert_eq!(run.exit_code, Some(2), "{}", run.output);
+}
+
+/// A plain-HTTP target whose federation API shares the client port: discovery finds
+/// `https://` there, which cannot work. The preflight line starts with the flag and the URL
+/// that does (the client port answers our key request), nothing is judged on it, exit 2.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_plain_http_target_is_told_which_federation_url_to_pass() {
+    let fake = FakeFederation::start_requester(RemoteFault::None).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let port = fake.url().rsplit(':').next().unwrap().to_string();
+    let mut args: Vec<std::ffi::OsString> = vec![
+        "--target".into(),
+        fake.url().into(),
+        "--server-name".into(),
+        format!("127.0.0.1:{port}").into(),
+        "--profile".into(),
+        "federation,remote".into(),
+        "--timeout".into(),
+        "10".into(),
+    ];
+    args.extend(harness::peer_args(dir.path()));
+    let run = harness::run_mediaconf(args, "plain-HTTP federation".into()).await;
+    let wanted = format!("federation API: pass --federation-url {}: ", fake.url());
+    assert!(
+        run.output
+            .lines()
+            .any(|l| l.starts_with("preflight") && l.contains(&wanted)),
+        "{}",
+        run.output
+    );
+    for (id, c) in &run.cases {
+        assert_ne!(c.outcome, "failed", "{id}: {}", c.reason);
+    }
+    assert!(!run.output.contains("✔ mock peer"), "{}", run.output);
     assert_eq!(run.exit_code, Some(2), "{}", run.output);
 }

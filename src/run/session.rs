@@ -40,6 +40,9 @@ pub struct Session {
     pub not_served: Vec<NotServed>,
     /// The mock peer (our key server with the media scenarios), when it runs.
     pub peer: Option<std::sync::Arc<crate::peer::Peer>>,
+    /// The target's name and version (`Synapse 1.163.2`), when it says: hints name its
+    /// settings first.
+    pub server_version: Option<String>,
     counter: AtomicU64,
 }
 
@@ -81,6 +84,7 @@ impl Session {
             federation: None,
             not_served: Vec::new(),
             peer: None,
+            server_version: None,
             counter: AtomicU64::new(0),
         }
     }

@@ -135,6 +135,7 @@ pub async fn extra(
     accounts: &AccountClient<'_>,
     user: &User,
     needs: &BTreeSet<Need>,
+    server_version: Option<&str>,
     ledger: &mut Ledger<'_>,
 ) -> ExtraAccounts {
     let registered = |suffix: &'static str, need: Need| {
@@ -175,7 +176,7 @@ pub async fn extra(
             Need::LoggedOut,
             |e| format!("making a logged-out token failed: {e}"),
         ),
-        guest: guest_account(guest, ledger),
+        guest: guest_account(guest, server_version, ledger),
     }
 }
 
@@ -199,6 +200,7 @@ fn kept<T>(
 
 fn guest_account(
     made: Option<Result<Account, String>>,
+    server_version: Option<&str>,
     ledger: &mut Ledger<'_>,
 ) -> Option<Account> {
     match made? {
@@ -207,14 +209,12 @@ fn guest_account(
             Some(guest)
         }
         Err(e) => {
-            ledger.report("guest registration", false, e.clone());
-            ledger.mark(
-                Need::Guest,
-                "preflight guest registration",
-                format!(
-                    "guest registration is not available on the target ({e}); for Synapse: allow_guest_access: true"
-                ),
+            let why = format!(
+                "guest registration is not available on the target ({e}): {}",
+                super::hints::hint(super::hints::Topic::Guests, server_version, "")
             );
+            ledger.report("guest registration", false, why.clone());
+            ledger.mark(Need::Guest, "preflight guest registration", why);
             None
         }
     }

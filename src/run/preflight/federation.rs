@@ -308,6 +308,7 @@ async fn signed_probe(
             peer_server_name: settings.peer_server_name.clone(),
             ca_path: peer.ca_path().display().to_string(),
             key_requests: fetches,
+            server_version: session.server_version.clone(),
         }));
     }
     Ok(FederationSetup::Verified(format!(
@@ -339,7 +340,8 @@ async fn api_answer(session: &Session) -> Result<(), String> {
             return match session.http.send(key, false).await.response {
                 Ok(_) => Ok(()),
                 Err(e) => Err(format!(
-                    "{}; GET /_matrix/key/v2/server got no answer either: {e}",
+                    "{}: {}; GET /_matrix/key/v2/server got no answer either: {e}",
+                    suggest_federation_url(session).await,
                     unreachable(&session.federation_base, media_failure)
                 )),
             };
@@ -347,7 +349,8 @@ async fn api_answer(session: &Session) -> Result<(), String> {
     };
     if is_unrecognized_endpoint(response) {
         return Err(format!(
-            "{} does not serve the federation media API ({} answered {} {}); pass --federation-url with the target's federation base URL",
+            "{}: {} does not serve the federation media API ({} answered {} {})",
+            suggest_federation_url(session).await,
             session.federation_base,
             exchange.request.line(),
             response.status,
@@ -355,6 +358,38 @@ async fn api_answer(session: &Session) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// "pass --federation-url URL", where URL is the client base URL when our key request is
+/// answered there with a key document (a server with one listener for both APIs), else
+/// `https://HOST:8448` for the server name's host.
+async fn suggest_federation_url(session: &Session) -> String {
+    let request = crate::client::OutgoingRequest {
+        method: "GET".into(),
+        url: format!("{}/_matrix/key/v2/server", session.base),
+        headers: Vec::new(),
+        body: Default::default(),
+        timeout: session.timeout,
+    };
+    let serves_keys = session.base != session.federation_base
+        && session
+            .http
+            .send(request, false)
+            .await
+            .response
+            .is_ok_and(|r| {
+                r.status == 200 && r.json().is_some_and(|j| j.get("server_name").is_some())
+            });
+    let url = if serves_keys {
+        session.base.clone()
+    } else {
+        let host = match session.server_name.rsplit_once(':') {
+            Some((host, port)) if port.parse::<u16>().is_ok() => host,
+            _ => session.server_name.as_str(),
+        };
+        format!("https://{host}:8448")
+    };
+    format!("pass --federation-url {url}")
 }
 
 /// Sends `GET /_matrix/federation/v1/media/download/mediaconfProbe…` to the target's federation
@@ -381,9 +416,7 @@ async fn send_probe(
 
 /// Why the federation API at `base` gave no answer, with the fix.
 fn unreachable(base: &str, failure: &crate::exchange::TransportFailure) -> String {
-    format!(
-        "the target's federation API at {base} is not reachable: {failure} (pass --federation-url)"
-    )
+    format!("the target's federation API at {base} is not reachable ({failure})")
 }
 
 /// What the answer to the signed probe says about our signature.

@@ -27,6 +27,7 @@ pub mod accounts;
 pub mod client_api;
 pub mod endpoints;
 pub mod federation;
+pub mod hints;
 pub mod media;
 pub mod peer_probe;
 pub mod previews;
@@ -91,13 +92,15 @@ impl<'a> Ledger<'a> {
         }));
     }
 
-    /// Records that `need` is unavailable because of `by` (a preflight stage or a flag).
+    /// Records that `need` is unavailable because of `by` (a preflight stage or a flag). Every
+    /// case needing it repeats `why`, so only its first clause is kept: the whole text, with
+    /// the answer and the fix, is the stage's preflight line.
     pub fn mark(&mut self, need: Need, by: &str, why: String) {
         self.unavailable.insert(
             need,
             SetUpProblem {
                 by: by.to_string(),
-                why,
+                why: short_why(&why),
                 need: Some(need.to_string()),
             },
         );
@@ -124,6 +127,26 @@ impl<'a> Ledger<'a> {
     pub fn emit(&mut self, event: Event) {
         (self.events)(event);
     }
+}
+
+/// Longest reason a case repeats.
+const MAX_WHY: usize = 140;
+
+/// The first clause of a reason (up to ` (`, `; ` or `. ` past its first words), at most
+/// [`MAX_WHY`] characters: one short line, never a response body.
+pub fn short_why(reason: &str) -> String {
+    let cut = [" (", "; ", ". "]
+        .iter()
+        .filter_map(|sep| reason.match_indices(sep).map(|(i, _)| i).find(|i| *i >= 20))
+        .min()
+        .unwrap_or(reason.len());
+    let clause = &reason[..cut];
+    if clause.chars().count() <= MAX_WHY {
+        return clause.to_string();
+    }
+    let kept: String = clause.chars().take(MAX_WHY).collect();
+    let end = kept.rfind(' ').unwrap_or(kept.len());
+    format!("{}…", &kept[..end])
 }
 
 /// What preflight hands to the case phase.
@@ -164,9 +187,17 @@ pub async fn prepare(
     );
     let needs = plan::needs_of(&selected);
     let user = accounts::user(config, &accounts, ledger).await?;
-    let extra = accounts::extra(&accounts, &user, &needs, ledger).await;
+    let extra = accounts::extra(
+        &accounts,
+        &user,
+        &needs,
+        api.server_version.as_deref(),
+        ledger,
+    )
+    .await;
     let page = previews::start_page(config, &needs, ledger).await;
     let mut session = new_session(&http, config, &suite, &user);
+    session.server_version = api.server_version.clone();
     federation::discover(config, &needs, &mut session, ledger).await;
     previews::probe(&mut session, page.as_ref(), &needs, &user.account, ledger).await;
     endpoints::probe_deprecated(&session, &user.account, ledger).await;
@@ -220,4 +251,35 @@ fn new_session(
         .base_vars
         .insert("mock_server_name".into(), "mediaconf-peer.invalid".into());
     session
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reason_cases_repeat_is_its_first_clause() {
+        assert_eq!(
+            short_why(
+                "URL previews are not served: M_UNRECOGNIZED (or off): GET http://x answered 404 {\"errcode\":…}"
+            ),
+            "URL previews are not served: M_UNRECOGNIZED"
+        );
+        assert_eq!(
+            short_why(
+                "the target refused our signed request and never fetched our key (GET … answered 401): the target must reach …"
+            ),
+            "the target refused our signed request and never fetched our key"
+        );
+        assert_eq!(
+            short_why("--user-token gives one account"),
+            "--user-token gives one account"
+        );
+        let long = "word ".repeat(60);
+        let short = short_why(&long);
+        assert!(
+            short.chars().count() <= MAX_WHY + 1 && short.ends_with('…'),
+            "{short}"
+        );
+    }
 }

@@ -60,10 +60,13 @@ async fn probe_remote_once(
     if seen.is_empty() {
         return Err(format!(
             "the target never contacted the mock peer {name} when a client asked for mxc://{name}/{media_id} (it answered {answer}). \
-             The remote cases need the target to federate with https://{name}: for Synapse set ip_range_blacklist: [] (loopback is blocked by default), \
-             federation_verify_certificates: false or federation_custom_ca_list: [\"{}\"], and no federation_domain_whitelist without {name} \
-             (scripts/synapse-homeserver.yaml.in has all of them)",
-            peer.ca_path().display()
+             The remote cases need the target to federate with https://{name}: {} (scripts/synapse-homeserver.yaml.in has Synapse's){}",
+            super::hints::hint(
+                super::hints::Topic::FederationToPeer,
+                session.server_version.as_deref(),
+                &peer.ca_path().display().to_string()
+            ),
+            super::refusal::ip_literal_hint(name)
         ));
     }
     let first = &seen[0];

@@ -151,8 +151,18 @@ async fn probe_previews(session: &Session, token: &str, page_url: &str) -> Previ
         return PreviewProbe::Previewed;
     }
     if super::endpoints::previews_disabled_answer(r) {
+        let what = if super::endpoints::is_unrecognized_endpoint(r) {
+            "URL previews are not served: M_UNRECOGNIZED, the endpoint is not implemented (or switched off on a server that answers so, as Synapse does)"
+        } else {
+            "URL previews are not served: they are switched off (403 M_FORBIDDEN)"
+        };
         return PreviewProbe::NotServed(format!(
-            "URL previews are not served: {answer} (for Synapse: url_preview_enabled: true and a url_preview_ip_range_blacklist that allows 127.0.0.1)"
+            "{what}: {answer}; {}",
+            super::hints::hint(
+                super::hints::Topic::Previews,
+                session.server_version.as_deref(),
+                ""
+            )
         ));
     }
     PreviewProbe::Answered(format!(

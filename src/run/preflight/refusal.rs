@@ -13,6 +13,8 @@ pub struct RefusalFacts {
     pub ca_path: String,
     /// Paths of the key requests the target made to our key server, in order.
     pub key_requests: Vec<String>,
+    /// The target's name and version, when it says (its settings are named first).
+    pub server_version: Option<String>,
 }
 
 /// Paths of requests for our key document among the peer's observations.
@@ -40,8 +42,13 @@ pub fn ip_literal_hint(peer_server_name: &str) -> String {
 /// then per-implementation hints. Pure.
 pub fn diagnose_refusal(f: &RefusalFacts) -> String {
     let trust = format!(
-        "the target must reach {} over HTTPS and trust our CA {} (Synapse: federation_custom_ca_list: [{}] or federation_verify_certificates: false, plus ip_range_blacklist: [] and trusted_key_servers: []; servers built on rustls or OpenSSL: start them with SSL_CERT_FILE={})",
-        f.key_url, f.ca_path, f.ca_path, f.ca_path
+        "the target must reach {} over HTTPS: {}",
+        f.key_url,
+        super::hints::hint(
+            super::hints::Topic::FederationToPeer,
+            f.server_version.as_deref(),
+            &f.ca_path
+        )
     );
     if f.key_requests.is_empty() {
         return format!(
@@ -94,6 +101,7 @@ mod tests {
             peer_server_name: "127.0.0.1:9443".into(),
             ca_path: "/tmp/ca.pem".into(),
             key_requests: requests.iter().map(|s| s.to_string()).collect(),
+            server_version: None,
         }
     }
 
