@@ -403,3 +403,37 @@ async fn cases_left_out_by_case_are_one_line() {
     assert!(lines[0].contains("A-01.*"), "{stdout}");
     assert!(stdout.contains("A-01.download"), "{stdout}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_banner_names_the_implementation() {
+    use support::fake_target::{FakeTarget, Fault};
+    for (fault, name) in [
+        (Fault::None, "FakeTarget 0"),
+        (Fault::NoFederationVersion, "fake-target/1 (Server header)"),
+    ] {
+        let fake = FakeTarget::start(fault).await;
+        let url = fake.url();
+        let (_, stdout, _) = tokio::task::spawn_blocking(move || {
+            mediaconf(&[
+                "run",
+                "--no-config",
+                "--color",
+                "never",
+                "--target",
+                &url,
+                "--case",
+                "A-01.versions",
+            ])
+        })
+        .await
+        .unwrap();
+        let banner = stdout
+            .lines()
+            .find(|l| l.starts_with("mediaconf "))
+            .unwrap_or("");
+        assert!(
+            banner.contains(&format!("({name}, spec")),
+            "{fault:?}: {stdout}"
+        );
+    }
+}

@@ -296,6 +296,8 @@ fn breaks(fault: Fault) -> &'static [&'static str] {
         // Each of H-10 and H-10.status writes to its own created item, so both see the 200 (and
         // the cases using the shared `pending` item are untouched).
         Fault::GuestCanPutCreatedMedia => &["H-10", "H-10.status"],
+        // Not a media rule: the banner names the implementation from the Server header.
+        Fault::NoFederationVersion => &[],
         // The guest download and thumbnail cases; H-12 (INFO) allows 403.
         Fault::GuestCannotDownload => &["H-03", "H-04", "H-05"],
         // Guests get 200 on config and preview_url, v1 (H-06, H-07) and v3 (H-11.*), and the
@@ -629,6 +631,7 @@ fault_tests! {
     guest_honours_body => GuestHonoursBody,
     guest_can_upload => GuestCanUpload,
     guest_can_put_created_media => GuestCanPutCreatedMedia,
+    no_federation_version => NoFederationVersion,
     guest_cannot_download => GuestCannotDownload,
     guest_can_use_config_and_preview => GuestCanUseConfigAndPreview,
     not_frozen => NotFrozen,

@@ -304,8 +304,8 @@ impl AccountClient<'_> {
             .ok_or_else(|| summary(&ex))
     }
 
-    /// `GET /_matrix/client/versions` → (versions, unstable_features).
-    pub async fn versions(&self) -> Result<(Vec<String>, Value), String> {
+    /// `GET /_matrix/client/versions` → (versions, unstable_features, the `Server` header).
+    pub async fn versions(&self) -> Result<(Vec<String>, Value, Option<String>), String> {
         let ex = self
             .call("GET", "/_matrix/client/versions", None, None)
             .await;
@@ -329,18 +329,25 @@ impl AccountClient<'_> {
             json.get("unstable_features")
                 .cloned()
                 .unwrap_or(Value::Null),
+            r.header("server").map(str::to_string),
         ))
     }
 
-    /// `GET /_matrix/federation/v1/version` → "Name version", best effort.
+    /// `GET /_matrix/federation/v1/version` on the client base → "Name version", best effort.
     pub async fn server_version(&self) -> Option<String> {
         let ex = self
             .call("GET", "/_matrix/federation/v1/version", None, None)
             .await;
-        let json = ex.ok()?.json()?;
-        let server = json.get("server")?;
-        let name = server.get("name").and_then(Value::as_str).unwrap_or("?");
-        let version = server.get("version").and_then(Value::as_str).unwrap_or("?");
-        Some(format!("{name} {version}"))
+        version_of(&ex.ok()?.json()?)
     }
 }
+
+/// "Name version" from a `/_matrix/federation/v1/version` answer.
+pub fn version_of(json: &Value) -> Option<String> {
+    let server = json.get("server")?;
+    let name = server.get("name").and_then(Value::as_str)?;
+    let version = server.get("version").and_then(Value::as_str).unwrap_or("?");
+    Some(format!("{name} {version}"))
+}
+
+impl AccountClient<'_> {}

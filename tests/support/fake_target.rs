@@ -120,6 +120,9 @@ pub enum Fault {
     NoFileNameRoute,
     /// No Content-Security-Policy on downloads and thumbnails.
     NoCsp,
+    /// `/_matrix/federation/v1/version` is not served (the banner falls back to the `Server`
+    /// header, which the fake always sends).
+    NoFederationVersion,
     /// No Cross-Origin-Resource-Policy on downloads and thumbnails.
     NoCorp,
     /// A media id with characters outside `[A-Za-z0-9_-]` reaches the file system: a file outside
@@ -482,6 +485,9 @@ async fn handle(State(fake): State<Arc<Fake>>, request: Request) -> Response {
         HeaderValue::from_static("*"),
     );
     response
+        .headers_mut()
+        .insert(header::SERVER, HeaderValue::from_static("fake-target/1"));
+    response
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -686,6 +692,9 @@ impl Fake {
                 200,
                 &json!({"versions": ["v1.11", "v1.12", "v1.13"], "unstable_features": {"org.matrix.msc3916.stable": true}}),
             )),
+            Endpoint::FederationVersion if self.has(Fault::NoFederationVersion) => Err(
+                MatrixError::new(404, "M_UNRECOGNIZED", "Unrecognized request"),
+            ),
             Endpoint::FederationVersion => Ok(json_response(
                 200,
                 &json!({"server": {"name": "FakeTarget", "version": "0"}}),

@@ -18,6 +18,8 @@ pub struct ClientApi {
     pub unstable: serde_json::Value,
     /// `Synapse 1.163.2`, when the target says.
     pub server_version: Option<String>,
+    /// The `Server` header of `/_matrix/client/versions`, when there is one.
+    pub server_header: Option<String>,
 }
 
 /// Asks the target for its versions; reports the spec range.
@@ -26,7 +28,7 @@ pub async fn probe(
     accounts: &AccountClient<'_>,
     ledger: &mut Ledger<'_>,
 ) -> Result<ClientApi, PreflightError> {
-    let (versions, unstable) = accounts.versions().await.map_err(|e| {
+    let (versions, unstable, server_header) = accounts.versions().await.map_err(|e| {
         PreflightError::new(
             format!("the target's client API is not reachable: {e}"),
             format!("check --target {} (it must be the client-server base URL, e.g. http://127.0.0.1:8008)", config.target),
@@ -47,6 +49,39 @@ pub async fn probe(
         versions,
         unstable,
         server_version,
+        server_header,
+    })
+}
+
+/// Stage "identify": when the client base did not name the implementation, asks the
+/// federation API's `/_matrix/federation/v1/version`, else takes the `Server` header.
+pub async fn identify(api: &mut ClientApi, session: &mut crate::run::session::Session) {
+    if api.server_version.is_none() && !session.federation_base.is_empty() {
+        let request = crate::client::OutgoingRequest {
+            method: "GET".into(),
+            url: format!("{}/_matrix/federation/v1/version", session.federation_base),
+            headers: Vec::new(),
+            body: Default::default(),
+            timeout: session.timeout,
+        };
+        let answer = session.http.send(request, false).await;
+        api.server_version = answer
+            .ok()
+            .and_then(|r| r.json())
+            .and_then(|j| crate::client::accounts::version_of(&j));
+    }
+    api.server_version = identity(api.server_version.take(), api.server_header.as_deref());
+    session.server_version = api.server_version.clone();
+}
+
+/// The implementation's name: from the version endpoint, else `<Server header> (Server
+/// header)`. Pure.
+pub fn identity(version: Option<String>, server_header: Option<&str>) -> Option<String> {
+    version.or_else(|| {
+        server_header
+            .map(str::trim)
+            .filter(|h| !h.is_empty())
+            .map(|h| format!("{h} (Server header)"))
     })
 }
 
@@ -89,5 +124,24 @@ impl ClientApi {
                 })
                 .unwrap_or_default(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_version_endpoint_wins_then_the_server_header() {
+        assert_eq!(
+            identity(Some("Synapse 1.163.2".into()), Some("nginx")).as_deref(),
+            Some("Synapse 1.163.2")
+        );
+        assert_eq!(
+            identity(None, Some("tuwunel/1.4")).as_deref(),
+            Some("tuwunel/1.4 (Server header)")
+        );
+        assert_eq!(identity(None, Some("  ")), None);
+        assert_eq!(identity(None, None), None);
     }
 }

@@ -13,6 +13,7 @@
 //! | preview page | [`previews`] | needs | our loopback page for the preview cases |
 //! | session | [`new_session`] | user, server name | the session the cases share |
 //! | federation discovery | [`federation`] | server name | the target's federation base URL |
+//! | identify | [`client_api`] | federation base | the implementation's name and version |
 //! | URL previews | [`previews`] | page, user | whether previews are served |
 //! | deprecated endpoints | [`endpoints`] | user | a note when `/_matrix/media/v3/*` is off |
 //! | federation API | [`federation`] | federation base | whether it serves the media API |
@@ -177,7 +178,7 @@ pub async fn prepare(
         base: config.target.clone(),
         timeout: config.timeout,
     };
-    let api = client_api::probe(config, &accounts, ledger).await?;
+    let mut api = client_api::probe(config, &accounts, ledger).await?;
     let selected = plan::select(
         &suite,
         &config.profiles,
@@ -197,8 +198,8 @@ pub async fn prepare(
     .await;
     let page = previews::start_page(config, &needs, ledger).await;
     let mut session = new_session(&http, config, &suite, &user);
-    session.server_version = api.server_version.clone();
     federation::discover(config, &needs, &mut session, ledger).await;
+    client_api::identify(&mut api, &mut session).await;
     previews::probe(&mut session, page.as_ref(), &needs, &user.account, ledger).await;
     endpoints::probe_deprecated(&session, &user.account, ledger).await;
     extra.into_session(&mut session, user.account);
