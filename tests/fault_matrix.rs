@@ -298,6 +298,8 @@ fn breaks(fault: Fault) -> &'static [&'static str] {
         Fault::GuestCanPutCreatedMedia => &["H-10", "H-10.status"],
         // Not a media rule: the banner names the implementation from the Server header.
         Fault::NoFederationVersion => &[],
+        // No thumbnail at 2000x2000: D-01.2000 (SHOULD) warns; D-08 and D-09 are blocked.
+        Fault::NoThumbnailAbove800x600 => &["D-01.2000"],
         // The guest download and thumbnail cases; H-12 (INFO) allows 403.
         Fault::GuestCannotDownload => &["H-03", "H-04", "H-05"],
         // Guests get 200 on config and preview_url, v1 (H-06, H-07) and v3 (H-11.*), and the
@@ -407,6 +409,7 @@ fn blocks(fault: Fault) -> &'static [&'static str] {
             "J-10",
             "J-11",
         ],
+        Fault::NoThumbnailAbove800x600 => &["D-08", "D-09"],
         _ => &[],
     }
 }
@@ -632,6 +635,7 @@ fault_tests! {
     guest_can_upload => GuestCanUpload,
     guest_can_put_created_media => GuestCanPutCreatedMedia,
     no_federation_version => NoFederationVersion,
+    no_thumbnail_above_800x600 => NoThumbnailAbove800x600,
     guest_cannot_download => GuestCannotDownload,
     guest_can_use_config_and_preview => GuestCanUseConfigAndPreview,
     not_frozen => NotFrozen,

@@ -153,6 +153,15 @@ fn table() -> Vec<(&'static str, String, usize, usize, &'static str)> {
             "invalid regex",
         ),
         (
+            "a status both allowed and not exercised",
+            case(
+                "[case.request]\npath = \"/a\"\n[case.expect]\nstatus = [200, 400]\nnot-exercised-on = [400]\n",
+            ),
+            12,
+            8,
+            "status 400 is both allowed (`status`) and `not-exercised-on`",
+        ),
+        (
             "bad status class",
             case("[case.request]\npath = \"/a\"\n[case.expect]\nstatus-class = \"4XX\"\n"),
             12,

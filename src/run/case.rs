@@ -153,6 +153,14 @@ impl StepsRun<'_> {
             return ControlFlow::Continue(());
         }
         let exchange = self.exchange(step, request).await;
+        if let Some(problem) = not_exercised(step, &exchange) {
+            let mut report = judge(self.session, self.case, step, &exchange, vars);
+            report.findings.clear();
+            self.reports.push(report);
+            self.blocker.get_or_insert(problem);
+            self.stopped = later_steps;
+            return ControlFlow::Break(());
+        }
         let report = judge(self.session, self.case, step, &exchange, vars);
         let failed = !report.findings.is_empty();
         capture(step, &exchange, vars);
@@ -289,6 +297,22 @@ impl StepsRun<'_> {
         verdict.steps = self.reports;
         verdict
     }
+}
+
+/// The step's rule was not exercised: its answer is one of `not-exercised-on` (a thumbnail
+/// `400` for mediaconf's own PNG or JPEG: no thumbnail to judge).
+fn not_exercised(step: &StepSpec, exchange: &Exchange) -> Option<SetUpProblem> {
+    let status = exchange.ok()?.status;
+    step.expect
+        .not_exercised_on
+        .contains(&status)
+        .then(|| SetUpProblem {
+            by: "no thumbnail".into(),
+            why: format!(
+                "the target answered {status} for a thumbnail of mediaconf's own standard image, so there was nothing to judge (the D-01 cases warn about each size without a thumbnail)"
+            ),
+            need: None,
+        })
 }
 
 /// A step that judges the target's signatures (`expect.peer.signed`) when the peer could not

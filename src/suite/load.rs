@@ -831,6 +831,18 @@ impl CaseValidation<'_> {
         media_used: &mut BTreeSet<String>,
     ) {
         let span = req.path.span();
+        let allowed = expect.status.iter().flat_map(|s| s.0.iter());
+        if let Some(code) = allowed
+            .into_iter()
+            .find(|c| expect.not_exercised_on.contains(c))
+        {
+            self.error(
+                Some(span.clone()),
+                format!(
+                    "status {code} is both allowed (`status`) and `not-exercised-on`: choose one"
+                ),
+            );
+        }
         if let Some(classes) = &expect.status_class {
             for c in &classes.0 {
                 let ok =

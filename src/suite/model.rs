@@ -374,6 +374,11 @@ pub struct ExpectSpec {
     /// Errcodes that must not occur (e.g. `M_UNRECOGNIZED` on an endpoint that must exist).
     #[serde(default)]
     pub not_errcode: Vec<String>,
+    /// Statuses that mean the step's rule was not exercised (a thumbnail `400` for a standard
+    /// image: nothing was produced to judge). The step is not judged and the case is blocked;
+    /// another case judges that answer itself.
+    #[serde(default)]
+    pub not_exercised_on: Vec<u16>,
     /// For non-2xx responses: allowed errcodes.
     #[serde(default)]
     pub errcode: Option<OneOrMany<String>>,

@@ -123,6 +123,9 @@ pub enum Fault {
     /// `/_matrix/federation/v1/version` is not served (the banner falls back to the `Server`
     /// header, which the fake always sends).
     NoFederationVersion,
+    /// Every thumbnail larger than 800x600 is a generic 400 (the server cannot thumbnail a
+    /// standard image at that size).
+    NoThumbnailAbove800x600,
     /// No Cross-Origin-Resource-Policy on downloads and thumbnails.
     NoCorp,
     /// A media id with characters outside `[A-Za-z0-9_-]` reaches the file system: a file outside
@@ -1382,6 +1385,13 @@ impl Fake {
             }
         };
         let content = self.content(req, server, id).await?;
+        if self.has(Fault::NoThumbnailAbove800x600) && (width > 800 || height > 600) {
+            return Err(MatrixError::new(
+                400,
+                "M_UNKNOWN",
+                "Cannot generate thumbnail",
+            ));
+        }
         let Ok(info) = decode_info(&content.bytes) else {
             return Err(MatrixError::new(
                 400,
