@@ -21,6 +21,7 @@ pub mod outcome;
 pub mod pattern;
 pub mod peer;
 pub mod plan;
+pub mod recorded;
 pub mod redact;
 pub mod report;
 pub mod repro;

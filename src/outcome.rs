@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::level::Level;
 
 /// One expectation that did not hold.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Finding {
     /// What was checked, e.g. `status`, `header Content-Type`, `disposition filename`.
     pub check: String,
@@ -61,7 +61,7 @@ pub struct StepReport {
 }
 
 /// How a case ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Outcome {
     Passed,
@@ -126,6 +126,10 @@ pub struct Verdict {
     /// stood in the way (a preflight item, a media item, a set-up step). `None` for skips that
     /// are not set-up problems (another spec version, not automated, not selected).
     pub set_up: Option<SetUpProblem>,
+    /// The wrong behaviour behind a failed, warned or blocked case, when it is shared beyond
+    /// the case's family (the suite's `cause`, or one the run recognised, such as remote media
+    /// fetched from the deprecated endpoint first). Root causes group by it.
+    pub cause: Option<String>,
     #[serde(skip)]
     pub duration: Duration,
     /// When the case started, from the start of the run (preflight included).
@@ -134,7 +138,7 @@ pub struct Verdict {
 }
 
 /// What kept a case from testing its rule.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize)]
 pub struct SetUpProblem {
     /// What failed or is unavailable, e.g. `preflight guest registration`, `media pending`.
     pub by: String,
@@ -159,6 +163,7 @@ impl Verdict {
             reason: reason.into(),
             steps: Vec::new(),
             set_up: None,
+            cause: None,
             duration: Duration::ZERO,
             started_at: Duration::ZERO,
         }

@@ -108,45 +108,19 @@ fn shorten(text: &str, max: usize) -> String {
 /// Groups the verdicts' problems, worst first: failures, then what did not run, then warnings;
 /// within a kind, the problem explaining most cases first.
 pub fn root_causes(verdicts: &[Verdict]) -> Vec<RootCause> {
-    let mut groups: BTreeMap<(u8, String), (CauseKind, Vec<String>)> = BTreeMap::new();
+    let mut groups: BTreeMap<String, RootCause> = BTreeMap::new();
     for v in verdicts {
-        let blocked_by_step = v.outcome == Outcome::Blocked
-            && v.set_up
-                .as_ref()
-                .is_some_and(|p| p.by.starts_with("set-up step"));
-        let (kind, key) = if blocked_by_step {
-            // Its set-up step hit the same answer that fails the case testing that endpoint:
-            // one problem, grouped with those failures.
-            (CauseKind::NotRun, failure_key(v))
-        } else if v.is_set_up_problem() {
-            let p = v
-                .set_up
-                .as_ref()
-                .map_or_else(String::new, |p| format!("{}: {}", p.by, p.why));
-            (CauseKind::NotRun, p)
-        } else {
-            match v.outcome {
-                Outcome::Failed => (CauseKind::Failure, failure_key(v)),
-                Outcome::Warned => (CauseKind::Warning, failure_key(v)),
-                _ => continue,
-            }
-        };
-        // Failures and warnings on the same key form one group, which is a failure.
-        let bucket = u8::from(kind == CauseKind::NotRun && !blocked_by_step);
-        let entry = groups
-            .entry((bucket, key))
-            .or_insert_with(|| (kind, Vec::new()));
-        entry.0 = entry.0.min(kind);
-        entry.1.push(v.id.clone());
+        let Some(filed) = classify(v) else { continue };
+        let entry = groups.entry(filed.key).or_insert_with(|| RootCause {
+            kind: filed.kind,
+            summary: filed.summary,
+            cases: Vec::new(),
+        });
+        // A cause that failed a MUST case is a failure, whatever else it did.
+        entry.kind = entry.kind.min(filed.kind);
+        entry.cases.push(v.id.clone());
     }
-    let mut causes: Vec<RootCause> = groups
-        .into_iter()
-        .map(|((_, summary), (kind, cases))| RootCause {
-            kind,
-            summary,
-            cases,
-        })
-        .collect();
+    let mut causes: Vec<RootCause> = groups.into_values().collect();
     causes.sort_by(|a, b| {
         a.kind
             .cmp(&b.kind)
@@ -154,6 +128,64 @@ pub fn root_causes(verdicts: &[Verdict]) -> Vec<RootCause> {
             .then(a.summary.cmp(&b.summary))
     });
     causes
+}
+
+/// Where a broken case is filed: its problem's key, kind and one-line summary.
+struct Filed {
+    kind: CauseKind,
+    key: String,
+    summary: String,
+}
+
+/// The cause of a failed, warned or not-run case (`None` for the others), in this order:
+/// the cause the case or the run names; for a case kept from running, what stood in the way
+/// (a set-up step that hit an endpoint's answer is filed with the failures on that answer);
+/// an endpoint the target does not implement (the same answer on the same endpoint, whichever
+/// family); else the case's family (its id before the first `.`): the same rule broken on
+/// several endpoints is one problem, two rules that happen to answer alike are two.
+fn classify(v: &Verdict) -> Option<Filed> {
+    let kind = match v.outcome {
+        Outcome::Failed => CauseKind::Failure,
+        Outcome::Warned => CauseKind::Warning,
+        _ if v.is_set_up_problem() => CauseKind::NotRun,
+        _ => return None,
+    };
+    let filed = |key: String, summary: String| Some(Filed { kind, key, summary });
+    if let Some(cause) = &v.cause {
+        return filed(format!("cause {cause}"), cause.clone());
+    }
+    let blocked_by_step = v.outcome == Outcome::Blocked
+        && v.set_up
+            .as_ref()
+            .is_some_and(|p| p.by.starts_with("set-up step"));
+    if kind == CauseKind::NotRun && !blocked_by_step {
+        let p = v
+            .set_up
+            .as_ref()
+            .map_or_else(String::new, |p| format!("{}: {}", p.by, p.why));
+        return filed(format!("not run {p}"), p);
+    }
+    let key = failure_key(v);
+    if blocked_by_step || is_unrecognized_endpoint(v) {
+        return filed(format!("answer {key}"), key);
+    }
+    let family = family_of(&v.id);
+    filed(format!("family {family}"), format!("{family}: {key}"))
+}
+
+/// `B-02.download` → `B-02`.
+pub fn family_of(id: &str) -> &str {
+    id.split_once('.').map_or(id, |(family, _)| family)
+}
+
+/// The first broken expectation saw the "unrecognized endpoint" answer (404 or 405 with
+/// `M_UNRECOGNIZED`): the endpoint is missing, one problem for every case that needs it.
+fn is_unrecognized_endpoint(v: &Verdict) -> bool {
+    let step = v.steps.iter().find(|s| !s.findings.is_empty());
+    step.and_then(|s| s.findings.first()).is_some_and(|f| {
+        f.actual.contains("M_UNRECOGNIZED")
+            && (f.actual.starts_with("404") || f.actual.starts_with("405"))
+    })
 }
 
 /// `3 problems` / `1 problem`.
@@ -191,6 +223,7 @@ mod tests {
                 reproduction: None,
             }],
             set_up: None,
+            cause: None,
             duration: Duration::ZERO,
             started_at: Duration::ZERO,
         }
@@ -262,6 +295,70 @@ mod tests {
         assert_eq!(causes[1].kind, CauseKind::Warning);
         assert_eq!(causes[1].cases, ["C"]);
         assert_eq!(headline(&causes), "2 problems");
+    }
+
+    #[test]
+    fn one_rule_on_four_endpoints_is_one_problem_two_rules_answering_200_are_two() {
+        let on = |id: &str, path: &str| {
+            verdict(
+                id,
+                Level::Must,
+                Outcome::Failed,
+                &format!("GET http://h/_matrix/client/v1/media/{path}"),
+                "200",
+            )
+        };
+        let verdicts = vec![
+            on("B-06.download", "download/s/m"),
+            on("B-06.thumbnail", "thumbnail/s/m"),
+            on("B-06.config", "config"),
+            on("B-06.upload", "upload"),
+            on("C-18.traversal", "download/s/m"),
+        ];
+        let causes = root_causes(&verdicts);
+        assert_eq!(causes.len(), 2, "{causes:?}");
+        assert_eq!(
+            causes[0].cases,
+            [
+                "B-06.download",
+                "B-06.thumbnail",
+                "B-06.config",
+                "B-06.upload"
+            ]
+        );
+        assert!(
+            causes[0].summary.starts_with("B-06: "),
+            "{}",
+            causes[0].summary
+        );
+        assert_eq!(causes[1].cases, ["C-18.traversal"]);
+    }
+
+    #[test]
+    fn a_named_cause_gathers_failed_warned_and_blocked_cases() {
+        let cause = "remote media is fetched from the deprecated endpoint first";
+        let mut failed = verdict("G-02", Level::Must, Outcome::Failed, "GET http://h/x", "p");
+        let mut warned = verdict(
+            "G-13",
+            Level::Should,
+            Outcome::Warned,
+            "GET http://h/y",
+            "q",
+        );
+        let mut blocked = verdict("G-04", Level::Must, Outcome::Blocked, "GET http://h/z", "");
+        blocked.set_up = Some(SetUpProblem {
+            by: "remote fetch path".into(),
+            why: "never asked over federation".into(),
+            need: None,
+        });
+        for v in [&mut failed, &mut warned, &mut blocked] {
+            v.cause = Some(cause.into());
+        }
+        let causes = root_causes(&[failed, warned, blocked]);
+        assert_eq!(causes.len(), 1, "{causes:?}");
+        assert_eq!(causes[0].kind, CauseKind::Failure);
+        assert_eq!(causes[0].summary, cause);
+        assert_eq!(causes[0].cases, ["G-02", "G-13", "G-04"]);
     }
 
     #[test]

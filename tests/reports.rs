@@ -36,6 +36,7 @@ fn verdict(id: &str, profile: &str, level: Level, outcome: Outcome, reason: &str
             reproduction: None,
         }],
         set_up: None,
+        cause: None,
         duration: Duration::from_millis(12),
         started_at: Duration::from_millis(40),
     }

@@ -38,6 +38,9 @@ pub struct JsonCase<'a> {
     pub reason: &'a str,
     /// For blocked cases and cases skipped for an unavailable need: what stood in the way.
     pub set_up: Option<&'a SetUpProblem>,
+    /// The shared cause the case is filed under, when it has one (root causes group by it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cause: Option<&'a str>,
     /// When the case started, in milliseconds from the start of the run.
     pub start_ms: u128,
     pub duration_ms: u128,
@@ -84,6 +87,7 @@ pub fn render_json(
                 outcome: v.outcome,
                 reason: &v.reason,
                 set_up: v.set_up.as_ref(),
+                cause: v.cause.as_deref(),
                 start_ms: v.started_at.as_millis(),
                 duration_ms: v.duration.as_millis(),
                 steps: v

@@ -285,9 +285,22 @@ impl StepsRun<'_> {
             verdict.outcome = Outcome::Skipped;
             verdict.reason = why;
         }
-        let fetch_path = match (&self.blocker, &self.peer_media_id) {
-            (None, Some(id)) => fetch_path_blocker(case, &self.session.peer_requests(id)),
-            _ => None,
+        let requests = match &self.peer_media_id {
+            Some(id) => self.session.peer_requests(id),
+            None => Vec::new(),
+        };
+        let fetch_path = match &self.blocker {
+            None => fetch_path_blocker(case, &requests),
+            Some(_) => None,
+        };
+        // Fetching from the deprecated endpoint first is one cause, whichever case shows it.
+        let legacy_first = requests
+            .first()
+            .is_some_and(|r| r.path.starts_with("/_matrix/media/"));
+        verdict.cause = if legacy_first {
+            Some(LEGACY_FIRST_CAUSE.to_string())
+        } else {
+            case.cause.clone()
         };
         if let Some(problem) = self.blocker.or(fetch_path) {
             verdict.outcome = Outcome::Blocked;
@@ -330,6 +343,9 @@ fn unverifiable_signature(step: &StepSpec, exchange: &Exchange) -> Option<SetUpP
         _ => None,
     })
 }
+
+/// The cause of every remote case whose target asked the deprecated endpoint first.
+pub const LEGACY_FIRST_CAUSE: &str = "remote media is fetched from the deprecated /_matrix/media/*/download first, not over federation";
 
 /// Why a blocked remote case did not exercise its rule: its scenario is served over the
 /// federation endpoint, and the target fetched the media from the deprecated one instead.

@@ -34,6 +34,8 @@ pub struct Case {
     pub serial: bool,
     /// Set for cases that cannot be automated: the reason they are skipped.
     pub manual: Option<String>,
+    /// The wrong behaviour the case shares with others (suite key `cause`); `None`: its family.
+    pub cause: Option<String>,
     /// How long the case waits on purpose (`slow = "60s"`).
     pub slow: Option<std::time::Duration>,
     /// The requests, in order (the single-request form becomes one step).

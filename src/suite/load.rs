@@ -339,6 +339,7 @@ impl CaseValidation<'_> {
             media: media_used,
             serial: spec.serial,
             manual: spec.manual.clone(),
+            cause: spec.cause.clone(),
             slow,
             steps,
             location: format!(

@@ -154,6 +154,10 @@ pub struct CaseSpec {
     /// The case cannot be automated; it is listed and reported as skipped with this reason.
     #[serde(default)]
     pub manual: Option<String>,
+    /// The wrong behaviour this case shares with others (one problem in the report, however
+    /// many cases show it). Default: the case's family, its id before the first `.`.
+    #[serde(default)]
+    pub cause: Option<String>,
     /// The case waits on purpose (e.g. `"60s"` for a server's timeout cap): `run --quick`
     /// skips it with that reason, and a full run starts it first so other cases overlap it.
     #[serde(default)]
