@@ -17,9 +17,9 @@ if [[ ${1:-} == --short ]]; then
 fi
 
 if [[ $profile == release ]]; then
-  cargo build --release --bin mediaconf --example instant_target
+  cargo build --release --bin mediaconf --example instant_target --example rootcause_bench
 else
-  cargo build --bin mediaconf --example instant_target
+  cargo build --bin mediaconf --example instant_target --example rootcause_bench
 fi
 scripts/synapse.sh install
 
@@ -49,3 +49,9 @@ fi
 
 python3 bench/bench.py --mediaconf "target/$profile/mediaconf" \
   --instant-target "target/$profile/examples/instant_target" --hurl "$hurl" "${short[@]}"
+
+# Root causes: problems listed against the causes injected (fake targets with several faults)
+# or read by hand (recorded real runs in bench/rootcause/), and cases filed under the wrong one.
+echo
+echo "Root causes (examples/rootcause_bench.rs):"
+MEDIACONF_BIN="target/$profile/mediaconf" "target/$profile/examples/rootcause_bench" 2>/dev/null

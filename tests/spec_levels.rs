@@ -75,3 +75,24 @@ fn every_must_case_cites_a_normative_sentence() {
         problems.join("\n")
     );
 }
+
+/// The thumbnail cases a missing thumbnail blocks are filed with the D-01 cases that judge it:
+/// the cause the run gives them is the D-01 cases' `cause`.
+#[test]
+fn blocked_thumbnail_cases_share_the_d01_cause() {
+    let suite = mediaconf::suite::load_suite(&[]).expect("embedded suites load");
+    let d01: Vec<_> = suite
+        .cases
+        .iter()
+        .filter(|c| c.id == "D-01" || c.id.starts_with("D-01."))
+        .collect();
+    assert!(d01.len() > 1);
+    for c in d01 {
+        assert_eq!(
+            c.cause.as_deref(),
+            Some(mediaconf::run::case::NO_THUMBNAIL_CAUSE),
+            "{}",
+            c.id
+        );
+    }
+}

@@ -297,8 +297,14 @@ impl StepsRun<'_> {
         let legacy_first = requests
             .first()
             .is_some_and(|r| r.path.starts_with("/_matrix/media/"));
+        let no_thumbnail = self
+            .blocker
+            .as_ref()
+            .is_some_and(|b| b.by == NO_THUMBNAIL_BY);
         verdict.cause = if legacy_first {
             Some(LEGACY_FIRST_CAUSE.to_string())
+        } else if no_thumbnail {
+            Some(NO_THUMBNAIL_CAUSE.to_string())
         } else {
             case.cause.clone()
         };
@@ -312,6 +318,12 @@ impl StepsRun<'_> {
     }
 }
 
+/// What blocks a case whose thumbnail was not produced.
+const NO_THUMBNAIL_BY: &str = "no thumbnail";
+
+/// The cause of a thumbnail case blocked that way, the same as the D-01 cases' (which judge it).
+pub const NO_THUMBNAIL_CAUSE: &str = "no thumbnail of a standard image at some sizes";
+
 /// The step's rule was not exercised: its answer is one of `not-exercised-on` (a thumbnail
 /// `400` for mediaconf's own PNG or JPEG: no thumbnail to judge).
 fn not_exercised(step: &StepSpec, exchange: &Exchange) -> Option<SetUpProblem> {
@@ -320,7 +332,7 @@ fn not_exercised(step: &StepSpec, exchange: &Exchange) -> Option<SetUpProblem> {
         .not_exercised_on
         .contains(&status)
         .then(|| SetUpProblem {
-            by: "no thumbnail".into(),
+            by: NO_THUMBNAIL_BY.into(),
             why: format!(
                 "the target answered {status} for a thumbnail of mediaconf's own standard image, so there was nothing to judge (the D-01 cases warn about each size without a thumbnail)"
             ),

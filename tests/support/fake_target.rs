@@ -236,8 +236,13 @@ pub struct FakeTarget {
 impl FakeTarget {
     /// Binds 127.0.0.1 on a free port and serves on the current tokio runtime.
     pub async fn start(fault: Fault) -> Self {
+        Self::start_with(&[fault]).await
+    }
+
+    /// A fake with several faults at once (the root-cause corpus injects a few causes).
+    pub async fn start_with(faults: &[Fault]) -> Self {
         let fake = Arc::new(Fake {
-            fault,
+            faults: faults.to_vec(),
             db: Mutex::new(Db::default()),
             thumbnails: Mutex::new(HashMap::new()),
             http: reqwest::Client::builder()
@@ -353,7 +358,7 @@ impl tokio::io::AsyncWrite for HalfCloseStream {
 // State
 
 struct Fake {
-    fault: Fault,
+    faults: Vec<Fault>,
     db: Mutex<Db>,
     /// Rendered PNGs by size (the upscaled ones are big enough to be worth keeping).
     thumbnails: Mutex<HashMap<(u32, u32), Bytes>>,
@@ -609,7 +614,7 @@ fn json_response(status: u16, value: &Value) -> Response {
 
 impl Fake {
     fn has(&self, fault: Fault) -> bool {
-        self.fault == fault
+        self.faults.contains(&fault)
     }
 
     /// A Matrix error: standard JSON, or plain text under `ErrorsNotJson`.

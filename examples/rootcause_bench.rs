@@ -1,0 +1,274 @@
+//! The root-cause benchmark: how well the report's problem list matches the real causes.
+//!
+//! A labelled corpus: runs of the fault-matrix fake homeserver with several causes injected at
+//! once (each cause with the cases it breaks), and recorded real runs in `bench/rootcause/`
+//! (a JSON report and its labels). For each, it prints the causes injected, the problems the
+//! report lists, and the cases filed under another cause's problem. Nothing is asserted: the
+//! target is equal counts and nothing misfiled.
+//!
+//! `cargo build --bin mediaconf && cargo run --example rootcause_bench`
+//! (`MEDIACONF_BIN` names another mediaconf binary.)
+
+#[allow(dead_code)]
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use mediaconf::recorded::verdicts_of_report;
+use mediaconf::rootcause::root_causes;
+use support::fake_target::{FakeTarget, Fault};
+
+/// One injected cause: its name, the fault, and the cases it breaks or blocks.
+type Cause = (&'static str, Fault, &'static [&'static str]);
+
+const INVALID_TOKEN: &[&str] = &[
+    "B-02.download",
+    "B-02.download-filename",
+    "B-02.thumbnail",
+    "B-02.config",
+    "B-02.preview-url",
+    "B-02.upload",
+    "B-02.create",
+    "B-02.async-upload",
+    "B-06.download",
+    "B-06.download-filename",
+    "B-06.thumbnail",
+    "B-06.config",
+    "B-06.preview-url",
+    "B-06.upload",
+    "B-06.create",
+    "B-06.async-upload",
+];
+const LOGGED_OUT: &[&str] = &[
+    "B-03.download",
+    "B-03.download-filename",
+    "B-03.thumbnail",
+    "B-03.config",
+    "B-03.preview-url",
+];
+const GUEST_UPLOAD: &[&str] = &["H-08", "H-08.status", "H-09", "H-09.status"];
+const GUEST_PUT: &[&str] = &["H-10", "H-10.status"];
+const NO_BIG_THUMBNAIL: &[&str] = &["D-01.2000", "D-08", "D-09"];
+const NO_CSP: &[&str] = &["C-14", "D-20.csp"];
+
+/// The fake-target runs: a few causes at once each.
+fn scenarios() -> Vec<(&'static str, Vec<Cause>)> {
+    vec![
+        (
+            "tokens + guest upload",
+            vec![
+                (
+                    "invalid token accepted",
+                    Fault::AcceptInvalidToken,
+                    INVALID_TOKEN,
+                ),
+                ("guest may upload", Fault::GuestCanUpload, GUEST_UPLOAD),
+            ],
+        ),
+        (
+            "logged out + guest PUT + big thumbnail",
+            vec![
+                (
+                    "logged-out token valid",
+                    Fault::LoggedOutStillValid,
+                    LOGGED_OUT,
+                ),
+                ("guest may PUT", Fault::GuestCanPutCreatedMedia, GUEST_PUT),
+                (
+                    "no thumbnail above 800x600",
+                    Fault::NoThumbnailAbove800x600,
+                    NO_BIG_THUMBNAIL,
+                ),
+            ],
+        ),
+        (
+            "no CSP + big thumbnail + guest upload",
+            vec![
+                ("no CSP", Fault::NoCsp, NO_CSP),
+                (
+                    "no thumbnail above 800x600",
+                    Fault::NoThumbnailAbove800x600,
+                    NO_BIG_THUMBNAIL,
+                ),
+                ("guest may upload", Fault::GuestCanUpload, GUEST_UPLOAD),
+            ],
+        ),
+    ]
+}
+
+/// What one corpus entry scores.
+struct Score {
+    injected: usize,
+    problems: usize,
+    misfiled: usize,
+    unlabelled: usize,
+}
+
+/// Scores a problem list against labels (case → cause). A problem belongs to the cause most of
+/// its cases carry; its other cases are misfiled. Broken cases with no label are counted apart.
+fn score(report: &str, labels: &BTreeMap<String, String>) -> Result<(Score, Vec<String>), String> {
+    let verdicts = verdicts_of_report(report)?;
+    let causes = root_causes(&verdicts);
+    let mut misfiled = 0;
+    let mut unlabelled = 0;
+    let mut lines = Vec::new();
+    for c in &causes {
+        let mut votes: BTreeMap<&str, usize> = BTreeMap::new();
+        for id in &c.cases {
+            match labels.get(id) {
+                Some(label) => *votes.entry(label).or_default() += 1,
+                None => unlabelled += 1,
+            }
+        }
+        let top = votes.values().max().copied().unwrap_or(0);
+        misfiled += votes.values().sum::<usize>() - top;
+        lines.push(format!("    {} — {} cases", c.summary, c.cases.len()));
+    }
+    let injected = labels
+        .values()
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    let score = Score {
+        injected,
+        problems: causes.len(),
+        misfiled,
+        unlabelled,
+    };
+    Ok((score, lines))
+}
+
+fn mediaconf_bin() -> PathBuf {
+    std::env::var_os("MEDIACONF_BIN").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("target/debug/mediaconf"),
+        PathBuf::from,
+    )
+}
+
+/// Runs mediaconf against a fake with `faults`; the JSON report.
+async fn run_fake(faults: &[Fault]) -> Result<String, String> {
+    let fake = FakeTarget::start_with(faults).await;
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let json = dir.path().join("report.json");
+    let mut cmd = std::process::Command::new(mediaconf_bin());
+    cmd.args([
+        "run",
+        "--no-config",
+        "--quiet",
+        "--color",
+        "never",
+        "--profile",
+    ])
+    .arg("client,guest,legacy")
+    .arg("--target")
+    .arg(fake.url())
+    .arg("--json")
+    .arg(&json)
+    .env_remove("MEDIACONF_TARGET");
+    let out = tokio::task::spawn_blocking(move || cmd.output())
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| format!("{}: {e}", mediaconf_bin().display()))?;
+    drop(fake);
+    std::fs::read_to_string(&json)
+        .map_err(|e| format!("no report ({e}): {}", String::from_utf8_lossy(&out.stderr)))
+}
+
+/// The recorded runs: `bench/rootcause/NAME.json` with `NAME.labels` (`case-id<TAB>cause`).
+fn recorded() -> Vec<(String, String, BTreeMap<String, String>)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/rootcause");
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return out;
+    };
+    let mut paths: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+    paths.sort();
+    for path in paths
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+    {
+        let labels_path = path.with_extension("labels");
+        let (Ok(report), Ok(labels)) = (
+            std::fs::read_to_string(path),
+            std::fs::read_to_string(&labels_path),
+        ) else {
+            eprintln!("skipping {}: no {}", path.display(), labels_path.display());
+            continue;
+        };
+        let labels = labels
+            .lines()
+            .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+            .filter_map(|l| l.split_once('\t'))
+            .map(|(id, cause)| (id.trim().to_owned(), cause.trim().to_owned()))
+            .collect();
+        let name = path
+            .file_stem()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        out.push((name, report, labels));
+    }
+    out
+}
+
+fn print_row(name: &str, s: &Score, lines: &[String]) {
+    println!(
+        "| {name} | {} | {} | {} | {} |",
+        s.injected, s.problems, s.misfiled, s.unlabelled
+    );
+    for l in lines {
+        eprintln!("{l}");
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    println!(
+        "| corpus entry | causes injected | problems listed | cases under the wrong cause | broken cases with no label |"
+    );
+    println!("|---|---|---|---|---|");
+    let mut total = Score {
+        injected: 0,
+        problems: 0,
+        misfiled: 0,
+        unlabelled: 0,
+    };
+    let mut add = |s: &Score| {
+        total.injected += s.injected;
+        total.problems += s.problems;
+        total.misfiled += s.misfiled;
+        total.unlabelled += s.unlabelled;
+    };
+    for (name, causes) in scenarios() {
+        let faults: Vec<Fault> = causes.iter().map(|(_, f, _)| *f).collect();
+        let labels: BTreeMap<String, String> = causes
+            .iter()
+            .flat_map(|(cause, _, ids)| {
+                ids.iter().map(|id| ((*id).to_owned(), (*cause).to_owned()))
+            })
+            .collect();
+        eprintln!("{name}:");
+        match run_fake(&faults).await.and_then(|r| score(&r, &labels)) {
+            Ok((s, lines)) => {
+                print_row(name, &s, &lines);
+                add(&s);
+            }
+            Err(e) => println!("| {name} | error: {e} | | | |"),
+        }
+    }
+    for (name, report, labels) in recorded() {
+        eprintln!("{name} (recorded):");
+        match score(&report, &labels) {
+            Ok((s, lines)) => {
+                print_row(&format!("{name} (recorded)"), &s, &lines);
+                add(&s);
+            }
+            Err(e) => println!("| {name} | error: {e} | | | |"),
+        }
+    }
+    println!(
+        "| all | {} | {} | {} | {} |",
+        total.injected, total.problems, total.misfiled, total.unlabelled
+    );
+}
