@@ -147,6 +147,10 @@ pub struct RequestArgs {
     /// Accept any TLS certificate from the target (a test set-up with a self-signed one).
     #[arg(long)]
     pub insecure: bool,
+    /// Spell the X-Matrix header this way (as the F-25, F-26 and F-30 cases do), e.g.
+    /// `lowercase-scheme`, `unquoted-colon`, `missing-destination`.
+    #[arg(long, value_name = "NAME")]
+    pub auth_variant: Option<String>,
     /// HTTP method, e.g. GET.
     pub method: String,
     /// Path and query, e.g. /_matrix/federation/v1/media/download/MEDIAID

@@ -77,6 +77,18 @@ pub async fn request(args: &RequestArgs) -> i32 {
             _ => return fail("cannot derive the server name: pass --server-name".into()),
         },
     };
+    if let Some(name) = &args.auth_variant
+        && crate::run::signer::variant_by_name(name).is_none()
+    {
+        let known: Vec<&str> = crate::federation::xmatrix::HeaderVariant::ALL
+            .iter()
+            .map(|v| v.name())
+            .collect();
+        return fail(format!(
+            "unknown --auth-variant `{name}` (known: {})",
+            known.join(", ")
+        ));
+    }
     let redactor = Redactor::default();
     let settings = FederationSettings::from_args(&args.peer, Some(base.clone()));
     let (peer, context) = match start_key_server(&settings, &destination, &base, &redactor).await {
@@ -89,11 +101,14 @@ pub async fn request(args: &RequestArgs) -> i32 {
         None => url.path().to_string(),
     };
     let vars = BTreeMap::from([("server_name".to_string(), destination.clone())]);
-    let authorization =
-        match context.authorization(&XMatrixSpec::default(), &args.method, &uri, None, &vars) {
-            Ok(a) => a,
-            Err(e) => return fail(e),
-        };
+    let spec = XMatrixSpec {
+        variant: args.auth_variant.clone(),
+        ..XMatrixSpec::default()
+    };
+    let authorization = match context.authorization(&spec, &args.method, &uri, None, &vars) {
+        Ok(a) => a,
+        Err(e) => return fail(e),
+    };
     println!(
         "key server https://{} (signing as {origin} with {}, CA {})",
         peer.local_addr(),

@@ -437,3 +437,21 @@ async fn the_banner_names_the_implementation() {
         );
     }
 }
+
+#[test]
+fn an_unknown_auth_variant_is_refused_with_the_known_ones() {
+    let (code, _, stderr) = mediaconf(&[
+        "request",
+        "--target",
+        "https://127.0.0.1:1",
+        "--auth-variant",
+        "nope",
+        "GET",
+        "/_matrix/federation/v1/media/download/x",
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("unknown --auth-variant `nope`") && stderr.contains("unquoted-colon"),
+        "{stderr}"
+    );
+}

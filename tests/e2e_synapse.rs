@@ -371,7 +371,7 @@ fn full_suites_against_synapse() {
     );
     assert!(
         stdout.contains("never fetched our key")
-            && stdout.contains("must reach https://127.0.0.1:28451/_matrix/key/v2/server"),
+            && stdout.contains("must reach https://localhost:28451/_matrix/key/v2/server"),
         "{stdout}"
     );
     assert!(stdout.contains("federation_custom_ca_list"), "{stdout}");

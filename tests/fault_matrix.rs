@@ -205,19 +205,9 @@ fn breaks(fault: Fault) -> &'static [&'static str] {
         // Every case using download/…/{fileName} with a token gets 404 M_UNRECOGNIZED: A-01
         // (not-errcode), B-01/02/03/06 (want 401), B-04/B-05 (want 200), C-11/C-12/C-13 and
         // H-04 (want 200). B-08.download-filename passes: OPTIONS never reaches routing.
-        Fault::NoFileNameRoute => &[
-            "A-01.download-filename",
-            "B-01.download-filename",
-            "B-02.download-filename",
-            "B-03.download-filename",
-            "B-04.download-filename",
-            "B-05.download-filename",
-            "B-06.download-filename",
-            "C-11",
-            "C-12",
-            "C-13",
-            "H-04",
-        ],
+        // A-01.download-filename judges the missing route; every other case on it is blocked by
+        // the one preflight finding (see `preflight_reason`).
+        Fault::NoFileNameRoute => &["A-01.download-filename"],
         // C-14 (download) and D-20.csp (thumbnail) want a sandboxing CSP.
         Fault::NoCsp => &["C-14", "D-20.csp"],
         // C-15 (download) and D-20.corp (thumbnail) want CORP cross-origin.
@@ -365,21 +355,12 @@ fn breaks(fault: Fault) -> &'static [&'static str] {
         Fault::SmallScaleSquare => &["D-06.32", "D-06.16"],
         // ---- endpoints that are not served ----
         // A-01.preview-url judges the missing endpoint (a v1.11 server must implement it);
-        // every other case on preview_url, and every case needing previews, did not run, all
-        // for the one preflight finding (see `preflight_reason`).
+        // every other case on preview_url is blocked by the one preflight finding (see
+        // `preflight_reason`).
         Fault::PreviewsNotServed => &["A-01.preview-url"],
-        // The cases that test create fail (H-09 and its twin, SHOULD/GAP, warn: the guest's
-        // create gets 404 M_UNRECOGNIZED, not M_GUEST_ACCESS_FORBIDDEN); the cases that only
-        // need created media are blocked (see `blocks`). J-08 needs no create and passes.
-        Fault::CreateNotServed => &[
-            "B-02.create",
-            "B-06.create",
-            "H-09",
-            "H-09.status",
-            "J-06",
-            "J-06.expires",
-            "J-07",
-        ],
+        // A-01.create judges the missing endpoint; every case that calls create or needs
+        // created media is blocked by the one preflight finding. J-08 needs no create.
+        Fault::CreateNotServed => &["A-01.create"],
         // ---- lenient but valid: nothing may fail or warn ----
         // method=bogus answered with the default method is what the checklist tolerates (D-12).
         Fault::BogusMethodFallsBack => &[],
@@ -396,19 +377,6 @@ fn blocks(fault: Fault) -> &'static [&'static str] {
     match fault {
         // The media `untyped` is uploaded without a Content-Type, which the fake refuses.
         Fault::UploadRequiresContentType => &["C-10", "C-10.octet-stream"],
-        // Blocked by their `create` set-up step (C-21, J-09, J-10) or by the media `pending` /
-        // `pending-other` that preflight could not create.
-        Fault::CreateNotServed => &[
-            "C-20",
-            "C-21",
-            "C-22",
-            "D-19",
-            "H-10",
-            "H-10.status",
-            "J-09",
-            "J-10",
-            "J-11",
-        ],
         Fault::NoThumbnailAbove800x600 => &["D-08", "D-09"],
         _ => &[],
     }
@@ -418,7 +386,11 @@ fn blocks(fault: Fault) -> &'static [&'static str] {
 /// preflight item found something missing; every other case must run.
 fn preflight_reason(fault: Fault) -> Option<&'static str> {
     match fault {
-        Fault::PreviewsNotServed => Some("preflight URL previews: URL previews are not served"),
+        Fault::PreviewsNotServed => Some("preview_url answered M_UNRECOGNIZED"),
+        Fault::CreateNotServed => Some("endpoint not implemented: POST /_matrix/media/v1/create"),
+        Fault::NoFileNameRoute => {
+            Some("endpoint not implemented: GET /_matrix/client/v1/media/download/*/*/*")
+        }
         _ => None,
     }
 }
@@ -440,9 +412,10 @@ const NOT_COVERED: &[(&str, &str)] = &[
         "as A-01.download: a user token refused on download breaks nearly every case",
     ),
     (
-        "B-04.thumbnail",
-        "as B-04.download, for thumbnails (NoFileNameRoute breaks B-04.download-filename)",
+        "B-04.download-filename",
+        "as B-04.download, for download/{fileName} (NoFileNameRoute blocks it: the route is missing)",
     ),
+    ("B-04.thumbnail", "as B-04.download, for thumbnails"),
     (
         "B-04.config",
         "as B-04.download, for config (E-01 etc. would all fail too)",

@@ -277,6 +277,20 @@ fn check(report: &RunReport) {
             ));
         }
     }
+    if fault == FedFault::StrictHeaderParser {
+        // A header spelling is replayed with `mediaconf request --auth-variant`.
+        let repro = report.cases["F-26"]
+            .reproduction
+            .clone()
+            .unwrap_or_default();
+        if !(repro.starts_with("mediaconf request ")
+            && repro.contains("--auth-variant unquoted-colon"))
+        {
+            problems.push(format!(
+                "F-26's reproduction has no --auth-variant: {repro}"
+            ));
+        }
+    }
     let must_broken = harness::compare_broken(&report.cases, breaks(fault), &mut problems);
     let want_exit = i32::from(must_broken);
     if report.exit_code != Some(want_exit) {

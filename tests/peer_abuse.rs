@@ -100,6 +100,8 @@ async fn the_peer_survives_abuse_and_still_serves_every_scenario() {
     std::os::unix::fs::symlink(dir.path().join("secret.txt"), fixtures.join("escape.txt")).unwrap();
     let listen = format!("127.0.0.1:{}", free_port());
     let cdn = format!("127.0.0.1:{}", free_port());
+    // The peer's server name: a loopback listen address signs as localhost:PORT.
+    let name = listen.replace("127.0.0.1", "localhost");
     let child = Command::new(env!("CARGO_BIN_EXE_mediaconf"))
         .args([
             "peer",
@@ -196,9 +198,9 @@ async fn the_peer_survives_abuse_and_still_serves_every_scenario() {
     }
     for path in [
         "/cdn/fixture_escape-txt".to_string(),
-        format!("/_matrix/media/v3/download/{listen}/fixture_escape-txt"),
-        format!("/_matrix/media/v3/download/{listen}/..%2Fsecret.txt"),
-        format!("/_matrix/media/v3/download/{listen}/%252e%252e%252fsecret.txt"),
+        format!("/_matrix/media/v3/download/{name}/fixture_escape-txt"),
+        format!("/_matrix/media/v3/download/{name}/..%2Fsecret.txt"),
+        format!("/_matrix/media/v3/download/{name}/%252e%252e%252fsecret.txt"),
         "/cdn/%2e%2e/%2e%2e/secret.txt".to_string(),
     ] {
         let answer = http.get(format!("{base}{path}")).send().await.unwrap();
@@ -236,7 +238,7 @@ async fn the_peer_survives_abuse_and_still_serves_every_scenario() {
     }
     let fixture = http
         .get(format!(
-            "{base}/_matrix/media/v3/download/{listen}/fixture_ok-txt"
+            "{base}/_matrix/media/v3/download/{name}/fixture_ok-txt"
         ))
         .send()
         .await

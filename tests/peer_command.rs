@@ -109,11 +109,13 @@ async fn peer_serves_scenarios_and_fixtures_logs_requests_and_stops_on_sigterm()
     std::os::unix::fs::symlink(dir.path().join("secret.txt"), fixtures.join("link.txt")).unwrap();
     let listen = format!("127.0.0.1:{}", free_port());
     let mut peer = start(dir.path(), &listen, &fixtures);
-    peer.wait_for(&format!("mediaconf peer {listen}"));
+    // A loopback listen address signs as localhost:PORT by default.
+    let name = listen.replace("127.0.0.1", "localhost");
+    peer.wait_for(&format!("mediaconf peer {name}"));
     peer.wait_for("trust");
-    let uri = peer.wait_for(&format!("mxc://{listen}/inline-bytes_1"));
+    let uri = peer.wait_for(&format!("mxc://{name}/inline-bytes_1"));
     assert!(uri.contains("answers the PNG inline"), "{uri}");
-    peer.wait_for(&format!("mxc://{listen}/fixture_hello-txt"));
+    peer.wait_for(&format!("mxc://{name}/fixture_hello-txt"));
     peer.wait_for("not served: link.txt");
     peer.wait_for("Requests");
     assert!(dir.path().join("ca.pem").exists());
@@ -122,7 +124,7 @@ async fn peer_serves_scenarios_and_fixtures_logs_requests_and_stops_on_sigterm()
     let base = format!("https://{listen}");
     let png = http
         .get(format!(
-            "{base}/_matrix/media/v3/download/{listen}/inline-bytes_1"
+            "{base}/_matrix/media/v3/download/{name}/inline-bytes_1"
         ))
         .send()
         .await
@@ -137,7 +139,7 @@ async fn peer_serves_scenarios_and_fixtures_logs_requests_and_stops_on_sigterm()
 
     let fixture = http
         .get(format!(
-            "{base}/_matrix/media/v3/download/{listen}/fixture_hello-txt"
+            "{base}/_matrix/media/v3/download/{name}/fixture_hello-txt"
         ))
         .send()
         .await
@@ -145,9 +147,9 @@ async fn peer_serves_scenarios_and_fixtures_logs_requests_and_stops_on_sigterm()
     assert_eq!(fixture.text().await.unwrap(), "hello from a fixture");
     // The symlink out of the directory, and paths that try to leave it, are never served.
     for path in [
-        format!("/_matrix/media/v3/download/{listen}/fixture_link-txt"),
-        format!("/_matrix/media/v3/download/{listen}/..%2Fsecret.txt"),
-        format!("/_matrix/media/v3/download/{listen}/%2e%2e%252Fsecret.txt"),
+        format!("/_matrix/media/v3/download/{name}/fixture_link-txt"),
+        format!("/_matrix/media/v3/download/{name}/..%2Fsecret.txt"),
+        format!("/_matrix/media/v3/download/{name}/%2e%2e%252Fsecret.txt"),
         "/cdn/../../secret.txt".to_string(),
         "/cdn/%2Ftmp%2Fsecret.txt".to_string(),
     ] {
@@ -184,7 +186,7 @@ async fn peer_serves_scenarios_and_fixtures_logs_requests_and_stops_on_sigterm()
     let signature = "c2lnbmF0dXJlc2VjcmV0";
     let with_credentials = http
         .get(format!(
-            "{base}/_matrix/media/v3/download/{listen}/inline-bytes_2?access_token={query_token}"
+            "{base}/_matrix/media/v3/download/{name}/inline-bytes_2?access_token={query_token}"
         ))
         .header("Authorization", format!("Bearer {bearer}"))
         .send()

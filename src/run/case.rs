@@ -32,7 +32,16 @@ pub async fn run_case(session: Arc<Session>, case: Arc<Case>) -> Verdict {
     let started = Instant::now();
     let (mut vars, peer_media_id) = match case_vars(&session, &case) {
         Ok(set_up) => set_up,
-        Err((media, why)) => return setup_failure(&case, &media, why, started),
+        Err((media, why)) => {
+            let mut verdict = setup_failure(&case, &media, why, started);
+            // Media that could not be made because its endpoint is missing: that cause.
+            verdict.cause = session
+                .not_served
+                .iter()
+                .find(|n| verdict.reason.contains(&n.problem.why))
+                .map(crate::run::session::NotServed::cause);
+            return verdict;
+        }
     };
     let mut run = StepsRun {
         session: &session,
@@ -44,6 +53,7 @@ pub async fn run_case(session: Arc<Session>, case: Arc<Case>) -> Verdict {
         blocker: None,
         keys_expired: false,
         not_applicable: None,
+        endpoint_cause: None,
     };
     for (index, step) in case.steps.iter().enumerate() {
         if run.step(index, step, &mut vars).await.is_break() {
@@ -119,6 +129,9 @@ struct StepsRun<'a> {
     /// Set when the target's answer shows the rule does not apply (`follow-location` on inline
     /// bytes): the case is skipped with this reason unless something failed.
     not_applicable: Option<String>,
+    /// Set when a step hit an endpoint preflight found not implemented: the case, blocked or
+    /// (the endpoint's own existence case) failed, is filed under that one cause.
+    endpoint_cause: Option<String>,
 }
 
 impl StepsRun<'_> {
@@ -153,6 +166,9 @@ impl StepsRun<'_> {
             return ControlFlow::Continue(());
         }
         let exchange = self.exchange(step, request).await;
+        if let Some(endpoint) = not_served_endpoint(self.session, &exchange) {
+            self.endpoint_cause.get_or_insert_with(|| endpoint.cause());
+        }
         if let Some(problem) = not_exercised(step, &exchange) {
             let mut report = judge(self.session, self.case, step, &exchange, vars);
             report.findings.clear();
@@ -306,7 +322,7 @@ impl StepsRun<'_> {
         } else if no_thumbnail {
             Some(NO_THUMBNAIL_CAUSE.to_string())
         } else {
-            case.cause.clone()
+            self.endpoint_cause.or_else(|| case.cause.clone())
         };
         if let Some(problem) = self.blocker.or(fetch_path) {
             verdict.outcome = Outcome::Blocked;
@@ -509,6 +525,15 @@ fn setup_failure(case: &Case, media: &str, why: String, started: Instant) -> Ver
 /// `preview_url` answering `404 M_UNRECOGNIZED`) and the step got that same answer, the case is
 /// blocked by that preflight finding instead of failing on it again.
 fn not_served_blocker(session: &Session, exchange: &Exchange) -> Option<SetUpProblem> {
+    not_served_endpoint(session, exchange).map(|n| n.problem.clone())
+}
+
+/// The endpoint preflight found not served, when the exchange went to it and got the
+/// "unrecognized endpoint" answer.
+fn not_served_endpoint<'a>(
+    session: &'a Session,
+    exchange: &Exchange,
+) -> Option<&'a crate::run::session::NotServed> {
     let response = exchange.response.as_ref().ok()?;
     if !crate::run::preflight::is_unrecognized_endpoint(response) {
         return None;
@@ -520,8 +545,7 @@ fn not_served_blocker(session: &Session, exchange: &Exchange) -> Option<SetUpPro
     session
         .not_served
         .iter()
-        .find(|n| path.starts_with(&n.path_prefix))
-        .map(|n| n.problem.clone())
+        .find(|n| n.matches(&exchange.request.method, &path))
 }
 
 fn set_up_step_problem(step: &StepSpec, index: usize, report: &StepReport) -> SetUpProblem {
@@ -565,7 +589,6 @@ fn judge(
     exchange: &Exchange,
     vars: &BTreeMap<String, String>,
 ) -> StepReport {
-    let _ = case;
     let ctx = CheckContext {
         media: &session.media_defs,
         vars,
@@ -589,15 +612,16 @@ fn judge(
         response_summary: summarize(exchange, &extra),
         reproduction: (!findings.is_empty())
             .then(|| reproduction(session, step, exchange, vars))
-            .flatten(),
+            .flatten()
+            .map(|command| with_peer_note(session, case, command)),
         findings,
     }
 }
 
 /// A command that sends the same request again: `curl` with tokens as environment variables,
-/// or `mediaconf request` for a signed federation request (curl cannot sign). `None` for
-/// deliberately mis-signed requests (flipped signatures, other keys, header variants), which
-/// only a run can send.
+/// or `mediaconf request` for a signed federation request (curl cannot sign; a header spelling
+/// is replayed with `--auth-variant`). `None` for deliberately mis-signed requests (flipped
+/// signatures, other keys, another destination or URI), which only a run can send.
 fn reproduction(
     session: &Session,
     step: &StepSpec,
@@ -606,11 +630,19 @@ fn reproduction(
 ) -> Option<String> {
     use crate::repro::{BodyShape, curl};
     if step.request.auth == AuthMode::XMatrix {
-        let plain = step
+        // A header spelling is replayed with --auth-variant; other mis-signing is not.
+        let variant = step
             .request
             .xmatrix
             .as_ref()
-            .is_none_or(|x| *x == crate::suite::model::XMatrixSpec::default());
+            .and_then(|x| x.variant.clone());
+        let without_variant = step
+            .request
+            .xmatrix
+            .clone()
+            .map(|x| crate::suite::model::XMatrixSpec { variant: None, ..x });
+        let plain =
+            without_variant.is_none_or(|x| x == crate::suite::model::XMatrixSpec::default());
         let federation = session.federation.as_ref()?;
         if !plain || step.request.body.is_some() {
             return None;
@@ -620,8 +652,9 @@ fn reproduction(
             Some(q) => format!("{}?{q}", url.path()),
             None => url.path().to_string(),
         };
+        let variant = variant.map_or_else(String::new, |v| format!(" --auth-variant {v}"));
         return Some(format!(
-            "mediaconf request --target {} --server-name {} --peer-server-name {} {} '{}'  # with this run's --signing-key, --peer-listen and --peer-ca-out",
+            "mediaconf request --target {} --server-name {} --peer-server-name {}{variant} {} '{}'  # with this run's --signing-key, --peer-listen and --peer-ca-out",
             federation.base,
             session.server_name,
             federation.origin,
@@ -666,6 +699,19 @@ fn reproduction(
         token_var,
     );
     Some(session.http.redactor().redact(&text))
+}
+
+/// A remote case's reproduction needs the mock peer, which stopped with the run, and a media
+/// ID the target has not cached or backed off from: says how.
+fn with_peer_note(session: &Session, case: &Case, command: String) -> String {
+    let (Some(scenario), Some(peer)) = (&case.peer_scenario, &session.peer) else {
+        return command;
+    };
+    format!(
+        "{command}\n           # the mock peer stopped with the run: start it again with `mediaconf peer --listen {} --server-name {}` (this run's --signing-key and --peer-ca-out), and ask for a fresh media ID `{scenario}_<new>` instead (the target cached or backed off from this one)",
+        peer.local_addr(),
+        peer.server_name()
+    )
 }
 
 /// Status, the relevant headers and a body excerpt.

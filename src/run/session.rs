@@ -46,11 +46,45 @@ pub struct Session {
     counter: AtomicU64,
 }
 
-/// An endpoint (path prefix) the target does not serve, and the preflight finding saying so.
+/// An endpoint the target does not serve, and the preflight finding saying so.
 #[derive(Debug, Clone)]
 pub struct NotServed {
-    pub path_prefix: String,
+    /// The request method, or `None` for any.
+    pub method: Option<String>,
+    /// The path, `*` standing for one segment (`/_matrix/client/v1/media/download/*/*`).
+    pub path: String,
     pub problem: crate::outcome::SetUpProblem,
+}
+
+impl NotServed {
+    /// Whether a request is to this endpoint.
+    pub fn matches(&self, method: &str, path: &str) -> bool {
+        if self
+            .method
+            .as_deref()
+            .is_some_and(|m| !m.eq_ignore_ascii_case(method))
+        {
+            return false;
+        }
+        let (mut want, mut got) = (self.path.split('/'), path.split('/'));
+        loop {
+            match (want.next(), got.next()) {
+                (None, None) => return true,
+                (Some("*"), Some(seg)) if !seg.is_empty() => {}
+                (Some(w), Some(g)) if w == g => {}
+                _ => return false,
+            }
+        }
+    }
+
+    /// The cause every case stopped by this endpoint is filed under.
+    pub fn cause(&self) -> String {
+        format!(
+            "endpoint not implemented: {} {}",
+            self.method.as_deref().unwrap_or("*"),
+            self.path
+        )
+    }
 }
 
 impl Session {

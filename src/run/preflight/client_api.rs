@@ -105,6 +105,13 @@ impl ClientApi {
         }
     }
 
+    /// The newest version the run judges by: `--spec`, else the newest advertised.
+    pub fn newest(&self, spec_override: Option<SpecVersion>) -> Option<SpecVersion> {
+        spec_override.or_else(|| {
+            AdvertisedVersions::from_strings(self.versions.iter().map(String::as_str)).highest()
+        })
+    }
+
     /// The target as the reports name it.
     pub fn target_info(&self, config: &RunConfig, server_name: String) -> TargetInfo {
         TargetInfo {

@@ -75,7 +75,7 @@ fn settings(topic: Topic) -> (&'static str, &'static [Setting]) {
                 (
                     "Conduit family",
                     &["tuwunel", "conduwuit", "conduit", "continuwuity"],
-                    "ip_range_denylist = [] (Conduit has none) and the CA through SSL_CERT_FILE=CA in its environment",
+                    "ip_range_denylist = [] (Conduit has none), and SSL_CERT_FILE=CA in its environment",
                 ),
                 (
                     "palpo",

@@ -16,6 +16,7 @@
 //! | identify | [`client_api`] | federation base | the implementation's name and version |
 //! | URL previews | [`previews`] | page, user | whether previews are served |
 //! | deprecated endpoints | [`endpoints`] | user | a note when `/_matrix/media/v3/*` is off |
+//! | endpoints | [`endpoints`] | advertised versions | the media endpoints not implemented |
 //! | federation API | [`federation`] | federation base | whether it serves the media API |
 //! | key server, signed probe | [`federation`] | our key, needs | the peer; whether we are verified |
 //! | mock peer | [`peer_probe`] | the peer, user | whether the target fetches remote media |
@@ -202,6 +203,7 @@ pub async fn prepare(
     client_api::identify(&mut api, &mut session).await;
     previews::probe(&mut session, page.as_ref(), &needs, &user.account, ledger).await;
     endpoints::probe_deprecated(&session, &user.account, ledger).await;
+    endpoints::probe_implemented(&mut session, api.newest(config.spec_override), ledger).await;
     extra.into_session(&mut session, user.account);
     federation::probe_api(&session, &needs, ledger).await;
     let peer =

@@ -74,6 +74,7 @@ pub async fn probe(
         ),
         PreviewProbe::Answered(what) => ledger.report("URL previews", false, what),
         PreviewProbe::NotServed(why) => not_served(session, why, ledger),
+        PreviewProbe::Missing(why) => missing(session, why, ledger),
     }
 }
 
@@ -90,11 +91,33 @@ fn not_served(session: &mut Session, why: String, ledger: &mut Ledger<'_>) {
         "/_matrix/media/v3/preview_url",
     ] {
         session.not_served.push(NotServed {
-            path_prefix: prefix.into(),
+            method: Some("GET".into()),
+            path: prefix.into(),
             problem: problem.clone(),
         });
     }
     ledger.mark(Need::Previews, "preflight URL previews", why);
+}
+
+/// Previews answer `M_UNRECOGNIZED`: the endpoints are recorded as not implemented. The
+/// preview cases still run: each that meets the answer is blocked by this one finding, and
+/// A-01.preview-url judges it.
+fn missing(session: &mut Session, why: String, ledger: &mut Ledger<'_>) {
+    ledger.report("URL previews", false, why.clone());
+    for path in [
+        "/_matrix/client/v1/media/preview_url",
+        "/_matrix/media/v3/preview_url",
+    ] {
+        session.not_served.push(NotServed {
+            method: Some("GET".into()),
+            path: path.into(),
+            problem: SetUpProblem {
+                by: "endpoint not implemented".into(),
+                why: format!("GET {path} answered M_UNRECOGNIZED"),
+                need: None,
+            },
+        });
+    }
 }
 
 /// What the URL-preview probe found.
@@ -108,6 +131,9 @@ pub enum PreviewProbe {
     /// `404 M_UNRECOGNIZED` or `403 M_FORBIDDEN`: the endpoint is not served; every case that
     /// needs previews is skipped with this one reason.
     NotServed(String),
+    /// `404`/`405 M_UNRECOGNIZED`: the endpoint is not implemented (or answers so when
+    /// switched off); the cases meeting that answer are blocked by it.
+    Missing(String),
 }
 
 async fn probe_previews(session: &Session, token: &str, page_url: &str) -> PreviewProbe {
@@ -156,14 +182,19 @@ async fn probe_previews(session: &Session, token: &str, page_url: &str) -> Previ
         } else {
             "URL previews are not served: they are switched off (403 M_FORBIDDEN)"
         };
-        return PreviewProbe::NotServed(format!(
+        let why = format!(
             "{what}: {answer}; {}",
             super::hints::hint(
                 super::hints::Topic::Previews,
                 session.server_version.as_deref(),
                 ""
             )
-        ));
+        );
+        return if super::endpoints::is_unrecognized_endpoint(r) {
+            PreviewProbe::Missing(why)
+        } else {
+            PreviewProbe::NotServed(why)
+        };
     }
     PreviewProbe::Answered(format!(
         "the target did not preview the loopback page: {answer}; the preview cases run and judge this answer"
