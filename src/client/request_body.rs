@@ -18,6 +18,19 @@ pub struct OutgoingRequest {
     pub timeout: Duration,
 }
 
+impl OutgoingRequest {
+    /// A `GET` of `url` without headers or body.
+    pub fn get(url: impl Into<String>, timeout: Duration) -> Self {
+        OutgoingRequest {
+            method: "GET".into(),
+            url: url.into(),
+            headers: Vec::new(),
+            body: RequestBody::default(),
+            timeout,
+        }
+    }
+}
+
 /// Size of the block zero bodies are written from.
 pub const ZERO_BLOCK: usize = 256 * 1024;
 

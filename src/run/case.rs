@@ -452,13 +452,7 @@ async fn follow_location(session: &Session, exchange: &Exchange) -> LocationHop 
     let absolute = url::Url::parse(&exchange.request.url)
         .and_then(|base| base.join(&url))
         .map_or(url, |u| u.to_string());
-    let request = OutgoingRequest {
-        method: "GET".into(),
-        url: absolute,
-        headers: Vec::new(),
-        body: Default::default(),
-        timeout: session.timeout,
-    };
+    let request = OutgoingRequest::get(absolute, session.timeout);
     LocationHop::Followed(Box::new(session.http.send(request, true).await))
 }
 

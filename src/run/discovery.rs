@@ -10,7 +10,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use crate::client::http::Redirects;
-use crate::client::{HttpClient, OutgoingRequest, RequestBody};
+use crate::client::{HttpClient, OutgoingRequest};
 
 /// Where the federation API is, and how that was found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -160,13 +160,7 @@ impl Lookup for NetLookup {
             "https://{host}:{}/.well-known/matrix/server",
             self.well_known_port
         );
-        let request = OutgoingRequest {
-            method: "GET".into(),
-            url: url.clone(),
-            headers: Vec::new(),
-            body: RequestBody::default(),
-            timeout: self.timeout,
-        };
+        let request = OutgoingRequest::get(url.clone(), self.timeout);
         let exchange = self
             .http
             .send_with(request, Redirects::AnyGet(WELL_KNOWN_REDIRECTS))

@@ -123,6 +123,22 @@ impl Session {
         }
     }
 
+    /// An unauthenticated `GET` of `url` (redirects not followed), within the run's timeout.
+    pub async fn get(&self, url: String) -> crate::exchange::Exchange {
+        self.http
+            .send(OutgoingRequest::get(url, self.timeout), false)
+            .await
+    }
+
+    /// A `GET` of `url` as the holder of `token` (redirects not followed).
+    pub async fn get_as(&self, url: String, token: &str) -> crate::exchange::Exchange {
+        let mut request = OutgoingRequest::get(url, self.timeout);
+        request
+            .headers
+            .push(("Authorization".into(), format!("Bearer {token}")));
+        self.http.send(request, false).await
+    }
+
     /// A string unique within this run and very likely across runs (`mc3f2a9c1-7`).
     pub fn unique(&self) -> String {
         format!(

@@ -57,14 +57,12 @@ pub async fn probe(
 /// federation API's `/_matrix/federation/v1/version`, else takes the `Server` header.
 pub async fn identify(api: &mut ClientApi, session: &mut crate::run::session::Session) {
     if api.server_version.is_none() && !session.federation_base.is_empty() {
-        let request = crate::client::OutgoingRequest {
-            method: "GET".into(),
-            url: format!("{}/_matrix/federation/v1/version", session.federation_base),
-            headers: Vec::new(),
-            body: Default::default(),
-            timeout: session.timeout,
-        };
-        let answer = session.http.send(request, false).await;
+        let answer = session
+            .get(format!(
+                "{}/_matrix/federation/v1/version",
+                session.federation_base
+            ))
+            .await;
         api.server_version = answer
             .ok()
             .and_then(|r| r.json())

@@ -131,14 +131,9 @@ pub async fn probe_deprecated(session: &Session, user: &Account, ledger: &mut Le
 /// an authenticated `GET /_matrix/media/v3/config` is refused with 403 or not served (a server
 /// may remove them; the freeze cases then see that answer, which the preflight line explains).
 async fn deprecated_answer(session: &Session, token: &str) -> Option<String> {
-    let req = crate::client::OutgoingRequest {
-        method: "GET".into(),
-        url: format!("{}/_matrix/media/v3/config", session.base),
-        headers: vec![("Authorization".into(), format!("Bearer {token}"))],
-        body: Default::default(),
-        timeout: session.timeout,
-    };
-    let ex = session.http.send(req, false).await;
+    let ex = session
+        .get_as(format!("{}/_matrix/media/v3/config", session.base), token)
+        .await;
     let r = ex.response.as_ref().ok()?;
     (r.status == 403 || is_unrecognized_endpoint(r)).then(|| {
         format!(

@@ -330,14 +330,8 @@ async fn api_answer(session: &Session) -> Result<(), String> {
         // The media endpoint gave no HTTP answer. If the key document answers, the federation
         // API is there and only its media endpoints misbehave: the cases judge them, one by one.
         Err(media_failure) => {
-            let key = crate::client::OutgoingRequest {
-                method: "GET".into(),
-                url: format!("{}/_matrix/key/v2/server", session.federation_base),
-                headers: Vec::new(),
-                body: Default::default(),
-                timeout: session.timeout,
-            };
-            return match session.http.send(key, false).await.response {
+            let key = format!("{}/_matrix/key/v2/server", session.federation_base);
+            return match session.get(key).await.response {
                 Ok(_) => Ok(()),
                 Err(e) => Err(format!(
                     "{}: {}; GET /_matrix/key/v2/server got no answer either: {e}",
@@ -364,17 +358,9 @@ async fn api_answer(session: &Session) -> Result<(), String> {
 /// answered there with a key document (a server with one listener for both APIs), else
 /// `https://HOST:8448` for the server name's host.
 async fn suggest_federation_url(session: &Session) -> String {
-    let request = crate::client::OutgoingRequest {
-        method: "GET".into(),
-        url: format!("{}/_matrix/key/v2/server", session.base),
-        headers: Vec::new(),
-        body: Default::default(),
-        timeout: session.timeout,
-    };
     let serves_keys = session.base != session.federation_base
         && session
-            .http
-            .send(request, false)
+            .get(format!("{}/_matrix/key/v2/server", session.base))
             .await
             .response
             .is_ok_and(|r| {

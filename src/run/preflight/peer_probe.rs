@@ -41,17 +41,11 @@ async fn probe_remote_once(
 ) -> Result<Contacted, String> {
     let media_id = format!("inline-bytes_{}probe", session.unique());
     let name = peer.server_name();
-    let request = crate::client::OutgoingRequest {
-        method: "GET".into(),
-        url: format!(
-            "{}/_matrix/client/v1/media/download/{name}/{media_id}",
-            session.base
-        ),
-        headers: vec![("Authorization".into(), format!("Bearer {token}"))],
-        body: Default::default(),
-        timeout: session.timeout,
-    };
-    let exchange = session.http.send(request, false).await;
+    let url = format!(
+        "{}/_matrix/client/v1/media/download/{name}/{media_id}",
+        session.base
+    );
+    let exchange = session.get_as(url, token).await;
     let answer = match &exchange.response {
         Ok(r) => crate::check::status::describe_status(r),
         Err(e) => e.to_string(),

@@ -146,14 +146,7 @@ async fn probe_previews(session: &Session, token: &str, page_url: &str) -> Previ
         Err(e) => return PreviewProbe::Answered(e.to_string()),
     };
     url.query_pairs_mut().append_pair("url", page_url);
-    let req = crate::client::OutgoingRequest {
-        method: "GET".into(),
-        url: url.to_string(),
-        headers: vec![("Authorization".into(), format!("Bearer {token}"))],
-        body: Default::default(),
-        timeout: session.timeout,
-    };
-    let ex = session.http.send(req, false).await;
+    let ex = session.get_as(url.to_string(), token).await;
     let r = match &ex.response {
         Ok(r) => r,
         Err(e) => return PreviewProbe::Answered(format!("{}: {e}", ex.request.line())),
