@@ -117,6 +117,8 @@ fn breaks(fault: FedFault) -> &'static [&'static str] {
         FedFault::WrongMethodNotFound => &["F-29"],
         // F-31 (SHOULD) checks the target's key document and its self-signature.
         FedFault::BadKeyDocument => &["F-31"],
+        // The document (F-31) and its required fields (F-31.fields, MUST) both lack it.
+        FedFault::KeyDocumentWithoutValidUntil => &["F-31", "F-31.fields"],
         // F-14 has the target cache the mock peer's media, then asks for it over federation.
         FedFault::ServesCachedRemoteMedia => &["F-14"],
         // K-03 signs with a new key whose only key document expired an hour ago; the spec is
@@ -131,6 +133,10 @@ fn breaks(fault: FedFault) -> &'static [&'static str] {
         FedFault::ThumbnailNoParamsOk => &["F-11"],
         // F-12 asks for animated=false from the animated GIF.
         FedFault::AnimatedThumbnail => &["F-12"],
+        // Part 2 is the original HTML, SVG or text at 1000x1000 (F-32.*, SHOULD).
+        FedFault::ThumbnailServesNonImage => {
+            &["F-32.html.large", "F-32.svg.large", "F-32.text.large"]
+        }
         // ---- lenient but valid ----
         // Refusing a bad signature or an unknown or old key with 403 is valid (only a wrong
         // destination has a fixed 401): nothing breaks; the INFO `.status` cases record the 403
@@ -332,7 +338,14 @@ fn check(report: &RunReport) {
 /// `want_exit` (2 when the skip was not accepted with `--allow-skipped`).
 /// Federation cases that send no signature (missing header, bearer token, the target's own
 /// key document): they run even when the target cannot verify us.
-const UNSIGNED: &[&str] = &["F-17", "F-17.status", "F-24", "F-24.status", "F-31"];
+const UNSIGNED: &[&str] = &[
+    "F-17",
+    "F-17.status",
+    "F-24",
+    "F-24.status",
+    "F-31",
+    "F-31.fields",
+];
 
 fn check_all_skipped(
     report: &RunReport,
@@ -431,12 +444,14 @@ fault_tests! {
     unknown_endpoint_not_found => UnknownEndpointNotFound,
     wrong_method_not_found => WrongMethodNotFound,
     bad_key_document => BadKeyDocument,
+    key_document_without_valid_until => KeyDocumentWithoutValidUntil,
     serves_cached_remote_media => ServesCachedRemoteMedia,
     accept_expired_keys => AcceptExpiredKeys,
     location_without_headers => LocationWithoutHeaders,
     location_parts => LocationParts,
     thumbnail_no_params_ok => ThumbnailNoParamsOk,
     animated_thumbnail => AnimatedThumbnail,
+    thumbnail_serves_non_image => ThumbnailServesNonImage,
     refuse_with_403 => RefuseWith403,
 }
 

@@ -19,33 +19,45 @@ fn breaks(fault: RemoteFault) -> &'static [&'static str] {
         // G-11 (SHOULD: the fallback is MSC3916's "should") wants the fallback and its bytes
         // (G-12 is blocked, see `blocks`).
         RemoteFault::NeverFallsBack => &["G-11"],
-        // 404 M_NOT_FOUND, a 404 with HTML and 400 M_UNRECOGNIZED fall back (SHOULD not). The
-        // deprecated path does not have the missing media either, so the client still gets
-        // the 404 G-13.status asks for.
-        RemoteFault::FallsBackOnAny4xx => &["G-13", "G-13.html", "G-13.400"],
+        // 404 M_NOT_FOUND, a 404 with HTML and 400 M_UNRECOGNIZED fall back: the G-13 family
+        // is INFO (implementations split), so it is observed (see `observes`). The deprecated
+        // path does not have the missing media either, so the client still gets the 404
+        // G-13.status asks for.
+        RemoteFault::FallsBackOnAny4xx => &[],
         RemoteFault::FallbackWithoutAllowRemote => &["G-12"],
         // The empty Location part is served: no CDN request, wrong bytes. The relative
-        // Location case is GAP, so it warns.
-        RemoteFault::IgnoresLocation => &["G-09", "G-09.https", "G-09.relative"],
+        // Location case is INFO (see `observes`).
+        RemoteFault::IgnoresLocation => &["G-09", "G-09.https"],
         RemoteFault::AcceptsThreeParts => &["G-14.three-parts"],
         RemoteFault::DoesNotSign => &["G-03"],
         RemoteFault::SignsWrongDestination => &["G-03"],
+        RemoteFault::OmitsDestination => &["G-03"],
         // No outbound request, as G-19 and G-20 ask; G-18 and G-19 (the freeze's SHOULD) want
         // its 404, G-20 only that nothing was fetched (G-20.status, INFO, records the 502).
         RemoteFault::DeprecatedAnswers502 => &["G-18", "G-19"],
-        // G-02 and G-16 (MUST) want the federation endpoints first; the G-13 family (SHOULD)
-        // no deprecated request. Every other case with a scenario is blocked (see `blocks`).
-        RemoteFault::LegacyFirst => &[
-            "G-02",
-            "G-16",
-            "G-13",
-            "G-13.html",
-            "G-13.400",
-            "G-13.401",
-            "G-13.403",
-            "G-13.502",
-            "G-13.504",
-        ],
+        // G-02 and G-16 (MUST) want the federation endpoints first; the G-13 family (INFO)
+        // observes the deprecated request. Every other case with a scenario is blocked (see
+        // `blocks`).
+        RemoteFault::LegacyFirst => &["G-02", "G-16"],
+    }
+}
+
+/// The INFO cases a fault must show as an observation with a finding.
+fn observes(fault: RemoteFault) -> &'static [&'static str] {
+    const G13: &[&str] = &[
+        "G-13",
+        "G-13.html",
+        "G-13.400",
+        "G-13.401",
+        "G-13.403",
+        "G-13.502",
+        "G-13.504",
+    ];
+    match fault {
+        RemoteFault::FallsBackOnAny4xx => &["G-13", "G-13.html", "G-13.400"],
+        RemoteFault::IgnoresLocation => &["G-09.relative"],
+        RemoteFault::LegacyFirst => G13,
+        _ => &[],
     }
 }
 
@@ -146,7 +158,10 @@ async fn check_fault(fault: RemoteFault) {
     // signature verified.
     let doubtful = matches!(
         fault,
-        RemoteFault::LegacyFirst | RemoteFault::DoesNotSign | RemoteFault::SignsWrongDestination
+        RemoteFault::LegacyFirst
+            | RemoteFault::DoesNotSign
+            | RemoteFault::SignsWrongDestination
+            | RemoteFault::OmitsDestination
     );
     if run.output.contains("✔ mock peer") == doubtful {
         problems.push(format!(
@@ -155,6 +170,7 @@ async fn check_fault(fault: RemoteFault) {
         ));
     }
     let must_broken = harness::compare_broken(&run.cases, breaks(fault), &mut problems);
+    harness::compare_observed(&run.cases, observes(fault), &mut problems);
     // A failed MUST case exits 1; otherwise a blocked case (not run) exits 2.
     let blocked = run.cases.values().any(|c| c.outcome == "blocked");
     let want_exit = match (must_broken, blocked) {
@@ -206,6 +222,7 @@ fault_tests! {
     accepting_three_parts => RemoteFault::AcceptsThreeParts,
     not_signing => RemoteFault::DoesNotSign,
     signing_the_wrong_destination => RemoteFault::SignsWrongDestination,
+    omitting_the_destination => RemoteFault::OmitsDestination,
 }
 
 /// A target that cannot reach the peer (here: the peer announces a server name nothing listens

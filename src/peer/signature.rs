@@ -106,6 +106,14 @@ impl SignatureJudge {
             Ok(p) => p,
             Err(e) => return SignatureVerdict::Invalid(format!("unparsable X-Matrix header: {e}")),
         };
+        // v1.3 server-server "Request Authentication": recipients should accept a header
+        // without it, "but [senders] MUST always send it".
+        if parsed.destination.is_none() {
+            return SignatureVerdict::Invalid(
+                "the X-Matrix header has no destination parameter (senders MUST send it since v1.3)"
+                    .into(),
+            );
+        }
         let mut fresh = false;
         loop {
             let doc = match self.key_document(&parsed.origin, fresh).await {

@@ -128,6 +128,8 @@ pub enum FedFault {
     WrongMethodNotFound,
     /// The fake's own key document has a broken self-signature.
     BadKeyDocument,
+    /// The fake's own key document has no `valid_until_ts` (a required field).
+    KeyDocumentWithoutValidUntil,
     /// Remote media the fake has cached is served over federation (by media ID).
     ServesCachedRemoteMedia,
     /// Keys from a key document whose `valid_until_ts` has passed verify requests.
@@ -140,6 +142,9 @@ pub enum FedFault {
     ThumbnailNoParamsOk,
     /// An animated GIF source gives the animated original even with animated=false.
     AnimatedThumbnail,
+    /// A thumbnail larger than 800x600 of something that is not an image is the original file
+    /// in part 2, with its own Content-Type.
+    ThumbnailServesNonImage,
     // --- lenient but valid ---
     /// A signature that does not verify, or an unknown key, is refused with 403 M_FORBIDDEN
     /// instead of 401 (valid: only a wrong destination has a fixed 401).
@@ -585,6 +590,11 @@ impl Fake {
             chars[3] = if chars[3] == 'A' { 'B' } else { 'A' };
             *sig = chars.into_iter().collect();
         }
+        if self.has(FedFault::KeyDocumentWithoutValidUntil)
+            && let Some(fields) = doc.as_object_mut()
+        {
+            fields.remove("valid_until_ts");
+        }
         json_response(200, &doc)
     }
 
@@ -914,6 +924,24 @@ impl Fake {
         // Every source gives the 640x480 PNG (never smaller than asked up to that size, never
         // upscaled), except an animated GIF when animation is allowed (or under the fault).
         let gif = source.content_type == "image/gif";
+        let raster = matches!(
+            source.content_type.as_str(),
+            "image/png" | "image/jpeg" | "image/gif" | "image/webp"
+        );
+        if !raster {
+            let large = [req.q("width"), req.q("height")].iter().any(|v| {
+                v.and_then(|v| v.parse::<u32>().ok())
+                    .is_some_and(|n| n > 800)
+            });
+            if large && self.has(FedFault::ThumbnailServesNonImage) {
+                return Ok(self.media_response(&source, source.bytes.clone(), false));
+            }
+            return Err(error(
+                400,
+                "M_UNKNOWN",
+                "Cannot generate thumbnails for this media",
+            ));
+        }
         let (bytes, content_type) = if gif && (animated || self.has(FedFault::AnimatedThumbnail)) {
             (source.bytes.clone(), "image/gif")
         } else {

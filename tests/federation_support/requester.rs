@@ -13,7 +13,7 @@ use std::sync::Mutex;
 
 use axum::body::Bytes;
 use axum::http::header;
-use mediaconf::federation::xmatrix::sign_request;
+use mediaconf::federation::xmatrix::{HeaderStyle, Param, render_header, sign_request};
 use mediaconf::multipart::{MediaContent, parse_media_response};
 
 use super::{Content, Fail, Fake, Reply, Req, SERVER_NAME, disposition, error, lock, response};
@@ -39,6 +39,8 @@ pub enum RemoteFault {
     DoesNotSign,
     /// The federation requests are signed for (and name) another destination.
     SignsWrongDestination,
+    /// The X-Matrix header has no `destination` parameter (the signature still covers it).
+    OmitsDestination,
     /// The deprecated download fetches nothing remote, as frozen, but answers 502 instead of
     /// 404.
     DeprecatedAnswers502,
@@ -57,6 +59,7 @@ impl RemoteFault {
         RemoteFault::AcceptsThreeParts,
         RemoteFault::DoesNotSign,
         RemoteFault::SignsWrongDestination,
+        RemoteFault::OmitsDestination,
         RemoteFault::DeprecatedAnswers502,
         RemoteFault::LegacyFirst,
     ];
@@ -119,7 +122,12 @@ impl Fake {
                 None,
             )
             .map_err(|e| error(500, "M_UNKNOWN", &e.to_string()))?;
-            request = request.header(header::AUTHORIZATION, auth.to_header_value());
+            let value = if self.remote_has(RemoteFault::OmitsDestination) {
+                render_header(&auth, &HeaderStyle::default().without(Param::Destination))
+            } else {
+                auth.to_header_value()
+            };
+            request = request.header(header::AUTHORIZATION, value);
         }
         request
             .send()

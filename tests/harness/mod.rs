@@ -163,6 +163,36 @@ pub fn compare_broken(
     broken.values().any(|c| c.outcome == "failed")
 }
 
+/// Checks the INFO cases a fault must show as an observation: each is an INFO case whose
+/// reason is a finding ("observed: CHECK: …"), not only the answer ("observed: answered …").
+/// INFO cases never fail or warn, so this is how a fault matrix proves they still notice.
+pub fn compare_observed(
+    cases: &BTreeMap<String, CaseResult>,
+    expected: &[&str],
+    problems: &mut Vec<String>,
+) {
+    for id in expected {
+        match cases.get(*id) {
+            None => problems.push(format!(
+                "{id} is listed in observes() but is not a case of the run"
+            )),
+            Some(c) if c.level != "INFO" => {
+                problems.push(format!("{id} is listed in observes() but is {}", c.level))
+            }
+            Some(c)
+                if !c.reason.starts_with("observed: ")
+                    || c.reason.starts_with("observed: answered") =>
+            {
+                problems.push(format!(
+                    "{id} observed no finding: {} ({})",
+                    c.outcome, c.reason
+                ))
+            }
+            Some(_) => {}
+        }
+    }
+}
+
 /// Coverage of a fault matrix: every MUST case that ran in the no-fault run is in `covered`
 /// (broken by some fault) or in `not_covered` with a reason, and `not_covered` lists only
 /// running MUST cases that no fault breaks. Returns the problems found.

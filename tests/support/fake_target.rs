@@ -97,6 +97,8 @@ pub enum Fault {
     QueryTokenRejected,
     /// CORS preflights (OPTIONS) need a token: 401 instead of 204.
     OptionsNeedsAuth,
+    /// CORS preflights answer without `Access-Control-Allow-Methods`.
+    PreflightWithoutMethods,
     /// Error bodies are `text/plain` ("M_X: message") instead of the standard JSON error.
     ErrorsNotJson,
     // --- download ---
@@ -126,6 +128,13 @@ pub enum Fault {
     /// Every thumbnail larger than 800x600 is a generic 400 (the server cannot thumbnail a
     /// standard image at that size).
     NoThumbnailAbove800x600,
+    /// A thumbnail larger than 800x600 of something that is not an image is the original file
+    /// (its own type, as attachment), as a server that serves the original when no
+    /// pre-generated size is big enough.
+    ThumbnailServesNonImage,
+    /// A thumbnail of something that is not an image, at any size, is the original file
+    /// labelled `image/png` and `inline`.
+    ThumbnailOfNonImageIsOriginal,
     /// No Cross-Origin-Resource-Policy on downloads and thumbnails.
     NoCorp,
     /// A media id with characters outside `[A-Za-z0-9_-]` reaches the file system: a file outside
@@ -867,20 +876,17 @@ impl Fake {
                 "Missing access token",
             ));
         }
-        response(
-            204,
-            &[
-                (
-                    header::ACCESS_CONTROL_ALLOW_METHODS,
-                    "GET, HEAD, POST, PUT, DELETE, OPTIONS".into(),
-                ),
-                (
-                    header::ACCESS_CONTROL_ALLOW_HEADERS,
-                    "X-Requested-With, Content-Type, Authorization".into(),
-                ),
-            ],
-            Body::empty(),
-        )
+        let mut headers = vec![(
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            "X-Requested-With, Content-Type, Authorization".to_string(),
+        )];
+        if !self.has(Fault::PreflightWithoutMethods) {
+            headers.push((
+                header::ACCESS_CONTROL_ALLOW_METHODS,
+                "GET, HEAD, POST, PUT, DELETE, OPTIONS".to_string(),
+            ));
+        }
+        response(204, &headers, Body::empty())
     }
 
     // --- accounts ------------------------------------------------------------------------------
@@ -1398,6 +1404,18 @@ impl Fake {
             ));
         }
         let Ok(info) = decode_info(&content.bytes) else {
+            if self.has(Fault::ThumbnailServesNonImage) && (width > 800 || height > 600) {
+                let mut headers = vec![
+                    (header::CONTENT_TYPE, content.content_type.clone()),
+                    (header::CONTENT_DISPOSITION, "attachment".to_string()),
+                ];
+                self.security_headers(&mut headers);
+                return Ok(response(200, &headers, content.bytes.to_vec()));
+            }
+            if self.has(Fault::ThumbnailOfNonImageIsOriginal) {
+                let png = "image/png".to_string();
+                return Ok(self.thumbnail_response(png, "thumbnail.png", content.bytes.clone()));
+            }
             return Err(MatrixError::new(
                 400,
                 "M_UNKNOWN",
