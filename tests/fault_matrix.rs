@@ -182,6 +182,7 @@ fn breaks(fault: Fault) -> &'static [&'static str] {
             "C-05",
             "C-06.png",
             "C-06.text",
+            "C-06.text-charset",
             "C-06.json",
             "C-06.mp4",
             "C-07.html",
@@ -202,6 +203,8 @@ fn breaks(fault: Fault) -> &'static [&'static str] {
             "H-04",
         ],
         // text/html inline: C-07.html and C-13 want attachment, C-08.html inline only if safe.
+        // text/plain; charset=utf-8 is not found in the list: attachment (SHOULD inline).
+        Fault::InlineAllowListWithParams => &["C-06.text-charset"],
         Fault::HtmlInline => &["C-07.html", "C-08.html", "C-13"],
         // Every download filename check: the upload name (C-04, J-09, H-03) and the path name
         // (C-11, C-12, H-04).
@@ -605,6 +608,7 @@ fault_tests! {
     no_content_type => NoContentType,
     no_disposition => NoDisposition,
     html_inline => HtmlInline,
+    inline_allow_list_with_params => InlineAllowListWithParams,
     no_filename => NoFilename,
     invented_filename => InventedFilename,
     ignore_path_file_name => IgnorePathFileName,

@@ -25,9 +25,16 @@ fn breaks(fault: RemoteFault) -> &'static [&'static str] {
         // G-13.status asks for.
         RemoteFault::FallsBackOnAny4xx => &[],
         RemoteFault::FallbackWithoutAllowRemote => &["G-12"],
-        // The empty Location part is served: no CDN request, wrong bytes. The relative
-        // Location case is INFO (see `observes`).
-        RemoteFault::IgnoresLocation => &["G-09", "G-09.https"],
+        // The empty Location part is served: no CDN request, wrong bytes (an empty 200 for the
+        // failing Locations of G-24.* too). The relative Location case is INFO (see
+        // `observes`).
+        RemoteFault::IgnoresLocation => &[
+            "G-09",
+            "G-09.https",
+            "G-24.404-html",
+            "G-24.500",
+            "G-24.loop",
+        ],
         RemoteFault::AcceptsThreeParts => &["G-14.three-parts"],
         RemoteFault::DoesNotSign => &["G-03"],
         RemoteFault::SignsWrongDestination => &["G-03"],
@@ -39,6 +46,25 @@ fn breaks(fault: RemoteFault) -> &'static [&'static str] {
         // observes the deprecated request. Every other case with a scenario is blocked (see
         // `blocks`).
         RemoteFault::LegacyFirst => &["G-02", "G-16"],
+        // HTML and SVG stay inline, the PNG stays attachment (G-22.*, SHOULD).
+        RemoteFault::OriginDisposition => &["G-22.html", "G-22.svg", "G-22.png"],
+        // text/plain; charset=utf-8 is not found in the list: attachment (SHOULD inline).
+        RemoteFault::AllowListWithParams => &["G-22.text-charset"],
+        RemoteFault::NoSecurityHeaders => &["G-23.csp", "G-23.corp"],
+        RemoteFault::RemoteThumbnailAttachment => &["G-16.headers"],
+        // The 404 page, the 500 text and the redirect's empty body are served with 200.
+        RemoteFault::ServesFailedLocation => &["G-24.404-html", "G-24.500", "G-24.loop"],
+        // The second request is served from the cache of the failure.
+        RemoteFault::CachesFailedLocation => &["G-24.404-html", "G-24.500", "G-24.loop"],
+        // 502 for the valid variants (SHOULD).
+        RemoteFault::StrictPartHeaders => &[
+            "G-04.disposition-first",
+            "G-04.header-case",
+            "G-04.json-charset",
+        ],
+        // The names sent only as filename* are lost (MUST).
+        RemoteFault::IgnoresFilenameStar => &["G-06.non-ascii", "G-06.filename-star"],
+        RemoteFault::PassesOriginRefusal => &["G-25.401", "G-25.403"],
     }
 }
 
@@ -99,6 +125,17 @@ fn blocks(fault: RemoteFault) -> (&'static [&'static str], &'static str) {
                 "G-17",
                 "G-18",
                 "G-21",
+                "G-04.disposition-first",
+                "G-04.header-case",
+                "G-04.json-charset",
+                "G-06.filename-star",
+                "G-16.headers",
+                "G-22.html",
+                "G-22.svg",
+                "G-22.png",
+                "G-22.text-charset",
+                "G-23.csp",
+                "G-23.corp",
             ],
             "remote fetch path",
         ),
@@ -223,6 +260,15 @@ fault_tests! {
     not_signing => RemoteFault::DoesNotSign,
     signing_the_wrong_destination => RemoteFault::SignsWrongDestination,
     omitting_the_destination => RemoteFault::OmitsDestination,
+    keeping_the_origin_disposition => RemoteFault::OriginDisposition,
+    comparing_the_allow_list_with_parameters => RemoteFault::AllowListWithParams,
+    serving_remote_media_without_csp_and_corp => RemoteFault::NoSecurityHeaders,
+    serving_remote_thumbnails_as_attachment => RemoteFault::RemoteThumbnailAttachment,
+    serving_a_failed_location => RemoteFault::ServesFailedLocation,
+    caching_a_failed_location => RemoteFault::CachesFailedLocation,
+    reading_only_one_spelling_of_part_headers => RemoteFault::StrictPartHeaders,
+    ignoring_filename_star => RemoteFault::IgnoresFilenameStar,
+    passing_on_the_origin_refusal => RemoteFault::PassesOriginRefusal,
 }
 
 /// A target that cannot reach the peer (here: the peer announces a server name nothing listens

@@ -70,6 +70,19 @@ impl Fault {
     ];
 }
 
+/// How the part headers are written. Every style is valid (RFC 2046 parts carry RFC 5322
+/// style headers: names are case-insensitive and their order is free).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PartHeaders {
+    /// `Content-Type` then `Content-Disposition`, names as usually spelled.
+    #[default]
+    Canonical,
+    /// The media part's `Content-Disposition` before its `Content-Type`.
+    DispositionFirst,
+    /// Names in other letter case: `content-type` in the JSON part, upper case in the media part.
+    OtherCase,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Second {
     Bytes {
@@ -80,7 +93,7 @@ enum Second {
     Location(String),
 }
 
-type PartSpec = (Vec<(&'static str, String)>, Vec<u8>);
+type PartSpec = (Vec<(String, String)>, Vec<u8>);
 
 /// Builds a `multipart/mixed` federation media response: boundary, metadata JSON text and
 /// second part, plus at most one [`Fault`]. The boundary is used as given (not validated), so
@@ -91,6 +104,7 @@ pub struct Builder {
     metadata: String,
     second: Second,
     fault: Fault,
+    part_headers: PartHeaders,
 }
 
 impl Builder {
@@ -100,6 +114,7 @@ impl Builder {
             metadata: "{}".to_owned(),
             second,
             fault: Fault::None,
+            part_headers: PartHeaders::Canonical,
         }
     }
 
@@ -135,6 +150,31 @@ impl Builder {
     pub fn fault(mut self, f: Fault) -> Self {
         self.fault = f;
         self
+    }
+
+    /// How the part headers are written (valid in every style).
+    pub fn part_headers(mut self, style: PartHeaders) -> Self {
+        self.part_headers = style;
+        self
+    }
+
+    /// Header names as the style spells them in the JSON part (`json`) or the media part.
+    fn spelled(&self, headers: Vec<(&str, String)>, json: bool) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = headers
+            .into_iter()
+            .map(|(name, value)| {
+                let name = match (self.part_headers, json) {
+                    (PartHeaders::OtherCase, true) => name.to_ascii_lowercase(),
+                    (PartHeaders::OtherCase, false) => name.to_ascii_uppercase(),
+                    _ => name.to_owned(),
+                };
+                (name, value)
+            })
+            .collect();
+        if self.part_headers == PartHeaders::DispositionFirst && !json {
+            out.reverse();
+        }
+        out
     }
 
     /// The `Content-Type` header value for the response.
@@ -180,7 +220,7 @@ impl Builder {
             Fault::InvalidJson => b"not json".to_vec(),
             _ => self.metadata.as_bytes().to_vec(),
         };
-        (headers, body)
+        (self.spelled(headers, true), body)
     }
 
     fn media_part(&self) -> PartSpec {
@@ -196,7 +236,8 @@ impl Builder {
                     } else {
                         body.clone()
                     };
-                    return (vec![("Location", FAULT_LOCATION_URL.to_owned())], body);
+                    let headers = vec![("Location", FAULT_LOCATION_URL.to_owned())];
+                    return (self.spelled(headers, false), body);
                 }
                 let mut headers = Vec::new();
                 if let Some(ct) = content_type
@@ -207,7 +248,7 @@ impl Builder {
                 if let Some(cd) = content_disposition {
                     headers.push(("Content-Disposition", cd.clone()));
                 }
-                (headers, body.clone())
+                (self.spelled(headers, false), body.clone())
             }
             Second::Location(url) => {
                 let body = if self.fault == Fault::LocationWithBody {
@@ -215,7 +256,7 @@ impl Builder {
                 } else {
                     Vec::new()
                 };
-                (vec![("Location", url.clone())], body)
+                (self.spelled(vec![("Location", url.clone())], false), body)
             }
         }
     }
@@ -237,7 +278,7 @@ impl Builder {
                 json,
                 media,
                 (
-                    vec![("Content-Type", "text/plain".to_owned())],
+                    vec![("Content-Type".to_owned(), "text/plain".to_owned())],
                     b"unexpected third part".to_vec(),
                 ),
             ],

@@ -22,7 +22,7 @@
 mod build;
 mod parse;
 
-pub use build::{Builder, DEFAULT_BOUNDARY, FAULT_LOCATION_URL, Fault};
+pub use build::{Builder, DEFAULT_BOUNDARY, FAULT_LOCATION_URL, Fault, PartHeaders};
 pub use parse::{
     BoundaryProblem, MAX_KEPT_PARTS, MAX_KEPT_VIOLATIONS, MediaContent, MediaParse, MediaParts,
     Note, Part, Violation, boundary_from_content_type, parse_media_response,

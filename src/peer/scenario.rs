@@ -11,7 +11,7 @@
 
 use std::time::Duration;
 
-use crate::multipart::{Builder, Fault};
+use crate::multipart::{Builder, Fault, PartHeaders};
 
 /// The file name the inline scenarios announce.
 pub const REMOTE_FILENAME: &str = "remote.png";
@@ -19,6 +19,16 @@ pub const REMOTE_FILENAME: &str = "remote.png";
 pub const CDN_FILENAME: &str = "cdn.png";
 /// The non-ASCII file name of `non-ascii-filename` (`été.png`).
 pub const NON_ASCII_FILENAME: &str = "\u{e9}t\u{e9}.png";
+/// The page `html-inline` serves (with a script, which a browser must never run inline).
+pub const REMOTE_HTML: &[u8] =
+    b"<!doctype html><html><body><script>document.title='mediaconf'</script>remote page</body></html>\n";
+/// The image `svg-inline` serves (with a script, as in a stored-XSS attempt).
+pub const REMOTE_SVG: &[u8] = b"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"10\" height=\"10\"><script>document.title='mediaconf'</script><rect width=\"10\" height=\"10\"/></svg>\n";
+/// The text `text-charset` serves.
+pub const REMOTE_TEXT: &[u8] = b"remote text, served as text/plain; charset=utf-8\n";
+/// The page a failing `Location` URL answers with (`location-404-html`).
+pub const LOCATION_ERROR_PAGE: &[u8] =
+    b"<html><body><h1>404 Not Found</h1>mediaconf CDN error page</body></html>\n";
 
 /// Which endpoint of the peer was asked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -161,6 +171,19 @@ scenarios! {
     ServerError = "server-error": "500 M_UNKNOWN on every path",
     Slow = "slow": "the right answer, after 3 seconds (beyond a client's timeout_ms=2000)",
     TooLarge = "too-large": "announces and streams 256 MiB of zeros",
+    HtmlInline = "html-inline": "an HTML page (with a script) as text/html, marked inline by the origin",
+    SvgInline = "svg-inline": "an SVG image (with a script) as image/svg+xml, marked inline by the origin",
+    PngAttachment = "png-attachment": "the PNG marked attachment by the origin",
+    TextCharset = "text-charset": "text as text/plain; charset=utf-8, marked inline",
+    DispositionFirst = "disposition-first": "valid multipart whose media part has Content-Disposition before Content-Type",
+    HeaderCase = "header-case": "valid multipart whose part header names are in other letter case (content-type, CONTENT-DISPOSITION)",
+    JsonCharset = "json-charset": "valid multipart whose JSON part is application/json; charset=utf-8",
+    FilenameStarOnly = "filename-star-only": "inline PNG named remote.png with filename*=UTF-8'' only (no filename=)",
+    LocationNotFoundHtml = "location-404-html": "a Location part whose URL answers 404 with an HTML page",
+    LocationServerError = "location-500": "a Location part whose URL answers 500",
+    LocationLoop = "location-loop": "a Location part whose URL redirects to itself, forever",
+    OriginUnauthorized = "origin-401": "401 M_UNAUTHORIZED on every path (the origin refuses the requester)",
+    OriginForbidden = "origin-403": "403 M_FORBIDDEN on every path (the origin refuses the requester)",
 }
 
 /// How long the `slow` scenario waits.
@@ -180,7 +203,38 @@ impl Scenario {
         Scenario::from_name(name)
     }
 
-    /// The federation path refuses with an error and the media waits on the deprecated path.
+    /// The media this scenario serves instead of the PNG: (type, disposition, bytes).
+    fn own_media(self) -> Option<(&'static str, String, &'static [u8])> {
+        Some(match self {
+            Scenario::HtmlInline => (
+                "text/html",
+                "inline; filename=\"remote.html\"".into(),
+                REMOTE_HTML,
+            ),
+            Scenario::SvgInline => (
+                "image/svg+xml",
+                "inline; filename=\"remote.svg\"".into(),
+                REMOTE_SVG,
+            ),
+            Scenario::TextCharset => (
+                "text/plain; charset=utf-8",
+                "inline; filename=\"remote.txt\"".into(),
+                REMOTE_TEXT,
+            ),
+            _ => return None,
+        })
+    }
+
+    /// The `Location` scenarios whose URL fails: there is no media anywhere.
+    fn location_fails(self) -> bool {
+        matches!(
+            self,
+            Scenario::LocationNotFoundHtml | Scenario::LocationServerError | Scenario::LocationLoop
+        )
+    }
+
+    /// The federation path refuses with an error (the media waits on the deprecated path, except
+    /// for the `origin-*` scenarios, which refuse there too).
     fn refusal(self) -> Option<Answer> {
         Some(match self {
             Scenario::Unrecognized => Answer::matrix_error(404, "M_UNRECOGNIZED"),
@@ -195,6 +249,8 @@ impl Scenario {
             Scenario::Forbidden => Answer::matrix_error(403, "M_FORBIDDEN"),
             Scenario::BadGateway => Answer::matrix_error(502, "M_UNKNOWN"),
             Scenario::NotYetUploaded => Answer::matrix_error(504, "M_NOT_YET_UPLOADED"),
+            Scenario::OriginUnauthorized => Answer::matrix_error(401, "M_UNAUTHORIZED"),
+            Scenario::OriginForbidden => Answer::matrix_error(403, "M_FORBIDDEN"),
             _ => return None,
         })
     }
@@ -203,7 +259,7 @@ impl Scenario {
 /// The answer of `scenario` at `endpoint`.
 pub fn answer(scenario: Scenario, endpoint: Endpoint, ctx: &Context<'_>) -> Answer {
     match endpoint {
-        Endpoint::Cdn => Answer::png(ctx.png, &format!("inline; filename=\"{CDN_FILENAME}\"")),
+        Endpoint::Cdn => cdn(scenario, ctx),
         Endpoint::LegacyDownload | Endpoint::LegacyThumbnail => legacy(scenario, ctx),
         Endpoint::FederationDownload | Endpoint::FederationThumbnail => {
             if let Some(refused) = scenario.refusal() {
@@ -211,6 +267,28 @@ pub fn answer(scenario: Scenario, endpoint: Endpoint, ctx: &Context<'_>) -> Answ
             }
             federation(scenario, ctx)
         }
+    }
+}
+
+/// The URL a `Location` part points at: the PNG, or the failure the scenario names.
+fn cdn(scenario: Scenario, ctx: &Context<'_>) -> Answer {
+    match scenario {
+        Scenario::LocationNotFoundHtml => Answer::new(
+            404,
+            vec![("Content-Type", "text/html".into())],
+            AnswerBody::Full(LOCATION_ERROR_PAGE.to_vec()),
+        ),
+        Scenario::LocationServerError => Answer::new(
+            500,
+            vec![("Content-Type", "text/plain".into())],
+            AnswerBody::Full(b"mediaconf CDN: internal error\n".to_vec()),
+        ),
+        Scenario::LocationLoop => Answer::new(
+            307,
+            vec![("Location", format!("{}/cdn/{}", ctx.cdn_http, ctx.media_id))],
+            AnswerBody::Full(Vec::new()),
+        ),
+        _ => Answer::png(ctx.png, &format!("inline; filename=\"{CDN_FILENAME}\"")),
     }
 }
 
@@ -229,9 +307,30 @@ fn legacy(scenario: Scenario, ctx: &Context<'_>) -> Answer {
         }
         Answer::new(200, headers, AnswerBody::Full(ctx.png.to_vec()))
     };
+    if let Some((content_type, disposition, bytes)) = scenario.own_media() {
+        return Answer::new(
+            200,
+            vec![
+                ("Content-Type", content_type.to_owned()),
+                ("Content-Disposition", disposition),
+            ],
+            AnswerBody::Full(bytes.to_vec()),
+        );
+    }
     match scenario {
         Scenario::ServerError => Answer::matrix_error(500, "M_UNKNOWN"),
+        Scenario::OriginUnauthorized => Answer::matrix_error(401, "M_UNAUTHORIZED"),
+        Scenario::OriginForbidden => Answer::matrix_error(403, "M_FORBIDDEN"),
+        s if s.location_fails() => Answer::matrix_error(404, "M_NOT_FOUND"),
         Scenario::NotFound | Scenario::NotFoundHtml => Answer::matrix_error(404, "M_NOT_FOUND"),
+        Scenario::PngAttachment => png_with(
+            Some("image/png"),
+            Some(&format!("attachment; filename=\"{REMOTE_FILENAME}\"")),
+        ),
+        Scenario::FilenameStarOnly => png_with(
+            Some("image/png"),
+            Some("inline; filename*=UTF-8''remote.png"),
+        ),
         Scenario::NoDisposition => png_with(Some("image/png"), None),
         Scenario::NoContentType => png_with(None, Some(&inline)),
         Scenario::NoPartHeaders => png_with(None, None),
@@ -265,8 +364,25 @@ fn federation(scenario: Scenario, ctx: &Context<'_>) -> Answer {
     let mut content_type: Option<String> = None;
     let mut wrap: Option<(&[u8], &[u8])> = None;
     let mut delay = Duration::ZERO;
+    if let Some((content_type, disposition, bytes)) = scenario.own_media() {
+        builder = Builder::bytes(Some(content_type), Some(&disposition), bytes);
+    }
     match scenario {
         Scenario::NoDisposition => builder = Builder::bytes(Some("image/png"), None, png),
+        Scenario::PngAttachment => {}
+        Scenario::FilenameStarOnly => {
+            builder = Builder::bytes(
+                Some("image/png"),
+                Some("attachment; filename*=UTF-8''remote.png"),
+                png,
+            );
+        }
+        Scenario::DispositionFirst => builder = builder.part_headers(PartHeaders::DispositionFirst),
+        Scenario::HeaderCase => builder = builder.part_headers(PartHeaders::OtherCase),
+        Scenario::JsonCharset => builder = builder.fault(Fault::JsonPartCharset),
+        s if s.location_fails() => {
+            builder = Builder::location(&format!("{}{cdn_path}", ctx.cdn_http));
+        }
         Scenario::NoContentType => builder = Builder::bytes(None, Some(&attachment), png),
         Scenario::NonAsciiFilename => {
             builder = Builder::bytes(
@@ -379,7 +495,7 @@ mod tests {
             assert!(
                 s.name()
                     .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b == b'-'),
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'),
                 "media IDs allow [A-Za-z0-9_-]: {}",
                 s.name()
             );
@@ -401,6 +517,11 @@ mod tests {
             Scenario::OneByteChunks,
             Scenario::NoContentLength,
             Scenario::NoPartHeaders,
+            Scenario::DispositionFirst,
+            Scenario::HeaderCase,
+            Scenario::JsonCharset,
+            Scenario::FilenameStarOnly,
+            Scenario::PngAttachment,
         ] {
             let a = answer(s, Endpoint::FederationDownload, &ctx());
             assert_eq!(a.status, 200);
@@ -492,6 +613,7 @@ mod tests {
     fn the_deprecated_path_serves_the_same_media() {
         for s in Scenario::ALL.iter().copied().filter(|s| {
             s.refusal().is_none()
+                && !s.location_fails()
                 && !matches!(
                     s,
                     Scenario::ServerError
@@ -540,5 +662,69 @@ mod tests {
                 .unwrap()
                 .contains(CDN_FILENAME)
         );
+    }
+
+    #[test]
+    fn header_variants_are_spelled_as_named() {
+        let text = |s| {
+            String::from_utf8_lossy(&body(&answer(s, Endpoint::FederationDownload, &ctx())))
+                .into_owned()
+        };
+        let first = text(Scenario::DispositionFirst);
+        assert!(first.find("Content-Disposition:") < first.find("Content-Type: image/png"));
+        let case = text(Scenario::HeaderCase);
+        assert!(
+            case.contains("content-type: application/json")
+                && case.contains("CONTENT-DISPOSITION:")
+        );
+        assert!(text(Scenario::JsonCharset).contains("application/json; charset=utf-8"));
+        let star = text(Scenario::FilenameStarOnly);
+        assert!(star.contains("filename*=UTF-8''remote.png") && !star.contains("filename="));
+    }
+
+    #[test]
+    fn failing_locations_fail_and_nothing_is_found_elsewhere() {
+        for (s, status) in [
+            (Scenario::LocationNotFoundHtml, 404),
+            (Scenario::LocationServerError, 500),
+            (Scenario::LocationLoop, 307),
+        ] {
+            let cdn = answer(s, Endpoint::Cdn, &ctx());
+            assert_eq!(cdn.status, status, "{s:?}");
+            let legacy = answer(s, Endpoint::LegacyDownload, &ctx());
+            assert_eq!(legacy.status, 404, "{s:?}");
+        }
+        let looped = answer(Scenario::LocationLoop, Endpoint::Cdn, &ctx());
+        assert_eq!(
+            header(&looped, "location"),
+            Some("http://127.0.0.1:1/cdn/location_abc")
+        );
+        for s in [Scenario::OriginUnauthorized, Scenario::OriginForbidden] {
+            let federation = answer(s, Endpoint::FederationDownload, &ctx()).status;
+            assert_eq!(
+                answer(s, Endpoint::LegacyDownload, &ctx()).status,
+                federation
+            );
+        }
+    }
+
+    #[test]
+    fn content_scenarios_serve_their_own_type() {
+        for (s, ct, bytes) in [
+            (Scenario::HtmlInline, "text/html", REMOTE_HTML),
+            (Scenario::SvgInline, "image/svg+xml", REMOTE_SVG),
+            (
+                Scenario::TextCharset,
+                "text/plain; charset=utf-8",
+                REMOTE_TEXT,
+            ),
+        ] {
+            let (got_ct, _, got) = federation_media(s);
+            assert_eq!(
+                (got_ct.as_deref(), got.as_slice()),
+                (Some(ct), bytes),
+                "{s:?}"
+            );
+        }
     }
 }

@@ -3,10 +3,13 @@
 //! `GET /_matrix/federation/v1/media/download/{id}` first; on `404 M_UNRECOGNIZED` only, the
 //! signed fallback `GET /_matrix/media/v3/download/{server}/{id}?allow_remote=false`; the
 //! multipart answer parsed strictly with mediaconf's parser (any violation: 502); a `Location`
-//! part followed without credentials (relative URLs resolved against the origin); answers over
-//! 50 MiB refused with `502 M_TOO_LARGE`; the result cached. The deprecated
-//! `/_matrix/media/v3/download` never fetches remote media (404). A [`RemoteFault`] breaks one
-//! of these rules.
+//! part followed without credentials (relative URLs resolved against the origin; a failing URL
+//! is a 502 and nothing is cached); answers over 50 MiB refused with `502 M_TOO_LARGE`; any
+//! other refusal of the origin a 502; the result cached. Remote media is served under the rules
+//! for local media: `inline` only for the spec's safe types (compared without parameters),
+//! whatever the origin said; thumbnails `inline` and only of raster images; CSP and CORP. The
+//! deprecated `/_matrix/media/v3/download` never fetches remote media (404). A [`RemoteFault`]
+//! breaks one of these rules.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -15,6 +18,8 @@ use axum::body::Bytes;
 use axum::http::header;
 use mediaconf::federation::xmatrix::{HeaderStyle, Param, render_header, sign_request};
 use mediaconf::multipart::{MediaContent, parse_media_response};
+
+use mediaconf::check::disposition::SAFE_INLINE_TYPES;
 
 use super::{Content, Fail, Fake, Reply, Req, SERVER_NAME, disposition, error, lock, response};
 
@@ -47,6 +52,25 @@ pub enum RemoteFault {
     /// Remote media is fetched from the deprecated `/_matrix/media/v3/download` first; the
     /// federation endpoint only when that fails (a real server does this).
     LegacyFirst,
+    /// The client gets the origin's `inline` or `attachment`, whatever the type.
+    OriginDisposition,
+    /// The inline allow-list is compared with the whole Content-Type, parameters included.
+    AllowListWithParams,
+    /// Remote media is served without Content-Security-Policy and Cross-Origin-Resource-Policy.
+    NoSecurityHeaders,
+    /// Remote thumbnails are served as attachment.
+    RemoteThumbnailAttachment,
+    /// Whatever a `Location` URL answers (404 page, 500, a redirect) is served as the media.
+    ServesFailedLocation,
+    /// A failing `Location` gives a 502, but its answer is cached and served (200) next time.
+    CachesFailedLocation,
+    /// Part headers are read only as `Content-Type: application/json` first part and a media
+    /// part whose first header is `Content-Type` (names as spelled): other valid forms are 502.
+    StrictPartHeaders,
+    /// `filename*` is ignored: only `filename=` gives the file name.
+    IgnoresFilenameStar,
+    /// An origin's 401 or 403 reaches the client as the same status.
+    PassesOriginRefusal,
 }
 
 impl RemoteFault {
@@ -62,12 +86,38 @@ impl RemoteFault {
         RemoteFault::OmitsDestination,
         RemoteFault::DeprecatedAnswers502,
         RemoteFault::LegacyFirst,
+        RemoteFault::OriginDisposition,
+        RemoteFault::AllowListWithParams,
+        RemoteFault::NoSecurityHeaders,
+        RemoteFault::RemoteThumbnailAttachment,
+        RemoteFault::ServesFailedLocation,
+        RemoteFault::CachesFailedLocation,
+        RemoteFault::StrictPartHeaders,
+        RemoteFault::IgnoresFilenameStar,
+        RemoteFault::PassesOriginRefusal,
     ];
 }
 
-/// Remote media fetched so far, by (server, media id).
+/// Remote media fetched so far, by (server, media id), and the disposition type the origin
+/// gave each (`inline` or `attachment`).
 #[derive(Default)]
-pub struct RemoteCache(pub Mutex<HashMap<(String, String), Content>>);
+pub struct RemoteCache(
+    pub Mutex<HashMap<(String, String), Content>>,
+    pub Mutex<HashMap<(String, String), String>>,
+);
+
+/// What a fetch brought: the content, and the origin's disposition type.
+struct Fetched {
+    content: Content,
+    origin_kind: String,
+}
+
+/// A `Location` URL that failed, and what it answered (for the faults that keep it).
+struct FailedLocation {
+    status: u16,
+    content_type: Option<String>,
+    body: Bytes,
+}
 
 impl Fake {
     fn remote_has(&self, fault: RemoteFault) -> bool {
@@ -84,21 +134,64 @@ impl Fake {
             Some(c) => c,
             None => {
                 let fetched = self.fetch_remote(server, id).await?;
-                lock(&self.remote_cache.0).insert(key, fetched.clone());
-                fetched
+                lock(&self.remote_cache.1).insert(key.clone(), fetched.origin_kind);
+                lock(&self.remote_cache.0).insert(key.clone(), fetched.content.clone());
+                fetched.content
             }
         };
-        Ok(response(
-            200,
-            &[
-                (header::CONTENT_TYPE, content.content_type.clone()),
-                (
-                    header::CONTENT_DISPOSITION,
-                    disposition(content.filename.as_deref()),
-                ),
-            ],
-            content.bytes.clone(),
-        ))
+        let origin_kind = lock(&self.remote_cache.1).get(&key).cloned();
+        let thumbnail = req.uri.contains("/media/thumbnail/");
+        let essence = content
+            .content_type
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        if thumbnail
+            && !matches!(
+                essence.as_str(),
+                "image/png" | "image/jpeg" | "image/gif" | "image/webp"
+            )
+        {
+            return Err(error(400, "M_UNKNOWN", "cannot thumbnail this media"));
+        }
+        let listed = if self.remote_has(RemoteFault::AllowListWithParams) {
+            content.content_type.to_ascii_lowercase()
+        } else {
+            essence
+        };
+        let kind = match (thumbnail, origin_kind) {
+            (true, _) if self.remote_has(RemoteFault::RemoteThumbnailAttachment) => "attachment",
+            (true, _) => "inline",
+            (false, Some(k)) if self.remote_has(RemoteFault::OriginDisposition) => {
+                if k == "inline" {
+                    "inline"
+                } else {
+                    "attachment"
+                }
+            }
+            (false, _) if SAFE_INLINE_TYPES.contains(&listed.as_str()) => "inline",
+            (false, _) => "attachment",
+        };
+        let mut headers = vec![
+            (header::CONTENT_TYPE, content.content_type.clone()),
+            (
+                header::CONTENT_DISPOSITION,
+                disposition(content.filename.as_deref()).replacen("inline", kind, 1),
+            ),
+        ];
+        if !self.remote_has(RemoteFault::NoSecurityHeaders) {
+            headers.push((
+                header::CONTENT_SECURITY_POLICY,
+                "sandbox; default-src 'none'".into(),
+            ));
+            headers.push((
+                header::HeaderName::from_static("cross-origin-resource-policy"),
+                "cross-origin".into(),
+            ));
+        }
+        Ok(response(200, &headers, content.bytes.clone()))
     }
 
     async fn signed_get(
@@ -135,11 +228,11 @@ impl Fake {
             .map_err(|e| error(502, "M_UNKNOWN", &format!("cannot reach {server}: {e}")))
     }
 
-    async fn fetch_remote(&self, server: &str, id: &str) -> Result<Content, Fail> {
+    async fn fetch_remote(&self, server: &str, id: &str) -> Result<Fetched, Fail> {
         if self.remote_has(RemoteFault::LegacyFirst)
-            && let Ok(content) = self.fallback(server, id).await
+            && let Ok(fetched) = self.fallback(server, id).await
         {
-            return Ok(content);
+            return Ok(fetched);
         }
         let answer = self
             .signed_get(
@@ -169,6 +262,14 @@ impl Fake {
             if status == 404 {
                 return Err(error(404, "M_NOT_FOUND", "remote media not found"));
             }
+            if matches!(status, 401 | 403) && self.remote_has(RemoteFault::PassesOriginRefusal) {
+                let code = if status == 401 {
+                    "M_UNAUTHORIZED"
+                } else {
+                    "M_FORBIDDEN"
+                };
+                return Err(error(status, code, "the origin refused"));
+            }
             return Err(error(
                 502,
                 "M_UNKNOWN",
@@ -181,13 +282,16 @@ impl Fake {
             .unwrap_or("")
             .to_owned();
         let parsed = parse_media_response(&content_type, &body);
+        if self.remote_has(RemoteFault::StrictPartHeaders) && !strictly_spelled(&parsed.parts) {
+            return Err(error(502, "M_UNKNOWN", "unexpected part headers"));
+        }
         if self.remote_has(RemoteFault::AcceptsThreeParts) && !parsed.is_conformant() {
             if let Some(first) = parsed.parts.get(1) {
                 let bytes: Vec<u8> = parsed.parts[1..]
                     .iter()
                     .flat_map(|p| p.body.clone())
                     .collect();
-                return Ok(part_content(
+                return Ok(self.part_content(
                     first.header("content-type"),
                     first.header("content-disposition"),
                     bytes,
@@ -208,34 +312,74 @@ impl Fake {
                 content_type,
                 content_disposition,
                 body,
-            } => Ok(part_content(
+            } => Ok(self.part_content(
                 content_type.as_deref(),
                 content_disposition.as_deref(),
                 body,
             )),
             MediaContent::Location { .. } if self.remote_has(RemoteFault::IgnoresLocation) => {
-                Ok(part_content(None, None, Vec::new()))
+                Ok(self.part_content(None, None, Vec::new()))
             }
-            MediaContent::Location { url } => {
-                let absolute = reqwest::Url::parse(&format!("https://{server}/"))
-                    .and_then(|base| base.join(&url))
-                    .map_err(|e| error(502, "M_UNKNOWN", &format!("bad Location {url}: {e}")))?;
-                let cdn =
-                    self.http.get(absolute).send().await.map_err(|e| {
-                        error(502, "M_UNKNOWN", &format!("Location unreachable: {e}"))
-                    })?;
-                if !cdn.status().is_success() {
-                    return Err(error(502, "M_UNKNOWN", "the Location answered an error"));
-                }
-                let ct = header_text(cdn.headers(), header::CONTENT_TYPE);
-                let cd = header_text(cdn.headers(), header::CONTENT_DISPOSITION);
-                let bytes = read_capped(cdn).await?;
-                Ok(part_content(ct.as_deref(), cd.as_deref(), bytes.to_vec()))
-            }
+            MediaContent::Location { url } => self.follow_location(server, id, &url).await,
         }
     }
 
-    async fn fallback(&self, server: &str, id: &str) -> Result<Content, Fail> {
+    /// Fetches what a `Location` part points at. A URL that fails is a 502 (and nothing is
+    /// cached), except under the faults that serve or keep its answer.
+    async fn follow_location(&self, server: &str, id: &str, url: &str) -> Result<Fetched, Fail> {
+        let absolute = reqwest::Url::parse(&format!("https://{server}/"))
+            .and_then(|base| base.join(url))
+            .map_err(|e| error(502, "M_UNKNOWN", &format!("bad Location {url}: {e}")))?;
+        let keeps_failures = self.remote_has(RemoteFault::ServesFailedLocation)
+            || self.remote_has(RemoteFault::CachesFailedLocation);
+        let client = if keeps_failures {
+            reqwest::Client::builder()
+                .no_proxy()
+                .redirect(reqwest::redirect::Policy::none())
+                .tls_danger_accept_invalid_certs(true)
+                .timeout(std::time::Duration::from_secs(5))
+                .build()
+                .map_err(|e| error(500, "M_UNKNOWN", &e.to_string()))?
+        } else {
+            self.http.clone()
+        };
+        let cdn = client
+            .get(absolute)
+            .send()
+            .await
+            .map_err(|e| error(502, "M_UNKNOWN", &format!("Location unreachable: {e}")))?;
+        let status = cdn.status().as_u16();
+        let ct = header_text(cdn.headers(), header::CONTENT_TYPE);
+        let cd = header_text(cdn.headers(), header::CONTENT_DISPOSITION);
+        let bytes = read_capped(cdn).await?;
+        if (200..300).contains(&status) || self.remote_has(RemoteFault::ServesFailedLocation) {
+            return Ok(self.part_content(ct.as_deref(), cd.as_deref(), bytes.to_vec()));
+        }
+        if self.remote_has(RemoteFault::CachesFailedLocation) {
+            let failed = FailedLocation {
+                status,
+                content_type: ct,
+                body: bytes,
+            };
+            let kept =
+                self.part_content(failed.content_type.as_deref(), None, failed.body.to_vec());
+            let key = (server.to_owned(), id.to_owned());
+            lock(&self.remote_cache.1).insert(key.clone(), kept.origin_kind);
+            lock(&self.remote_cache.0).insert(key, kept.content);
+            return Err(error(
+                502,
+                "M_UNKNOWN",
+                &format!("the Location answered {}", failed.status),
+            ));
+        }
+        Err(error(
+            502,
+            "M_UNKNOWN",
+            &format!("the Location answered {status}"),
+        ))
+    }
+
+    async fn fallback(&self, server: &str, id: &str) -> Result<Fetched, Fail> {
         let query = if self.remote_has(RemoteFault::FallbackWithoutAllowRemote) {
             "timeout_ms=20000"
         } else {
@@ -253,8 +397,57 @@ impl Fake {
         let ct = header_text(answer.headers(), header::CONTENT_TYPE);
         let cd = header_text(answer.headers(), header::CONTENT_DISPOSITION);
         let bytes = read_capped(answer).await?;
-        Ok(part_content(ct.as_deref(), cd.as_deref(), bytes.to_vec()))
+        Ok(self.part_content(ct.as_deref(), cd.as_deref(), bytes.to_vec()))
     }
+
+    /// Stored content from a part's (or CDN answer's) headers.
+    fn part_content(
+        &self,
+        content_type: Option<&str>,
+        disposition: Option<&str>,
+        bytes: Vec<u8>,
+    ) -> Fetched {
+        let filename = disposition
+            .and_then(|d| filename_of(d, !self.remote_has(RemoteFault::IgnoresFilenameStar)));
+        let origin_kind = disposition
+            .and_then(|d| d.split(';').next())
+            .map_or("attachment", str::trim)
+            .to_ascii_lowercase();
+        Fetched {
+            content: Content {
+                bytes: Bytes::from(bytes),
+                content_type: content_type
+                    .unwrap_or("application/octet-stream")
+                    .to_owned(),
+                filename,
+            },
+            origin_kind,
+        }
+    }
+}
+
+/// The part headers as the most common sender writes them: the JSON part's only header is
+/// `Content-Type: application/json`; the media part's names are spelled `Content-Type`,
+/// `Content-Disposition` or `Location`, with `Content-Type` first when both are there.
+fn strictly_spelled(parts: &[mediaconf::multipart::Part]) -> bool {
+    let json_ok = parts.first().is_some_and(|p| {
+        p.headers.len() == 1
+            && p.headers[0].0 == "Content-Type"
+            && p.headers[0].1 == "application/json"
+    });
+    let media_ok = parts.get(1).is_none_or(|p| {
+        let names: Vec<&str> = p.headers.iter().map(|(n, _)| n.as_str()).collect();
+        let spelled = names
+            .iter()
+            .all(|n| matches!(*n, "Content-Type" | "Content-Disposition" | "Location"));
+        let position = |name| names.iter().position(|n| *n == name);
+        let ordered = match (position("Content-Type"), position("Content-Disposition")) {
+            (Some(ct), Some(cd)) => ct < cd,
+            _ => true,
+        };
+        spelled && ordered
+    });
+    json_ok && media_ok
 }
 
 fn header_text(headers: &reqwest::header::HeaderMap, name: header::HeaderName) -> Option<String> {
@@ -286,21 +479,11 @@ async fn read_capped(mut answer: reqwest::Response) -> Result<Bytes, Fail> {
     Ok(Bytes::from(body))
 }
 
-/// Stored content from a part's (or CDN answer's) headers.
-fn part_content(content_type: Option<&str>, disposition: Option<&str>, bytes: Vec<u8>) -> Content {
-    Content {
-        bytes: Bytes::from(bytes),
-        content_type: content_type
-            .unwrap_or("application/octet-stream")
-            .to_owned(),
-        filename: disposition.and_then(filename_of),
-    }
-}
-
-/// `filename*=UTF-8''…` (percent-decoded) or `filename="…"` / `filename=…`.
-fn filename_of(disposition: &str) -> Option<String> {
+/// `filename*=UTF-8''…` (percent-decoded, when `star` allows it) or `filename="…"` /
+/// `filename=…`.
+fn filename_of(disposition: &str, star: bool) -> Option<String> {
     let params: Vec<&str> = disposition.split(';').map(str::trim).collect();
-    for p in &params {
+    for p in params.iter().filter(|_| star) {
         if let Some(v) = p.strip_prefix("filename*=") {
             let encoded = v.split_once("''").map_or(v, |(_, rest)| rest);
             return Some(

@@ -110,6 +110,8 @@ pub enum Fault {
     NoDisposition,
     /// text/html is served inline.
     HtmlInline,
+    /// The inline allow-list is compared with the whole Content-Type, parameters included.
+    InlineAllowListWithParams,
     /// The file name is dropped from the download Content-Disposition.
     NoFilename,
     /// Media uploaded without a file name is downloaded with one (`filename=file`).
@@ -1310,7 +1312,11 @@ impl Fake {
         {
             *last ^= 0xFF;
         }
-        let media_type = essence(&content.content_type);
+        let media_type = if self.has(Fault::InlineAllowListWithParams) {
+            content.content_type.to_ascii_lowercase()
+        } else {
+            essence(&content.content_type)
+        };
         let inline = SAFE_INLINE_TYPES.contains(&media_type.as_str())
             || (self.has(Fault::HtmlInline) && media_type == "text/html");
         let name = match path_name {
