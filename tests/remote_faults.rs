@@ -65,6 +65,12 @@ fn breaks(fault: RemoteFault) -> &'static [&'static str] {
         // The names sent only as filename* are lost (MUST).
         RemoteFault::IgnoresFilenameStar => &["G-06.non-ascii", "G-06.filename-star"],
         RemoteFault::PassesOriginRefusal => &["G-25.401", "G-25.403"],
+        // The bytes arrive (G-04.* pass), the file name does not (G-06.*, MUST).
+        RemoteFault::LosesFilenameOnVariants => &[
+            "G-06.disposition-first",
+            "G-06.header-case",
+            "G-06.json-charset",
+        ],
     }
 }
 
@@ -129,6 +135,9 @@ fn blocks(fault: RemoteFault) -> (&'static [&'static str], &'static str) {
                 "G-04.header-case",
                 "G-04.json-charset",
                 "G-06.filename-star",
+                "G-06.disposition-first",
+                "G-06.header-case",
+                "G-06.json-charset",
                 "G-16.headers",
                 "G-22.html",
                 "G-22.svg",
@@ -269,6 +278,7 @@ fault_tests! {
     reading_only_one_spelling_of_part_headers => RemoteFault::StrictPartHeaders,
     ignoring_filename_star => RemoteFault::IgnoresFilenameStar,
     passing_on_the_origin_refusal => RemoteFault::PassesOriginRefusal,
+    losing_the_filename_of_valid_variants => RemoteFault::LosesFilenameOnVariants,
 }
 
 /// A target that cannot reach the peer (here: the peer announces a server name nothing listens

@@ -69,6 +69,9 @@ pub enum RemoteFault {
     StrictPartHeaders,
     /// `filename*` is ignored: only `filename=` gives the file name.
     IgnoresFilenameStar,
+    /// The file name is lost when the part headers are spelled or ordered otherwise than
+    /// [`strictly_spelled`] expects (the bytes still arrive).
+    LosesFilenameOnVariants,
     /// An origin's 401 or 403 reaches the client as the same status.
     PassesOriginRefusal,
 }
@@ -94,6 +97,7 @@ impl RemoteFault {
         RemoteFault::CachesFailedLocation,
         RemoteFault::StrictPartHeaders,
         RemoteFault::IgnoresFilenameStar,
+        RemoteFault::LosesFilenameOnVariants,
         RemoteFault::PassesOriginRefusal,
     ];
 }
@@ -282,7 +286,8 @@ impl Fake {
             .unwrap_or("")
             .to_owned();
         let parsed = parse_media_response(&content_type, &body);
-        if self.remote_has(RemoteFault::StrictPartHeaders) && !strictly_spelled(&parsed.parts) {
+        let strict = strictly_spelled(&parsed.parts);
+        if self.remote_has(RemoteFault::StrictPartHeaders) && !strict {
             return Err(error(502, "M_UNKNOWN", "unexpected part headers"));
         }
         if self.remote_has(RemoteFault::AcceptsThreeParts) && !parsed.is_conformant() {
@@ -312,11 +317,17 @@ impl Fake {
                 content_type,
                 content_disposition,
                 body,
-            } => Ok(self.part_content(
-                content_type.as_deref(),
-                content_disposition.as_deref(),
-                body,
-            )),
+            } => {
+                let mut fetched = self.part_content(
+                    content_type.as_deref(),
+                    content_disposition.as_deref(),
+                    body,
+                );
+                if !strict && self.remote_has(RemoteFault::LosesFilenameOnVariants) {
+                    fetched.content.filename = None;
+                }
+                Ok(fetched)
+            }
             MediaContent::Location { .. } if self.remote_has(RemoteFault::IgnoresLocation) => {
                 Ok(self.part_content(None, None, Vec::new()))
             }
