@@ -17,9 +17,9 @@ if [[ ${1:-} == --short ]]; then
 fi
 
 if [[ $profile == release ]]; then
-  cargo build --release --bin mediaconf --example instant_target --example rootcause_bench
+  cargo build --release --bin mediaconf --example instant_target --example rootcause_bench --example atomic_bench
 else
-  cargo build --bin mediaconf --example instant_target --example rootcause_bench
+  cargo build --bin mediaconf --example instant_target --example rootcause_bench --example atomic_bench
 fi
 scripts/synapse.sh install
 
@@ -55,3 +55,9 @@ python3 bench/bench.py --mediaconf "target/$profile/mediaconf" \
 echo
 echo "Root causes (examples/rootcause_bench.rs):"
 MEDIACONF_BIN="target/$profile/mediaconf" "target/$profile/examples/rootcause_bench" 2>/dev/null
+
+# Atomicity: how often C-26 catches a server that writes media in place, and that it never
+# fails against a conforming one (20 runs each; the race is likely, not certain).
+echo
+echo "Atomic media (examples/atomic_bench.rs):"
+MEDIACONF_BIN="target/$profile/mediaconf" "target/$profile/examples/atomic_bench" 20 2>/dev/null

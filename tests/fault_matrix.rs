@@ -171,7 +171,9 @@ fn breaks(fault: Fault) -> &'static [&'static str] {
         // Every body-equals check on a download: C-01/C-09/C-10/C-11 (user), J-09 (after the
         // async PUT), H-03/H-04 (guest). C-21 gets the 504 (the fake's wait ends before C-21
         // uploads) and E-05 only decodes the image (the flipped byte is in the IEND CRC).
-        Fault::WrongBytes => &["C-01", "C-09", "C-10", "C-11", "J-09", "H-03", "H-04"],
+        Fault::WrongBytes => &[
+            "C-01", "C-09", "C-10", "C-11", "J-09", "H-03", "H-04", "C-26",
+        ],
         // Every content-type check on a download: C-02/C-09/J-09/H-03 (reasonable), C-10
         // (not-one-of) and C-10.octet-stream (one-of) report the header absent.
         Fault::NoContentType => &["C-02", "C-09", "C-10", "C-10.octet-stream", "J-09", "H-03"],
@@ -254,7 +256,7 @@ fn breaks(fault: Fault) -> &'static [&'static str] {
         // ---- thumbnails ----
         // D-02 (PNG source), D-02.jpeg and D-02.gif: the bytes (PNG) disagree with the
         // Content-Type (image/jpeg).
-        Fault::ThumbnailMislabelled => &["D-02", "D-02.jpeg", "D-02.gif"],
+        Fault::ThumbnailMislabelled => &["D-02", "D-02.jpeg", "D-02.gif", "C-26", "D-22"],
         // D-03: thumbnails MUST be inline.
         Fault::ThumbnailAttachment => &["D-03"],
         // D-04: thumbnails SHOULD have a file name.
@@ -262,7 +264,7 @@ fn breaks(fault: Fault) -> &'static [&'static str] {
         // D-08 (max 640x480) and D-09 (same size as the original) ask for 2000x2000.
         Fault::UpscaleThumbnails => &["D-08", "D-09"],
         // Every min-width/min-height check: D-05 (scale), D-07 (crop), H-05 (guest crop).
-        Fault::SmallThumbnails => &["D-05", "D-07", "H-05"],
+        Fault::SmallThumbnails => &["D-05", "D-07", "H-05", "D-22"],
         // D-07 is the only aspect check on a crop (96x96 becomes 128x96; its min size holds).
         Fault::CropKeepsAspect => &["D-07"],
         // D-13 (animated=false, MUST) and D-14 (no animated, SHOULD) want a static image.
@@ -303,6 +305,12 @@ fn breaks(fault: Fault) -> &'static [&'static str] {
         Fault::NoFederationVersion => &[],
         // No thumbnail at 2000x2000: D-01.2000 (SHOULD) warns; D-08 and D-09 are blocked.
         Fault::NoThumbnailAbove800x600 => &["D-01.2000"],
+        // Only C-26 re-uploads bytes while it reads them; the race is likely, not certain, so
+        // its test (`a_server_writing_media_in_place_is_caught`) runs C-26 alone, up to five
+        // times (the catch rate over 20 runs is in examples/atomic_bench.rs).
+        Fault::WritesMediaInPlace => &["C-26"],
+        // Seven of the eight parallel first-time requests get 500 (D-22, SHOULD).
+        Fault::ThumbnailGenerationRace => &["D-22"],
         // The original HTML, SVG and text at 1000x1000: not an image type, not inline.
         Fault::ThumbnailServesNonImage => &["D-23.html.large", "D-23.svg.large", "D-23.text.large"],
         // The original bytes labelled image/png at every size: not a PNG (D-17, INFO, observes
@@ -639,6 +647,7 @@ fault_tests! {
     no_federation_version => NoFederationVersion,
     no_thumbnail_above_800x600 => NoThumbnailAbove800x600,
     thumbnail_serves_non_image => ThumbnailServesNonImage,
+    thumbnail_generation_race => ThumbnailGenerationRace,
     thumbnail_of_non_image_is_original => ThumbnailOfNonImageIsOriginal,
     guest_cannot_download => GuestCannotDownload,
     guest_can_use_config_and_preview => GuestCanUseConfigAndPreview,
@@ -669,6 +678,7 @@ async fn every_must_case_is_covered() {
     let report = baseline().await;
     let covered: BTreeSet<&str> = ALL_FAULTS
         .iter()
+        .chain([&Fault::WritesMediaInPlace])
         .flat_map(|f| breaks(*f))
         .copied()
         .collect();
@@ -820,4 +830,40 @@ async fn strict_makes_warnings_fail_the_run() {
         .filter(|(_, c)| !c.reason.starts_with("not selected"))
         .all(|(id, _)| id.starts_with("D-0"));
     assert!(selected, "--case D-0* runs only D-0x cases");
+}
+
+/// A server that writes content-addressed media in place is caught by C-26 (the race is made
+/// likely, so one of five runs must catch it), and nothing else of C-26's run breaks.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_writing_media_in_place_is_caught() {
+    let mut outcomes = Vec::new();
+    for attempt in 0..5 {
+        let fake = FakeTarget::start(Fault::WritesMediaInPlace).await;
+        let args = ["--target", &fake.url(), "--case", "C-26", "--timeout", "30"];
+        let run = harness::run_mediaconf(
+            args.iter().map(Into::into).collect(),
+            format!("WritesMediaInPlace #{attempt}"),
+        )
+        .await;
+        drop(fake);
+        let c26 = &run.cases["C-26"];
+        assert!(
+            matches!(c26.outcome.as_str(), "failed" | "passed"),
+            "C-26 is {}: {}\n{}",
+            c26.outcome,
+            c26.reason,
+            run.output
+        );
+        if c26.outcome == "failed" {
+            assert!(
+                c26.reason.contains("body") || c26.reason.contains("image"),
+                "{}",
+                c26.reason
+            );
+            assert_eq!(run.exit_code, Some(1), "{}", run.output);
+            return;
+        }
+        outcomes.push(c26.reason.clone());
+    }
+    panic!("five runs of C-26 against a racy server caught nothing: {outcomes:?}");
 }

@@ -168,7 +168,7 @@ async fn peer_serves_scenarios_and_fixtures_logs_requests_and_stops_on_sigterm()
         ))
         .header(
             "Authorization",
-            "X-Matrix origin=\"nowhere.invalid\",key=\"ed25519:x\",sig=\"AAAA\"",
+            "X-Matrix origin=\"nowhere.invalid\",destination=\"peer.invalid\",key=\"ed25519:x\",sig=\"AAAA\"",
         )
         .send()
         .await

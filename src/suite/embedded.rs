@@ -56,7 +56,11 @@ pub const FIXTURES: &[(&str, &[u8])] = &[
     ("blob.bin", include_bytes!("../../fixtures/blob.bin")),
 ];
 
-/// The embedded fixture with this file name.
+/// The embedded (or generated, [`super::generated`]) fixture with this file name.
 pub fn fixture(name: &str) -> Option<&'static [u8]> {
-    FIXTURES.iter().find(|(n, _)| *n == name).map(|(_, b)| *b)
+    FIXTURES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, b)| *b)
+        .or_else(|| super::generated::fixture(name))
 }

@@ -168,7 +168,9 @@ pub fn build_suite(
                 Some(fixture) => match read_fixture(fixture, file.dir.as_deref()) {
                     Some(b) => b,
                     None => {
-                        let known: Vec<&str> = embedded::FIXTURES.iter().map(|(n, _)| *n).collect();
+                        let mut known: Vec<&str> =
+                            embedded::FIXTURES.iter().map(|(n, _)| *n).collect();
+                        known.push(super::generated::NOISE_PNG);
                         errors.push(err(format!(
                             "fixture `{fixture}` not found (embedded fixtures: {}; other files are read relative to the suite directory)",
                             known.join(", ")

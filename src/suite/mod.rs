@@ -5,6 +5,7 @@
 pub mod case;
 pub mod embedded;
 pub mod error;
+pub mod generated;
 pub mod load;
 pub mod model;
 pub mod spec_url;

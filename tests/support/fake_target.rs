@@ -28,8 +28,9 @@ use super::png;
 
 /// The fake's server name: user ids are `@name:fake.test`, media `mxc://fake.test/…`.
 pub const SERVER_NAME: &str = "fake.test";
-/// `m.upload.size`: small, so the over-limit upload cases stay cheap.
-pub const UPLOAD_LIMIT: usize = 1024 * 1024;
+/// `m.upload.size`: small, so the over-limit upload cases stay cheap, and big enough for the
+/// 3.2 MB image of the atomicity cases (C-26, D-22).
+pub const UPLOAD_LIMIT: usize = 8 * 1024 * 1024;
 /// Longest wait for pending media. Kept well under the 2 s after which C-21 uploads its media, so
 /// C-21 always gets the 504 (a 200 would be racy, and make `WrongBytes` break C-21 only sometimes),
 /// and C-22 (timeout_ms = 1 h) ends quickly. C-20 and D-19 ask for exactly this (1000 ms).
@@ -130,6 +131,13 @@ pub enum Fault {
     /// Every thumbnail larger than 800x600 is a generic 400 (the server cannot thumbnail a
     /// standard image at that size).
     NoThumbnailAbove800x600,
+    /// Uploads write a content-addressed file in place: the same bytes uploaded again truncate
+    /// the one file and rewrite it slowly, and downloads and thumbnails read whatever is there
+    /// (a 200 with fewer bytes, an empty thumbnail).
+    WritesMediaInPlace,
+    /// The first request for a thumbnail size of an image over 1 MiB generates it for 50 ms;
+    /// requests for that size meanwhile get 500.
+    ThumbnailGenerationRace,
     /// A thumbnail larger than 800x600 of something that is not an image is the original file
     /// (its own type, as attachment), as a server that serves the original when no
     /// pre-generated size is big enough.
@@ -256,6 +264,9 @@ impl FakeTarget {
             faults: faults.to_vec(),
             db: Mutex::new(Db::default()),
             thumbnails: Mutex::new(HashMap::new()),
+            files: Mutex::new(HashMap::new()),
+            generating: Mutex::new(HashSet::new()),
+            generated: Mutex::new(HashSet::new()),
             http: reqwest::Client::builder()
                 .no_proxy()
                 .timeout(Duration::from_secs(5))
@@ -373,6 +384,11 @@ struct Fake {
     db: Mutex<Db>,
     /// Rendered PNGs by size (the upscaled ones are big enough to be worth keeping).
     thumbnails: Mutex<HashMap<(u32, u32), Bytes>>,
+    /// Under [`Fault::WritesMediaInPlace`]: content-addressed files, as written so far.
+    files: Mutex<HashMap<[u8; 32], Bytes>>,
+    /// Under [`Fault::ThumbnailGenerationRace`]: thumbnails being generated, and done.
+    generating: Mutex<HashSet<String>>,
+    generated: Mutex<HashSet<String>>,
     /// For fetching preview pages.
     http: reqwest::Client,
 }
@@ -411,6 +427,8 @@ struct Content {
     /// The upload carried a Content-Type header.
     typed: bool,
     filename: Option<String>,
+    /// Under [`Fault::WritesMediaInPlace`]: the SHA-256 of the file the bytes live in.
+    file: Option<[u8; 32]>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -727,7 +745,7 @@ impl Fake {
                     &json!({"user_id": s.user_id, "device_id": s.device_id, "is_guest": s.guest}),
                 ))
             }
-            Endpoint::Upload => self.upload(&req),
+            Endpoint::Upload => self.upload(&req).await,
             Endpoint::Create => self.create(&req),
             Endpoint::AsyncUpload { server, id } => self.async_upload(&req, &server, &id),
             Endpoint::Download { server, id, name } => {
@@ -1104,13 +1122,17 @@ impl Fake {
             typed: req.headers.contains_key(header::CONTENT_TYPE),
             content_type,
             filename: req.q("filename").map(str::to_string),
+            file: None,
         })
     }
 
-    fn upload(&self, req: &Req) -> Reply {
+    async fn upload(&self, req: &Req) -> Reply {
         let s = self.uploader(req)?;
         self.check_size(req)?;
-        let content = self.content_of(req)?;
+        let mut content = self.content_of(req)?;
+        if self.has(Fault::WritesMediaInPlace) {
+            content.file = Some(self.write_in_place(&content.bytes).await);
+        }
         let id = self.new_media_id();
         lock(&self.db).media.insert(
             id.clone(),
@@ -1123,6 +1145,48 @@ impl Fake {
             200,
             &json!({"content_uri": format!("mxc://{SERVER_NAME}/{id}")}),
         ))
+    }
+
+    /// Writes `bytes` to its content-addressed file the racy way: truncate, then append 64 KiB
+    /// a millisecond, while readers see whatever is there.
+    async fn write_in_place(&self, bytes: &Bytes) -> [u8; 32] {
+        use sha2::Digest;
+        let sha: [u8; 32] = sha2::Sha256::digest(bytes).into();
+        const CHUNK: usize = 64 * 1024;
+        lock(&self.files).insert(sha, Bytes::new());
+        let mut end = 0;
+        while end < bytes.len() {
+            end = (end + CHUNK).min(bytes.len());
+            lock(&self.files).insert(sha, bytes.slice(..end));
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        sha
+    }
+
+    /// The bytes of the media's file as they are now (under [`Fault::WritesMediaInPlace`]).
+    fn file_now(&self, content: &Content) -> Option<Bytes> {
+        content
+            .file
+            .and_then(|sha| lock(&self.files).get(&sha).cloned())
+    }
+
+    /// Under [`Fault::ThumbnailGenerationRace`]: the first request for a size generates it for
+    /// 50 ms; the others meanwhile get 500.
+    async fn generate_once(&self, key: String) -> Result<(), MatrixError> {
+        if !self.has(Fault::ThumbnailGenerationRace) || lock(&self.generated).contains(&key) {
+            return Ok(());
+        }
+        if !lock(&self.generating).insert(key.clone()) {
+            return Err(MatrixError::new(
+                500,
+                "M_UNKNOWN",
+                "thumbnail generation in progress",
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        lock(&self.generating).remove(&key);
+        lock(&self.generated).insert(key);
+        Ok(())
     }
 
     fn create(&self, req: &Req) -> Reply {
@@ -1237,6 +1301,7 @@ impl Fake {
                 content_type: "text/plain".into(),
                 typed: true,
                 filename: None,
+                file: None,
             });
         }
         if server != SERVER_NAME {
@@ -1306,7 +1371,10 @@ impl Fake {
 
     async fn download(&self, req: &Req, server: &str, id: &str, path_name: Option<&str>) -> Reply {
         let content = self.content(req, server, id).await?;
-        let mut bytes = content.bytes.to_vec();
+        let mut bytes = self
+            .file_now(&content)
+            .unwrap_or_else(|| content.bytes.clone())
+            .to_vec();
         if self.has(Fault::WrongBytes)
             && let Some(last) = bytes.last_mut()
         {
@@ -1402,6 +1470,19 @@ impl Fake {
             }
         };
         let content = self.content(req, server, id).await?;
+        if let Some(now) = self.file_now(&content)
+            && now.len() < content.bytes.len()
+        {
+            // The thumbnailer read a file still being written: an empty thumbnail.
+            let png = "image/png".to_string();
+            return Ok(self.thumbnail_response(png, "thumbnail.png", Bytes::new()));
+        }
+        let method_name = req.q("method").unwrap_or("scale");
+        if content.bytes.len() > 1024 * 1024 {
+            // Only big images take long enough to generate for requests to overlap.
+            self.generate_once(format!("{id}/{width}x{height}/{method_name}"))
+                .await?;
+        }
         if self.has(Fault::NoThumbnailAbove800x600) && (width > 800 || height > 600) {
             return Err(MatrixError::new(
                 400,
@@ -1566,6 +1647,7 @@ impl Fake {
                         content_type,
                         typed: true,
                         filename: None,
+                        file: None,
                     }),
                 },
             );
