@@ -32,7 +32,7 @@ pub fn noise_png(width: u32, height: u32) -> Vec<u8> {
     let row_len = width as usize * 3;
     let mut raw = Vec::with_capacity((row_len + 1) * height as usize);
     for _ in 0..height {
-        raw.push(0); // filter type None
+        raw.extend_from_slice(&[0]); // filter type None
         for chunk in 0..row_len.div_ceil(8) {
             let bytes = next().to_le_bytes();
             let take = (row_len - chunk * 8).min(8);
