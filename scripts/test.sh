@@ -2,6 +2,8 @@
 # scripts/test.sh: mediaconf's test command (the one the README names; CI runs it via .ci/run).
 #
 # Runs, in order, and stops at the first failure:
+#   0. scripts/deps.sh: installs the system packages the tests need (xmllint, Chromium, …) when
+#      run as root or with sudo; otherwise lists them with the one command that installs them
 #   1. cargo fmt --all -- --check
 #   2. cargo clippy --all-targets -- -D warnings
 #   3. cargo test --all-targets   with MEDIACONF_E2E=1
@@ -21,6 +23,9 @@ cleanup() {
   fi
 }
 trap cleanup EXIT
+
+section "system packages (scripts/deps.sh)"
+scripts/deps.sh
 
 section "cargo fmt --all -- --check"
 cargo fmt --all -- --check

@@ -58,6 +58,7 @@ pub fn run_cli(cli: Cli) -> i32 {
         Command::Init(args) => init(&args),
         Command::Keygen(args) => keygen(&args),
         Command::Diff(args) => diff(&args),
+        Command::Matrix(args) => matrix(&args),
         Command::Lint(args) => lint(&args),
         Command::Request(args) => match tokio::runtime::Builder::new_multi_thread()
             .enable_all()
@@ -310,6 +311,56 @@ fn diff(args: &crate::cli::DiffArgs) -> i32 {
     } else {
         EXIT_OK
     }
+}
+
+/// `mediaconf matrix`: reads the reports, writes the page and the Markdown.
+fn matrix(args: &crate::cli::MatrixArgs) -> i32 {
+    let mut texts = Vec::new();
+    for arg in &args.reports {
+        let (label, path) = match arg.split_once('=') {
+            Some((label, path)) if !label.is_empty() && !std::path::Path::new(arg).exists() => {
+                (Some(label.to_owned()), path.to_owned())
+            }
+            _ => (None, arg.clone()),
+        };
+        match std::fs::read_to_string(&path) {
+            Ok(text) => texts.push((label, path, text)),
+            Err(e) => return usage_error(&format!("cannot read {path}: {e}")),
+        }
+    }
+    let inputs: Vec<crate::matrix::Input<'_>> = texts
+        .iter()
+        .map(|(label, path, text)| crate::matrix::Input {
+            text,
+            source: path,
+            label: label.as_deref(),
+        })
+        .collect();
+    let m = match crate::matrix::build(&inputs) {
+        Ok(m) => m,
+        Err(e) => return usage_error(&e),
+    };
+    let markdown = crate::report::sanitize(&crate::matrix::render_markdown(&m));
+    let outputs = [
+        (args.html.as_ref(), crate::report::matrix_html::render(&m)),
+        (args.markdown.as_ref(), markdown.clone()),
+    ];
+    for (path, text) in outputs {
+        if let Some(path) = path
+            && let Err(e) = crate::report::write_atomically(path, text.as_bytes())
+        {
+            return usage_error(&e);
+        }
+    }
+    if args.html.is_none() && args.markdown.is_none() {
+        print!("{markdown}");
+    }
+    eprintln!(
+        "matrix: {} implementations, {} disagreements",
+        m.columns.len(),
+        m.disagreeing.len()
+    );
+    EXIT_OK
 }
 
 fn usage_error(message: &str) -> i32 {

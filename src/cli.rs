@@ -65,6 +65,10 @@ pub enum Command {
     /// Compare two JSON reports (`run --json`): newly failing, newly passing, other outcome
     /// changes, cases added or removed. Exits 1 when something regressed.
     Diff(DiffArgs),
+    /// Compare implementations side by side from their JSON reports (`run --json`): a column
+    /// per implementation, a row per case, the disagreements first. Writes `--html` and
+    /// `--markdown`; prints the Markdown when neither is given.
+    Matrix(MatrixArgs),
     /// Check suite files without a target: every error with file:line:column; exit 2 on errors.
     Lint(LintArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout.
@@ -80,6 +84,21 @@ pub enum Command {
     /// Write a commented example config file (`mediaconf.toml`) holding what `run` would
     /// otherwise take as flags; secrets only by environment variable name.
     Init(InitArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MatrixArgs {
+    /// The JSON reports, one per implementation: `REPORT.json` or `LABEL=REPORT.json` (the
+    /// column is named by the label, else by the implementation's name and version in the
+    /// report).
+    #[arg(required = true, num_args = 1.., value_name = "[LABEL=]REPORT")]
+    pub reports: Vec<String>,
+    /// Write the self-contained HTML page here.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// Write the Markdown here.
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -16,6 +16,7 @@ pub mod federation;
 pub mod glob;
 pub mod imageinfo;
 pub mod level;
+pub mod matrix;
 pub mod multipart;
 pub mod outcome;
 pub mod pattern;
