@@ -183,7 +183,7 @@ pub fn build(inputs: &[Input<'_>]) -> Result<Matrix, String> {
         }
     }
     let mut ordered: Vec<Row> = rows.into_values().collect();
-    ordered.sort_by(|a, b| id_order(&a.id).cmp(&id_order(&b.id)));
+    ordered.sort_by_key(|r| id_order(&r.id));
     let (disagreeing, agreeing): (Vec<Row>, Vec<Row>) =
         ordered.into_iter().partition(Row::disagrees);
     let mut sections: Vec<(String, Vec<Row>)> = Vec::new();
