@@ -25,13 +25,16 @@ pub struct HttpClient {
     max_body: usize,
     redactor: Redactor,
     accept_invalid_certs: bool,
+    /// CAs trusted besides the system's (the CA of a `--image` container).
+    extra_roots: std::sync::Arc<Vec<rustls::pki_types::CertificateDer<'static>>>,
 }
 
 fn build_client(
     accept_invalid_certs: bool,
     resolve: Option<(&str, &[std::net::SocketAddr])>,
+    extra_roots: &[rustls::pki_types::CertificateDer<'static>],
 ) -> Result<super::transport::Transport, String> {
-    super::transport::build(accept_invalid_certs, resolve)
+    super::transport::build(accept_invalid_certs, resolve, extra_roots)
         .map_err(|e| format!("cannot build the HTTP client: {e}"))
 }
 
@@ -53,10 +56,28 @@ impl HttpClient {
         accept_invalid_certs: bool,
     ) -> Result<Self, String> {
         Ok(HttpClient {
-            client: build_client(accept_invalid_certs, None)?,
+            client: build_client(accept_invalid_certs, None, &[])?,
             max_body,
             redactor,
             accept_invalid_certs,
+            extra_roots: std::sync::Arc::new(Vec::new()),
+        })
+    }
+
+    /// The same client, also trusting the CA certificates in `pem` (one or more PEM blocks).
+    pub fn trusting(&self, pem: &str) -> Result<Self, String> {
+        use rustls::pki_types::pem::PemObject;
+        let roots: Vec<rustls::pki_types::CertificateDer<'static>> =
+            rustls::pki_types::CertificateDer::pem_slice_iter(pem.as_bytes())
+                .collect::<Result<_, _>>()
+                .map_err(|e| format!("cannot read the CA certificate: {e}"))?;
+        if roots.is_empty() {
+            return Err("the CA file holds no PEM certificate".into());
+        }
+        Ok(HttpClient {
+            client: build_client(self.accept_invalid_certs, None, &roots)?,
+            extra_roots: std::sync::Arc::new(roots),
+            ..self.clone()
         })
     }
 
@@ -64,7 +85,7 @@ impl HttpClient {
     /// server name its certificate must be valid for).
     pub fn with_resolve(&self, name: &str, addrs: &[std::net::SocketAddr]) -> Result<Self, String> {
         Ok(HttpClient {
-            client: build_client(self.accept_invalid_certs, Some((name, addrs)))?,
+            client: build_client(self.accept_invalid_certs, Some((name, addrs)), &self.extra_roots)?,
             ..self.clone()
         })
     }

@@ -4,8 +4,8 @@
 //! response, a retry layer, per-request timers) that cost several percent of a quick run's CPU;
 //! redirects, timeouts, body caps and decoding are the `HttpClient`'s own.
 //!
-//! Certificates are checked like reqwest did: the platform's verifier (the system's roots), or
-//! nothing at all with `--insecure`.
+//! Certificates are checked like reqwest did: the platform's verifier (the system's roots, plus
+//! the CA of a `--image` container), or nothing at all with `--insecure`.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -33,9 +33,11 @@ pub type Transport = Client<hyper_rustls::HttpsConnector<HttpConnector<Resolver>
 
 /// Builds the client. `resolve` sends one host name to fixed addresses (an SRV target reached
 /// under the server name its certificate must be valid for); the URL's port is used.
+/// `extra_roots` are trusted besides the system's roots (the CA of a `--image` container).
 pub fn build(
     accept_invalid_certs: bool,
     resolve: Option<(&str, &[SocketAddr])>,
+    extra_roots: &[CertificateDer<'static>],
 ) -> Result<Transport, String> {
     let provider = CryptoProvider::get_default()
         .cloned()
@@ -48,8 +50,15 @@ pub fn build(
     let tls = if accept_invalid_certs {
         builder.with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate(provider)))
     } else {
-        let verifier = rustls_platform_verifier::Verifier::new(provider)
-            .map_err(|e| format!("cannot load the system's TLS roots: {e}"))?;
+        let verifier = if extra_roots.is_empty() {
+            rustls_platform_verifier::Verifier::new(provider)
+        } else {
+            rustls_platform_verifier::Verifier::new_with_extra_roots(
+                extra_roots.iter().cloned(),
+                provider,
+            )
+        }
+        .map_err(|e| format!("cannot load the system's TLS roots: {e}"))?;
         builder.with_custom_certificate_verifier(Arc::new(verifier))
     }
     .with_no_client_auth();

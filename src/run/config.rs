@@ -35,14 +35,23 @@ pub struct FederationSettings {
 
 impl FederationSettings {
     /// From the `--signing-key`/`--peer-*` flags and the target's federation base URL.
+    /// A listen port of 0 is chosen now, so the default server name (`localhost:PORT`) names the
+    /// port the peer will listen on.
     pub fn from_args(peer: &crate::cli::PeerArgs, federation_url: Option<String>) -> Self {
+        let mut peer_listen = peer.peer_listen;
+        if peer_listen.port() == 0
+            && let Ok(probe) = std::net::TcpListener::bind(peer_listen)
+            && let Ok(bound) = probe.local_addr()
+        {
+            peer_listen = bound;
+        }
         FederationSettings {
             signing_key: peer.signing_key.clone(),
-            peer_listen: peer.peer_listen,
+            peer_listen,
             peer_server_name: peer
                 .peer_server_name
                 .clone()
-                .unwrap_or_else(|| crate::peer::default_server_name(peer.peer_listen)),
+                .unwrap_or_else(|| crate::peer::default_server_name(peer_listen)),
             ca_out: peer.peer_ca_out.clone(),
             federation_url,
             cdn_listen: peer.peer_cdn_listen,
@@ -80,6 +89,9 @@ pub struct RunConfig {
     pub preview_listen: std::net::SocketAddr,
     /// `--insecure`: accept any TLS certificate from the target (test set-ups).
     pub insecure: bool,
+    /// A CA (PEM) whose certificates the target's are checked against besides the system's:
+    /// the CA a `--image` container signs its certificate with.
+    pub target_ca_pem: Option<String>,
     /// Shared with the reports, so tokens learned during the run are redacted there too.
     pub redactor: Redactor,
 }

@@ -168,6 +168,7 @@ pub fn resolve_run(
         secrets,
         federation: FederationSettings::from_args(&peer, federation_url),
         insecure: args.insecure || f.insecure == Some(true),
+        target_ca_pem: None,
         preview_listen: pick(
             given("preview_listen"),
             &args.preview_listen,

@@ -172,8 +172,13 @@ pub async fn prepare(
     for s in &config.secrets {
         config.redactor.add(s);
     }
-    let http = HttpClient::new(config.max_body, config.redactor.clone(), config.insecure)
+    let mut http = HttpClient::new(config.max_body, config.redactor.clone(), config.insecure)
         .map_err(|e| PreflightError::new(e, "report this as a bug"))?;
+    if let Some(pem) = &config.target_ca_pem {
+        http = http
+            .trusting(pem)
+            .map_err(|e| PreflightError::new(e, "check the CA of the --image container"))?;
+    }
     let accounts = AccountClient {
         http: &http,
         base: config.target.clone(),
