@@ -22,6 +22,9 @@ command -v openssl >/dev/null 2>&1 || want openssl "scripts/synapse.sh"
 command -v c++ >/dev/null 2>&1 || want g++ "libFuzzer, scripts/fuzz.sh"
 command -v chromium >/dev/null 2>&1 || want chromium "tests/html_report.rs opens the HTML report"
 command -v xmllint >/dev/null 2>&1 || want libxml2-utils "tests/junit_schema.rs validates the JUnit XML"
+command -v podman >/dev/null 2>&1 || want podman "tests/image.rs runs run --image"
+command -v runc >/dev/null 2>&1 || want runc "Podman's runtime here (crun refuses hybrid cgroups)"
+command -v debootstrap >/dev/null 2>&1 || want debootstrap "tests/images/synapse/build.sh"
 if command -v python3 >/dev/null 2>&1; then
   probe=$(mktemp -d)
   python3 -m venv "$probe/v" >/dev/null 2>&1 || want python3-venv "the Synapse venv"
@@ -31,7 +34,7 @@ else
 fi
 
 if ((${#need[@]} == 0)); then
-  echo "deps: nothing to install (python3 with venv, curl, openssl, ca-certificates, g++, chromium, xmllint present)"
+  echo "deps: nothing to install (python3 with venv, curl, openssl, ca-certificates, g++, chromium, xmllint, podman, runc, debootstrap present)"
   exit 0
 fi
 install_cmd="apt-get update && apt-get install -y --no-install-recommends ${need[*]}"

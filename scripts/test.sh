@@ -4,7 +4,8 @@
 # Runs, in order, and stops at the first failure:
 #   0. scripts/deps.sh: installs the system packages the tests need (xmllint, Chromium, …) when
 #      run as root or with sudo; otherwise lists them with the one command that installs them
-#   1. cargo fmt --all -- --check
+#   1. cargo fmt --all -- --check (then clippy, then the image tests/image.rs needs, built once
+#      by tests/images/synapse/build.sh when missing)
 #   2. cargo clippy --all-targets -- -D warnings
 #   3. cargo test --all-targets   with MEDIACONF_E2E=1
 # The end-to-end test starts its own loopback Synapse through scripts/synapse.sh (the first run
@@ -32,6 +33,14 @@ cargo fmt --all -- --check
 
 section "cargo clippy --all-targets -- -D warnings"
 cargo clippy --all-targets -- -D warnings
+
+section "the Complement-contract Synapse image (tests/images/synapse/build.sh, once)"
+source scripts/container-env.sh
+if podman "${PODMAN_FLAGS[@]}" image exists localhost/mediaconf-synapse:1.163.2; then
+  echo "present"
+else
+  tests/images/synapse/build.sh 1.163.2
+fi
 
 section "cargo test --all-targets (MEDIACONF_E2E=1)"
 MEDIACONF_E2E=1 cargo test --all-targets

@@ -46,6 +46,7 @@ fn watch_interrupts() -> tokio::sync::watch::Receiver<bool> {
             _ = term.recv() => {}
         }
         eprintln!("interrupted again: exiting at once, reports may be missing");
+        crate::container::remove_all_now();
         std::process::exit(EXIT_INTERRUPTED);
     });
     rx
@@ -369,13 +370,72 @@ fn usage_error(message: &str) -> i32 {
 }
 
 async fn run(args: RunArgs) -> i32 {
+    match args.image.clone() {
+        None => run_target(args, None).await,
+        Some(image) => run_image(args, &image).await,
+    }
+}
+
+/// `run --image IMAGE`: starts the container, waits for it (a container that exits or never
+/// answers is a preflight error with its last log lines, exit 2), runs, keeps its log and
+/// removes it, whatever happened.
+async fn run_image(mut args: RunArgs, image: &str) -> i32 {
+    let session = match crate::container::run::start(&mut args, image) {
+        Ok(s) => s,
+        Err(e) => return usage_error(&format!("--image: {e}")),
+    };
+    let startup = std::time::Duration::from_secs(args.image_startup);
+    let interrupt = async {
+        use tokio::signal::unix::{SignalKind, signal};
+        match (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) {
+            (Ok(mut int), Ok(mut term)) => tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+            },
+            _ => std::future::pending::<()>().await,
+        }
+    };
+    let ready = tokio::select! {
+        r = session.wait_ready(startup) => r,
+        () = interrupt => {
+            session.finish();
+            eprintln!("interrupted while the container started");
+            return EXIT_INTERRUPTED;
+        }
+    };
+    if let Err(e) = ready {
+        session.finish();
+        return usage_error(&format!("--image: preflight: {e}"));
+    }
+    eprintln!(
+        "image      {image} answers on {}",
+        crate::container::image::CLIENT_URL
+    );
+    let trust = ImageTrust {
+        ca_pem: session.ca_pem.clone(),
+    };
+    let code = run_target(args, Some(trust)).await;
+    session.finish();
+    code
+}
+
+/// What a `--image` run adds to the settings: the CA the container's certificate is signed
+/// with (trusted for the target), and registration that falls back to open registration.
+pub struct ImageTrust {
+    pub ca_pem: String,
+}
+
+async fn run_target(args: RunArgs, image: Option<ImageTrust>) -> i32 {
     let file = match config_file(&args.config) {
         Ok(f) => f,
         Err(code) => return code,
     };
     let env = |name: &str| std::env::var(name).ok();
     let RunSettings {
-        config,
+        mut config,
         suite,
         reports,
         strict,
@@ -390,6 +450,17 @@ async fn run(args: RunArgs) -> i32 {
     };
     for w in &warnings {
         eprintln!("warning: {w}");
+    }
+    if let Some(trust) = image {
+        config.target_ca_pem = Some(trust.ca_pem);
+        if let crate::run::config::AccountSource::Register(
+            crate::client::accounts::Registration::SharedSecret(secret),
+        ) = &config.account
+        {
+            config.account = crate::run::config::AccountSource::Register(
+                crate::client::accounts::Registration::SharedSecretOrOpen(secret.clone()),
+            );
+        }
     }
     let redactor = config.redactor.clone();
     let target_url = config.target.clone();

@@ -270,9 +270,26 @@ pub struct ListArgs {
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// Client-server API base URL of the homeserver, e.g. http://127.0.0.1:8008 (required here,
-    /// in MEDIACONF_TARGET or as `target` in the config file).
+    /// in MEDIACONF_TARGET or as `target` in the config file, unless --image is given).
     #[arg(long, env = "MEDIACONF_TARGET", value_name = "URL")]
     pub target: Option<String>,
+    /// Test a homeserver's Complement image instead of --target: mediaconf starts a container
+    /// of it (Podman or Docker) with its CA mounted as /complement/ca, SERVER_NAME
+    /// localhost:8448 and the host's network, registers with the shared secret `complement`
+    /// (or open registration), runs, keeps the container's log beside the reports and removes
+    /// the container.
+    #[arg(long, value_name = "IMAGE", conflicts_with = "target")]
+    pub image: Option<String>,
+    /// A variable for the --image container, NAME=VALUE (repeatable).
+    #[arg(long, value_name = "NAME=VALUE", requires = "image")]
+    pub image_env: Vec<String>,
+    /// The container runtime for --image: podman or docker (default: podman when installed,
+    /// else docker when its engine answers).
+    #[arg(long, value_name = "RUNTIME", requires = "image")]
+    pub container_runtime: Option<String>,
+    /// How long the --image server may take to answer /_matrix/client/versions, in seconds.
+    #[arg(long, default_value_t = 180, value_name = "SECS", requires = "image")]
+    pub image_startup: u64,
     #[command(flatten)]
     pub config: ConfigArgs,
     /// Ids of the arguments given on the command line or in the environment (filled by

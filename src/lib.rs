@@ -8,6 +8,7 @@ pub mod baseline;
 pub mod check;
 pub mod cli;
 pub mod client;
+pub mod container;
 pub mod diff;
 pub mod digest;
 pub mod exchange;

@@ -39,6 +39,9 @@ pub enum Registration {
     Token(String),
     /// Synapse's `/_synapse/admin/v1/register` with HMAC.
     SharedSecret(String),
+    /// The shared secret where the admin API exists, else open registration (`--image`: the
+    /// Complement contract's secret `complement` "where that exists").
+    SharedSecretOrOpen(String),
 }
 
 impl Registration {
@@ -47,6 +50,9 @@ impl Registration {
             Registration::Open => "open registration (m.login.dummy)",
             Registration::Token(_) => "registration token (m.login.registration_token)",
             Registration::SharedSecret(_) => "registration shared secret (Synapse admin API)",
+            Registration::SharedSecretOrOpen(_) => {
+                "registration shared secret, else open registration (m.login.dummy)"
+            }
         }
     }
 }
@@ -136,6 +142,18 @@ impl AccountClient<'_> {
             Registration::SharedSecret(secret) => {
                 self.register_shared_secret(secret, localpart, password)
                     .await
+            }
+            Registration::SharedSecretOrOpen(secret) => {
+                match self
+                    .register_shared_secret(secret, localpart, password)
+                    .await
+                {
+                    Err(e) if e.contains("404") => {
+                        self.register_uia(&Registration::Open, localpart, password)
+                            .await
+                    }
+                    other => other,
+                }
             }
             Registration::Open | Registration::Token(_) => {
                 self.register_uia(method, localpart, password).await

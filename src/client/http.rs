@@ -85,7 +85,11 @@ impl HttpClient {
     /// server name its certificate must be valid for).
     pub fn with_resolve(&self, name: &str, addrs: &[std::net::SocketAddr]) -> Result<Self, String> {
         Ok(HttpClient {
-            client: build_client(self.accept_invalid_certs, Some((name, addrs)), &self.extra_roots)?,
+            client: build_client(
+                self.accept_invalid_certs,
+                Some((name, addrs)),
+                &self.extra_roots,
+            )?,
             ..self.clone()
         })
     }

@@ -195,13 +195,22 @@ mod tests {
 
     #[test]
     fn both_certificate_modes_build() {
-        assert!(build(true, None).is_ok());
+        assert!(build(true, None, &[]).is_ok());
         assert!(
             build(
                 false,
-                Some(("a.example", &["127.0.0.1:0".parse().unwrap()]))
+                Some(("a.example", &["127.0.0.1:0".parse().unwrap()])),
+                &[]
             )
             .is_ok()
         );
+    }
+
+    #[test]
+    fn an_extra_ca_is_trusted_and_a_broken_one_refused() {
+        let ca = crate::peer::tls::generate_ca().unwrap();
+        let http = super::super::http::HttpClient::new(1024, Default::default(), false).unwrap();
+        assert!(http.trusting(&ca.cert_pem).is_ok());
+        assert!(http.trusting("no certificate here").is_err());
     }
 }

@@ -9,6 +9,7 @@
 //! container.
 
 pub mod image;
+pub mod run;
 pub mod runtime;
 
 use std::sync::Mutex;

@@ -125,7 +125,11 @@ mod tests {
     fn podman_gets_cgroupfs_and_a_containers_conf_without_ulimits() {
         let dir = tempfile::tempdir().unwrap();
         let rt = podman_fitted("podman".into(), dir.path());
-        assert!(rt.flags.windows(2).any(|w| w == ["--cgroup-manager", "cgroupfs"]));
+        assert!(
+            rt.flags
+                .windows(2)
+                .any(|w| w == ["--cgroup-manager", "cgroupfs"])
+        );
         if std::env::var_os("CONTAINERS_CONF").is_none() {
             let conf = std::fs::read_to_string(rt.containers_conf.unwrap()).unwrap();
             assert!(conf.contains("default_ulimits = []"));

@@ -1,0 +1,235 @@
+//! `mediaconf run --image`: the Complement-contract image of Synapse that
+//! tests/images/synapse/build.sh makes (scripts/test.sh builds it when missing), run the way an
+//! implementer runs theirs. Needs Podman (scripts/deps.sh installs it); runs when
+//! `MEDIACONF_E2E=1`, like the other end-to-end tests.
+//!
+//! - every profile runs through `--image` alone (no `--insecure`, no set-up), and the outcomes
+//!   equal those of the loopback Synapse (scripts/synapse.sh) but for the listed differences,
+//!   each explained;
+//! - an image whose server never answers fails in preflight, within the deadline, with its log
+//!   lines, and leaves no container;
+//! - SIGTERM in the middle of a run still removes the container.
+
+mod synapse_support;
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use synapse_support::{Synapse, e2e_enabled, repo};
+
+const IMAGE: &str = "localhost/mediaconf-synapse:1.163.2";
+const SECRET: &str = "mediaconf-test-registration-shared-secret";
+
+/// Podman with the flags this machine needs (as src/container/runtime.rs adds them).
+fn podman(args: &[&str]) -> std::process::Output {
+    let conf = std::env::temp_dir().join("mediaconf-test-containers.conf");
+    std::fs::write(&conf, "[containers]\ndefault_ulimits = []\n").unwrap();
+    Command::new("podman")
+        .args(["--runtime", "runc", "--cgroup-manager", "cgroupfs"])
+        .args(args)
+        .env("CONTAINERS_CONF", conf)
+        .output()
+        .expect("run podman (scripts/deps.sh installs it)")
+}
+
+fn image_ready(test: &str) -> bool {
+    if !e2e_enabled(test) {
+        return false;
+    }
+    let out = podman(&["image", "exists", IMAGE]);
+    assert!(
+        out.status.success(),
+        "{IMAGE} is missing: build it with tests/images/synapse/build.sh (scripts/test.sh does)"
+    );
+    true
+}
+
+/// The containers mediaconf started that are still there.
+fn our_containers() -> String {
+    let out = podman(&["ps", "--all", "--quiet", "--filter", "label=mediaconf=1"]);
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+fn mediaconf(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_mediaconf"))
+        .args(args)
+        .output()
+        .expect("run mediaconf");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn outcomes(path: &std::path::Path) -> BTreeMap<String, String> {
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    report["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["id"].as_str().unwrap().to_owned(),
+                c["outcome"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// Cases whose outcome may differ between the image and the loopback Synapse, and why.
+const EXPLAINED: &[(&str, &str)] = &[];
+
+/// One test, its parts in order: every container uses the host's ports 8008 and 8448, so two
+/// at once would meet (nextest runs tests in parallel processes).
+#[test]
+fn complement_images() {
+    if !image_ready("complement_images") {
+        return;
+    }
+    the_synapse_image_runs_every_profile_like_the_loopback_synapse();
+    an_image_whose_server_never_answers_fails_in_preflight_and_leaves_nothing();
+    sigterm_during_a_run_removes_the_container();
+}
+
+fn the_synapse_image_runs_every_profile_like_the_loopback_synapse() {
+    let dir = tempfile::tempdir().unwrap();
+    let baseline = repo().join("baseline/synapse.toml");
+    let baseline = baseline.to_str().unwrap();
+    let ca = dir.path().join("ca.pem");
+    let key = dir.path().join("signing.key");
+    let image_json = dir.path().join("image.json");
+    let (code, stdout, stderr) = mediaconf(&[
+        "run",
+        "--image",
+        IMAGE,
+        "--quick",
+        "--no-config",
+        "--peer-ca-out",
+        ca.to_str().unwrap(),
+        "--signing-key",
+        key.to_str().unwrap(),
+        "--baseline",
+        baseline,
+        "--json",
+        image_json.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stderr.contains("container log:"), "{stderr}");
+    assert!(dir.path().join("mediaconf-container.log").exists());
+    assert!(our_containers().is_empty(), "a container was left behind");
+
+    let synapse = Synapse::start_trusting("synapse-image-cmp", 28011, 28451, Some(&ca));
+    let loopback_json = dir.path().join("loopback.json");
+    let (code, stdout, stderr) = mediaconf(&[
+        "run",
+        "--target",
+        &synapse.url(),
+        "--registration-shared-secret",
+        SECRET,
+        "--insecure",
+        "--quick",
+        "--no-config",
+        "--peer-ca-out",
+        ca.to_str().unwrap(),
+        "--signing-key",
+        key.to_str().unwrap(),
+        "--peer-listen",
+        "127.0.0.1:0",
+        "--baseline",
+        baseline,
+        "--json",
+        loopback_json.to_str().unwrap(),
+    ]);
+    drop(synapse);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let (image, loopback) = (outcomes(&image_json), outcomes(&loopback_json));
+    let explained: BTreeMap<&str, &str> = EXPLAINED.iter().copied().collect();
+    let mut unexplained = Vec::new();
+    for (id, outcome) in &loopback {
+        let other = image.get(id).map_or("missing", String::as_str);
+        if other != outcome && !explained.contains_key(id.as_str()) {
+            unexplained.push(format!("{id}: loopback {outcome}, image {other}"));
+        }
+    }
+    assert!(unexplained.is_empty(), "{}", unexplained.join("\n"));
+}
+
+fn an_image_whose_server_never_answers_fails_in_preflight_and_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let containerfile = dir.path().join("Containerfile");
+    std::fs::write(
+        &containerfile,
+        format!(
+            "FROM {IMAGE}\nENTRYPOINT [\"/bin/sh\", \"-c\", \"echo silent server starting; exec sleep 600\"]\n"
+        ),
+    )
+    .unwrap();
+    let out = podman(&[
+        "build",
+        "--tag",
+        "localhost/mediaconf-silent:test",
+        "--file",
+        containerfile.to_str().unwrap(),
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let started = Instant::now();
+    let (code, _, stderr) = mediaconf(&[
+        "run",
+        "--image",
+        "localhost/mediaconf-silent:test",
+        "--image-startup",
+        "6",
+        "--no-config",
+        "--peer-ca-out",
+        dir.path().join("ca.pem").to_str().unwrap(),
+        "--signing-key",
+        dir.path().join("k.key").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        stderr.contains("did not answer GET /_matrix/client/versions within 6 s"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("| silent server starting"), "{stderr}");
+    assert!(our_containers().is_empty(), "a container was left behind");
+}
+
+fn sigterm_during_a_run_removes_the_container() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mediaconf"))
+        .args(["run", "--image", IMAGE, "--no-config", "--peer-ca-out"])
+        .arg(dir.path().join("ca.pem"))
+        .arg("--signing-key")
+        .arg(dir.path().join("k.key"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    for line in lines.by_ref() {
+        if line.unwrap().contains(" answers on ") {
+            break;
+        }
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    let pid = child.id().to_string();
+    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{}", rest.join("\n"));
+    assert!(our_containers().is_empty(), "a container was left behind");
+}
