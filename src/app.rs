@@ -370,9 +370,83 @@ fn usage_error(message: &str) -> i32 {
 }
 
 async fn run(args: RunArgs) -> i32 {
-    match args.image.clone() {
-        None => run_target(args, None).await,
-        Some(image) => run_image(args, &image).await,
+    match args.image.clone().as_slice() {
+        [] => run_target(args, None).await,
+        [image] => run_image(args, image).await,
+        images => run_images(args, images).await,
+    }
+}
+
+/// Several `--image`s: each run in turn (they share the host's ports), with its reports and
+/// container log suffixed by the image's name; then the comparison page beside the JSON
+/// reports. The exit code is the worst of the runs.
+async fn run_images(args: RunArgs, images: &[String]) -> i32 {
+    let json = args
+        .json
+        .clone()
+        .unwrap_or_else(|| std::path::PathBuf::from("mediaconf-report.json"));
+    let mut codes = Vec::new();
+    let mut reports = Vec::new();
+    let mut used = std::collections::BTreeSet::new();
+    for (i, image) in images.iter().enumerate() {
+        let mut slug = crate::container::run::slug(image);
+        if !used.insert(slug.clone()) {
+            slug = format!("{slug}-{}", i + 1);
+        }
+        let mut one = args.clone();
+        one.json = Some(crate::container::run::suffixed(&json, &slug));
+        for p in [&mut one.junit, &mut one.html, &mut one.markdown]
+            .into_iter()
+            .flatten()
+        {
+            *p = crate::container::run::suffixed(p, &slug);
+        }
+        let report = one.json.clone().unwrap_or_default();
+        codes.push(run_image(one, image).await);
+        if codes.last() == Some(&EXIT_INTERRUPTED) {
+            break;
+        }
+        reports.push((image.clone(), report));
+    }
+    write_image_matrix(&json, &reports);
+    if codes.contains(&EXIT_INTERRUPTED) {
+        EXIT_INTERRUPTED
+    } else {
+        codes.into_iter().max().unwrap_or(EXIT_OK)
+    }
+}
+
+/// `matrix.html` and `matrix.md` beside `json`, from the runs' JSON reports that exist.
+fn write_image_matrix(json: &std::path::Path, reports: &[(String, std::path::PathBuf)]) {
+    let texts: Vec<(String, String, String)> = reports
+        .iter()
+        .filter_map(|(image, path)| {
+            let text = std::fs::read_to_string(path).ok()?;
+            Some((image.clone(), path.display().to_string(), text))
+        })
+        .collect();
+    let inputs: Vec<crate::matrix::Input<'_>> = texts
+        .iter()
+        .map(|(image, path, text)| crate::matrix::Input {
+            text,
+            source: path,
+            label: Some(image),
+        })
+        .collect();
+    let m = match crate::matrix::build(&inputs) {
+        Ok(m) => m,
+        Err(e) => return eprintln!("warning: no comparison page: {e}"),
+    };
+    let dir = json.parent().unwrap_or(std::path::Path::new(""));
+    for (name, text) in [
+        ("matrix.html", crate::report::matrix_html::render(&m)),
+        ("matrix.md", crate::matrix::render_markdown(&m)),
+    ] {
+        let path = dir.join(name);
+        match crate::report::write_atomically(&path, text.as_bytes()) {
+            Ok(()) => eprintln!("image      comparison: {}", path.display()),
+            Err(e) => eprintln!("warning: {e}"),
+        }
     }
 }
 
@@ -416,6 +490,10 @@ async fn run_image(mut args: RunArgs, image: &str) -> i32 {
     );
     let trust = ImageTrust {
         ca_pem: session.ca_pem.clone(),
+        container: crate::run::event::ContainerInfo {
+            image: image.to_owned(),
+            log: session.log_path.display().to_string(),
+        },
     };
     let code = run_target(args, Some(trust)).await;
     session.finish();
@@ -426,6 +504,8 @@ async fn run_image(mut args: RunArgs, image: &str) -> i32 {
 /// with (trusted for the target), and registration that falls back to open registration.
 pub struct ImageTrust {
     pub ca_pem: String,
+    /// What the reports say about the container (its image, where its log goes).
+    pub container: crate::run::event::ContainerInfo,
 }
 
 async fn run_target(args: RunArgs, image: Option<ImageTrust>) -> i32 {
@@ -451,6 +531,7 @@ async fn run_target(args: RunArgs, image: Option<ImageTrust>) -> i32 {
     for w in &warnings {
         eprintln!("warning: {w}");
     }
+    let container_info = image.as_ref().map(|t| t.container.clone());
     if let Some(trust) = image {
         config.target_ca_pem = Some(trust.ca_pem);
         if let crate::run::config::AccountSource::Register(
@@ -484,6 +565,7 @@ async fn run_target(args: RunArgs, image: Option<ImageTrust>) -> i32 {
                 target, preflight, ..
             } => {
                 target_info = target.clone();
+                target_info.container.clone_from(&container_info);
                 preflight_ms = preflight.as_millis();
             }
             Event::RunFinished { elapsed, .. } => elapsed_ms = elapsed.as_millis(),

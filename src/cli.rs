@@ -86,7 +86,7 @@ pub enum Command {
     Init(InitArgs),
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct MatrixArgs {
     /// The JSON reports, one per implementation: `REPORT.json` or `LABEL=REPORT.json` (the
     /// column is named by the label, else by the implementation's name and version in the
@@ -101,7 +101,7 @@ pub struct MatrixArgs {
     pub markdown: Option<PathBuf>,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct InitArgs {
     /// Where to write the example.
     #[arg(long, default_value = crate::settings::FILE_NAME, value_name = "FILE")]
@@ -112,7 +112,7 @@ pub struct InitArgs {
 }
 
 /// The config file, shared by `run` and `list`.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct ConfigArgs {
     /// Config file with run settings (default: ./mediaconf.toml when it exists). Each key is a
     /// `run` flag's name; flags and MEDIACONF_* variables override it; secrets only by variable
@@ -124,7 +124,7 @@ pub struct ConfigArgs {
     pub no_config: bool,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct PeerServeArgs {
     /// Where the peer listens (HTTPS).
     #[arg(long, default_value = "127.0.0.1:8448", value_name = "ADDR")]
@@ -150,7 +150,7 @@ pub struct PeerServeArgs {
     pub ca_out: PathBuf,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct RequestArgs {
     /// The target's federation API base URL, e.g. https://127.0.0.1:8448
     #[arg(long, value_name = "URL")]
@@ -176,21 +176,21 @@ pub struct RequestArgs {
     pub path: String,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct LintArgs {
     /// Directories of *.toml suites to check (together with the embedded suites they may use).
     #[arg(required = true, value_name = "DIR")]
     pub dirs: Vec<PathBuf>,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct CompletionsArgs {
     /// The shell to complete for.
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct DiffArgs {
     /// The earlier report (e.g. from main).
     pub old: PathBuf,
@@ -201,7 +201,7 @@ pub struct DiffArgs {
     pub markdown: bool,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct KeygenArgs {
     /// Where to write the key (Synapse's format, mode 0600).
     #[arg(long, default_value = DEFAULT_SIGNING_KEY, value_name = "FILE")]
@@ -216,7 +216,7 @@ pub struct KeygenArgs {
 }
 
 /// The tester's own server (its signing key and HTTPS key server), shared by `run` and `request`.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct PeerArgs {
     /// Signing key for federation requests (created with mode 0600 if missing).
     #[arg(long, default_value = DEFAULT_SIGNING_KEY, value_name = "FILE")]
@@ -242,7 +242,7 @@ pub struct PeerArgs {
 pub const DEFAULT_SIGNING_KEY: &str = "mediaconf-signing.key";
 
 /// Suite selection shared by `run` and `list`.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct SuiteArgs {
     /// Extra directory of *.toml suites (repeatable); the embedded suites are always loaded.
     #[arg(long = "suite", value_name = "DIR")]
@@ -259,7 +259,7 @@ pub struct SuiteArgs {
     pub skips: Vec<String>,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct ListArgs {
     #[command(flatten)]
     pub suite: SuiteArgs,
@@ -267,7 +267,7 @@ pub struct ListArgs {
     pub config: ConfigArgs,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct RunArgs {
     /// Client-server API base URL of the homeserver, e.g. http://127.0.0.1:8008 (required here,
     /// in MEDIACONF_TARGET or as `target` in the config file, unless --image is given).
@@ -278,8 +278,11 @@ pub struct RunArgs {
     /// localhost:8448 and the host's network, registers with the shared secret `complement`
     /// (or open registration), runs, keeps the container's log beside the reports and removes
     /// the container.
+    /// Repeat it to compare implementations: each image is run in turn, its reports get the
+    /// image's name as a suffix, and `matrix.html` and `matrix.md` are written beside the JSON
+    /// report.
     #[arg(long, value_name = "IMAGE", conflicts_with = "target")]
-    pub image: Option<String>,
+    pub image: Vec<String>,
     /// A variable for the --image container, NAME=VALUE (repeatable).
     #[arg(long, value_name = "NAME=VALUE", requires = "image")]
     pub image_env: Vec<String>,

@@ -91,6 +91,7 @@ fn complement_images() {
         return;
     }
     the_synapse_image_runs_every_profile_like_the_loopback_synapse();
+    two_images_make_a_comparison_page();
     an_image_whose_server_never_answers_fails_in_preflight_and_leaves_nothing();
     sigterm_during_a_run_removes_the_container();
 }
@@ -119,6 +120,17 @@ fn the_synapse_image_runs_every_profile_like_the_loopback_synapse() {
     ]);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(stderr.contains("container log:"), "{stderr}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&image_json).unwrap()).unwrap();
+    assert_eq!(report["target"]["container"]["image"], IMAGE);
+    let log = report["target"]["container"]["log"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        std::fs::read_to_string(&log).unwrap().contains("synapse"),
+        "{log}"
+    );
     assert!(dir.path().join("mediaconf-container.log").exists());
     assert!(our_containers().is_empty(), "a container was left behind");
 
@@ -156,6 +168,39 @@ fn the_synapse_image_runs_every_profile_like_the_loopback_synapse() {
         }
     }
     assert!(unexplained.is_empty(), "{}", unexplained.join("\n"));
+}
+
+fn two_images_make_a_comparison_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("report.json");
+    let (code, _, stderr) = mediaconf(&[
+        "run",
+        "--image",
+        IMAGE,
+        "--image",
+        IMAGE,
+        "--case",
+        "C-01",
+        "--no-config",
+        "--peer-ca-out",
+        dir.path().join("ca.pem").to_str().unwrap(),
+        "--signing-key",
+        dir.path().join("k.key").to_str().unwrap(),
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    for name in [
+        "report-mediaconf-synapse-1.163.2.json",
+        "report-mediaconf-synapse-1.163.2-2.json",
+        "matrix.html",
+        "matrix.md",
+    ] {
+        assert!(dir.path().join(name).exists(), "{name} missing: {stderr}");
+    }
+    let md = std::fs::read_to_string(dir.path().join("matrix.md")).unwrap();
+    assert!(md.contains("| C-01 "), "{md}");
+    assert!(our_containers().is_empty(), "a container was left behind");
 }
 
 fn an_image_whose_server_never_answers_fails_in_preflight_and_leaves_nothing() {

@@ -77,7 +77,35 @@ fn fill_args(args: &mut RunArgs) {
     }
 }
 
-/// Beside the first report asked for, else in the working directory.
+/// An image name as a file-name part: `localhost/mediaconf-synapse:1.163.2` →
+/// `mediaconf-synapse-1.163.2`.
+pub fn slug(image: &str) -> String {
+    let name = image.rsplit('/').next().unwrap_or(image);
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect()
+}
+
+/// `dir/report.json` → `dir/report-SLUG.json`.
+pub fn suffixed(path: &std::path::Path, slug: &str) -> PathBuf {
+    let stem = path
+        .file_stem()
+        .map_or_else(String::new, |s| s.to_string_lossy().into_owned());
+    let name = match path.extension() {
+        Some(ext) => format!("{stem}-{slug}.{}", ext.to_string_lossy()),
+        None => format!("{stem}-{slug}"),
+    };
+    path.with_file_name(name)
+}
+
+/// Beside the first report asked for, else in the working directory; named after the JSON
+/// report when that was suffixed for one of several images.
 fn log_path(args: &RunArgs) -> PathBuf {
     let report = [&args.json, &args.junit, &args.html, &args.markdown]
         .into_iter()
@@ -88,7 +116,14 @@ fn log_path(args: &RunArgs) -> PathBuf {
         .filter(|d| !d.as_os_str().is_empty())
         .map(PathBuf::from)
         .unwrap_or_default();
-    dir.join("mediaconf-container.log")
+    let suffix = match (&args.json, args.image.len()) {
+        (Some(json), n) if n > 1 => json
+            .file_stem()
+            .map(|s| format!("-{}", s.to_string_lossy()))
+            .unwrap_or_default(),
+        _ => String::new(),
+    };
+    dir.join(format!("mediaconf-container{suffix}.log"))
 }
 
 impl ImageSession {
@@ -104,5 +139,27 @@ impl ImageSession {
             Err(e) => eprintln!("warning: {e}"),
         }
         self.container.remove();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_names_become_file_name_parts() {
+        assert_eq!(
+            slug("localhost/mediaconf-synapse:1.163.2"),
+            "mediaconf-synapse-1.163.2"
+        );
+        assert_eq!(slug("complement-conduit"), "complement-conduit");
+        assert_eq!(
+            suffixed(std::path::Path::new("r/report.json"), "a-1"),
+            std::path::Path::new("r/report-a-1.json")
+        );
+        assert_eq!(
+            suffixed(std::path::Path::new("report"), "b"),
+            std::path::Path::new("report-b")
+        );
     }
 }

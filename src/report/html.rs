@@ -95,6 +95,15 @@ pub fn render_html(input: &HtmlInput<'_>, redactor: &Redactor) -> String {
         input.duration_ms as f64 / 1000.0,
         input.preflight_ms as f64 / 1000.0,
     );
+    if let Some(c) = &target.container {
+        let _ = writeln!(
+            body,
+            "<p class=\"dim\">container of <code>{}</code> · its log (beside this page): <a href=\"{}\"><code>{}</code></a></p>",
+            t(&c.image),
+            t(c.log.rsplit('/').next().unwrap_or(&c.log)),
+            t(&c.log)
+        );
+    }
     body.push_str(&summary_bar(&summary));
     if let Some(error) = input.error {
         let _ = writeln!(

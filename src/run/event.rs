@@ -18,6 +18,17 @@ pub struct TargetInfo {
     /// `--spec` when given.
     pub spec_override: Option<String>,
     pub unstable_features: Vec<String>,
+    /// The container of a `--image` run: its image and where its log was written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container: Option<ContainerInfo>,
+}
+
+/// The container a `--image` run tested.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ContainerInfo {
+    pub image: String,
+    /// The container's log, beside the reports.
+    pub log: String,
 }
 
 /// One preflight result (client API reachable, registration, guest, previews…).

@@ -128,6 +128,7 @@ impl ClientApi {
                         .collect()
                 })
                 .unwrap_or_default(),
+            container: None,
         }
     }
 }
