@@ -488,7 +488,10 @@ async fn run_image(mut args: RunArgs, image: &str) -> i32 {
         "image      {image} answers on {}",
         crate::container::image::CLIENT_URL
     );
+    let failed = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let quiet = args.quiet;
     let trust = ImageTrust {
+        failed: failed.clone(),
         ca_pem: session.ca_pem.clone(),
         container: crate::run::event::ContainerInfo {
             image: image.to_owned(),
@@ -496,8 +499,29 @@ async fn run_image(mut args: RunArgs, image: &str) -> i32 {
         },
     };
     let code = run_target(args, Some(trust)).await;
+    if !quiet {
+        let windows = failed.lock().map(|w| w.clone()).unwrap_or_default();
+        print_log_around(&session.container, &windows);
+    }
     session.finish();
     code
+}
+
+/// The container's log lines from a second before to a second after each failed case.
+fn print_log_around(container: &crate::container::image::Container, windows: &[FailedWindow]) {
+    use crate::container::log_window::{around, parse};
+    if windows.is_empty() {
+        return;
+    }
+    let lines = parse(&container.log_with_times());
+    println!("container log around the failed cases:");
+    for (id, start, end) in windows {
+        let near = around(&lines, *start, *end, std::time::Duration::from_secs(1), 12);
+        println!("  {id}: {} line(s)", near.len());
+        for line in near {
+            println!("    | {}", crate::report::sanitize(&line.text));
+        }
+    }
 }
 
 /// What a `--image` run adds to the settings: the CA the container's certificate is signed
@@ -506,7 +530,12 @@ pub struct ImageTrust {
     pub ca_pem: String,
     /// What the reports say about the container (its image, where its log goes).
     pub container: crate::run::event::ContainerInfo,
+    /// Filled by the run: each failed case's id and when it ran (wall clock).
+    pub failed: std::sync::Arc<std::sync::Mutex<Vec<FailedWindow>>>,
 }
+
+/// A failed case and the wall-clock time it ran in.
+pub type FailedWindow = (String, std::time::SystemTime, std::time::SystemTime);
 
 async fn run_target(args: RunArgs, image: Option<ImageTrust>) -> i32 {
     let file = match config_file(&args.config) {
@@ -532,6 +561,7 @@ async fn run_target(args: RunArgs, image: Option<ImageTrust>) -> i32 {
         eprintln!("warning: {w}");
     }
     let container_info = image.as_ref().map(|t| t.container.clone());
+    let failed_windows = image.as_ref().map(|t| t.failed.clone());
     if let Some(trust) = image {
         config.target_ca_pem = Some(trust.ca_pem);
         if let crate::run::config::AccountSource::Register(
@@ -574,6 +604,7 @@ async fn run_target(args: RunArgs, image: Option<ImageTrust>) -> i32 {
         human.handle(&event);
     };
     let interrupt = watch_interrupts();
+    let wall_start = std::time::SystemTime::now();
     let verdicts = match execute(config, suite, &mut on_event, interrupt).await {
         Ok(v) => v,
         Err(RunError::Interrupted) => {
@@ -589,6 +620,14 @@ async fn run_target(args: RunArgs, image: Option<ImageTrust>) -> i32 {
             return EXIT_USAGE;
         }
     };
+    if let Some(windows) = failed_windows
+        && let Ok(mut windows) = windows.lock()
+    {
+        for v in verdicts.iter().filter(|v| v.outcome == Outcome::Failed) {
+            let start = wall_start + v.started_at;
+            windows.push((v.id.clone(), start, start + v.duration));
+        }
+    }
     let causes = root_causes(&verdicts);
     let finished = Finished {
         target: &target_info,

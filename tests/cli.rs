@@ -2,24 +2,11 @@
 
 use std::process::Command;
 
+mod harness;
 #[allow(dead_code)]
 mod support;
 
-fn mediaconf(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_mediaconf"))
-        .args(args)
-        .env_remove("MEDIACONF_TARGET")
-        .env_remove("MEDIACONF_REGISTRATION_TOKEN")
-        .env_remove("MEDIACONF_REGISTRATION_SHARED_SECRET")
-        .env_remove("MEDIACONF_USER_TOKEN")
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use harness::mediaconf;
 
 #[test]
 fn list_shows_every_case_with_level_versions_and_reference() {

@@ -6,8 +6,9 @@
 
 mod synapse_support;
 
+mod harness;
+
 use std::path::Path;
-use std::process::Command;
 
 use synapse_support::{Synapse, e2e_enabled, repo};
 
@@ -40,19 +41,7 @@ fn run_signed(
         "never",
     ];
     args.extend_from_slice(extra);
-    run_mediaconf(&args)
-}
-
-fn run_mediaconf(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_mediaconf"))
-        .args(args)
-        .output()
-        .expect("run mediaconf");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    harness::mediaconf(&args)
 }
 
 fn read(path: &Path) -> String {
@@ -72,7 +61,7 @@ fn full_suites_against_synapse() {
     let ca = dir.path().join("ca.pem");
     // Our key and CA exist before Synapse starts, so Synapse verifies our key server's
     // certificate against the CA instead of skipping certificate checks.
-    let (code, _, stderr) = run_mediaconf(&[
+    let (code, _, stderr) = harness::mediaconf(&[
         "keygen",
         "--out",
         key.to_str().unwrap(),
@@ -89,7 +78,7 @@ fn full_suites_against_synapse() {
     let target = synapse.url();
     let baseline = repo().join("baseline/synapse.toml");
     let started = std::time::Instant::now();
-    let (code, stdout, stderr) = run_mediaconf(&[
+    let (code, stdout, stderr) = harness::mediaconf(&[
         "run",
         "--target",
         &target,
@@ -334,7 +323,7 @@ fn user_token_and_registration_token_never_printed() {
     let dir = tempfile::tempdir().unwrap();
     let junit = dir.path().join("r.xml");
     let json = dir.path().join("r.json");
-    let (code, stdout, stderr) = run_mediaconf(&[
+    let (code, stdout, stderr) = harness::mediaconf(&[
         "run",
         "--target",
         &target,
@@ -365,7 +354,7 @@ fn user_token_and_registration_token_never_printed() {
     // A registration token is a secret too. This Synapse has open registration, so the run
     // registers with m.login.dummy and the token is never needed; it must not be printed anyway.
     let secret = "mediaconf-secret-regtoken-42";
-    let (code, stdout, stderr) = run_mediaconf(&[
+    let (code, stdout, stderr) = harness::mediaconf(&[
         "run",
         "--target",
         &target,

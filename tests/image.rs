@@ -8,9 +8,15 @@
 //!   each explained;
 //! - an image whose server never answers fails in preflight, within the deadline, with its log
 //!   lines, and leaves no container;
+//! - two images give a report each and the comparison page; a failed case shows the container's
+//!   log lines of its seconds;
 //! - SIGTERM in the middle of a run still removes the container.
 
 mod synapse_support;
+
+mod harness;
+
+use harness::mediaconf;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -50,18 +56,6 @@ fn image_ready(test: &str) -> bool {
 fn our_containers() -> String {
     let out = podman(&["ps", "--all", "--quiet", "--filter", "label=mediaconf=1"]);
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
-
-fn mediaconf(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_mediaconf"))
-        .args(args)
-        .output()
-        .expect("run mediaconf");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 fn outcomes(path: &std::path::Path) -> BTreeMap<String, String> {
@@ -173,14 +167,14 @@ fn the_synapse_image_runs_every_profile_like_the_loopback_synapse() {
 fn two_images_make_a_comparison_page() {
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("report.json");
-    let (code, _, stderr) = mediaconf(&[
+    let (code, stdout, stderr) = mediaconf(&[
         "run",
         "--image",
         IMAGE,
         "--image",
         IMAGE,
         "--case",
-        "C-01",
+        "C-01,G-08",
         "--no-config",
         "--peer-ca-out",
         dir.path().join("ca.pem").to_str().unwrap(),
@@ -189,7 +183,14 @@ fn two_images_make_a_comparison_page() {
         "--json",
         json.to_str().unwrap(),
     ]);
-    assert_eq!(code, 0, "{stderr}");
+    // G-08 is a real Synapse failure (no baseline here): exit 1, and the container's log lines
+    // of the seconds it ran are printed after the run.
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stdout.contains("container log around the failed cases:"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("  G-08: "), "{stdout}");
     for name in [
         "report-mediaconf-synapse-1.163.2.json",
         "report-mediaconf-synapse-1.163.2-2.json",

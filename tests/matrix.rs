@@ -2,7 +2,9 @@
 //! runs it (the real binary): labelled and unlabelled reports, the HTML page and the Markdown
 //! written, a report that is not one refused with exit 2 and its name.
 
-use std::process::Command;
+mod harness;
+
+use harness::mediaconf;
 
 fn report(version: &str, outcome_c02: &str) -> String {
     serde_json::json!({
@@ -18,18 +20,6 @@ fn report(version: &str, outcome_c02: &str) -> String {
         ]
     })
     .to_string()
-}
-
-fn mediaconf(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_mediaconf"))
-        .args(args)
-        .output()
-        .expect("run mediaconf");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 #[test]

@@ -172,12 +172,21 @@ impl Container {
 
     /// The container's whole log (stdout and stderr).
     pub fn log(&self) -> String {
-        let out = self
-            .runtime
-            .command()
-            .args(["logs", &self.id])
-            .stdin(Stdio::null())
-            .output();
+        self.logs(false)
+    }
+
+    /// The log with an RFC 3339 time before each line (for [`super::log_window`]).
+    pub fn log_with_times(&self) -> String {
+        self.logs(true)
+    }
+
+    fn logs(&self, timestamps: bool) -> String {
+        let mut cmd = self.runtime.command();
+        cmd.arg("logs");
+        if timestamps {
+            cmd.arg("--timestamps");
+        }
+        let out = cmd.arg(&self.id).stdin(Stdio::null()).output();
         match out {
             Ok(o) => format!(
                 "{}{}",

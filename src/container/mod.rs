@@ -9,6 +9,7 @@
 //! container.
 
 pub mod image;
+pub mod log_window;
 pub mod run;
 pub mod runtime;
 

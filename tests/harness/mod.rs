@@ -10,6 +10,24 @@ use std::process::Command;
 
 use serde_json::Value;
 
+/// Runs the `mediaconf` binary to completion, without the caller's MEDIACONF_* settings:
+/// (exit code, stdout, stderr).
+pub fn mediaconf(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_mediaconf"))
+        .args(args)
+        .env_remove("MEDIACONF_TARGET")
+        .env_remove("MEDIACONF_REGISTRATION_TOKEN")
+        .env_remove("MEDIACONF_REGISTRATION_SHARED_SECRET")
+        .env_remove("MEDIACONF_USER_TOKEN")
+        .output()
+        .expect("run mediaconf");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 /// One case of the JSON report.
 #[derive(Debug)]
 pub struct CaseResult {
