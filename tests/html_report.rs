@@ -322,3 +322,55 @@ fn html_report_when_preflight_fails() {
     assert!(page.contains("preflight failed"));
     assert!(page.contains("data-count-failed=\"0\""));
 }
+
+/// The comparison page of `mediaconf matrix`, as a browser renders it: the disagreeing case in
+/// the first section with both outcomes, the reason in the cell's hover text, a screenshot kept
+/// in target/test-artifacts/matrix.png.
+#[test]
+fn matrix_page_in_a_browser() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let report = |version: &str, outcome: &str| {
+        serde_json::json!({"target": {"url": "http://x", "server_version": version}, "cases": [
+            {"id": "C-01", "title": "download returns the bytes", "level": "MUST", "outcome": "passed", "reason": ""},
+            {"id": "C-02", "title": "download Content-Type", "level": "MUST", "outcome": outcome,
+             "reason": format!("C-02 <b>{outcome}</b> on {version}")}
+        ]})
+        .to_string()
+    };
+    let (a, b) = (dir.path().join("a.json"), dir.path().join("b.json"));
+    std::fs::write(&a, report("Synapse 1.163.2", "passed")).unwrap();
+    std::fs::write(&b, report("Other 0.1", "failed")).unwrap();
+    let page = dir.path().join("matrix.html");
+    let out = Command::new(env!("CARGO_BIN_EXE_mediaconf"))
+        .args(["matrix", a.to_str().unwrap(), b.to_str().unwrap(), "--html"])
+        .arg(&page)
+        .output()
+        .expect("start mediaconf");
+    assert!(out.status.success(), "{out:?}");
+    if !browser_available() {
+        return;
+    }
+    let url = format!("file://{}", page.display());
+    let dom = chromium(&["--dump-dom".into(), url.clone()]);
+    let disagree = dom
+        .find("Where they disagree")
+        .expect("a disagreement section");
+    let download = dom.find("C. Download").expect("the download section");
+    let first = &dom[disagree..download];
+    assert!(first.contains("C-02") && !first.contains("C-01"), "{first}");
+    assert!(
+        first.contains("title=\"failed: C-02 &lt;b&gt;failed&lt;/b&gt; on Other 0.1\""),
+        "{first}"
+    );
+    assert!(
+        !dom.contains("<b>failed</b>"),
+        "a reason was rendered as markup"
+    );
+    let shot = artifacts().join("matrix.png");
+    chromium(&[
+        format!("--screenshot={}", shot.display()),
+        "--window-size=1100,700".into(),
+        url,
+    ]);
+    assert!(shot.exists());
+}

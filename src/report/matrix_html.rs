@@ -52,11 +52,14 @@ fn legend() -> String {
 }
 
 fn table(m: &Matrix, title: &str, anchor: &str, rows: &[Row]) -> String {
+    let count = match rows.len() {
+        1 => "1 case".to_owned(),
+        n => format!("{n} cases"),
+    };
     let mut out = format!(
-        "<section id=\"{anchor}\"><h2>{} <span class=\"dim\">({} cases)</span></h2><table><thead><tr>\
+        "<section id=\"{anchor}\"><h2>{} <span class=\"dim\">({count})</span></h2><table><thead><tr>\
          <th>case</th><th>level</th>",
-        escape(title),
-        rows.len()
+        escape(title)
     );
     for c in &m.columns {
         let _ = write!(
