@@ -488,10 +488,8 @@ async fn run_image(mut args: RunArgs, image: &str) -> i32 {
         "image      {image} answers on {}",
         crate::container::image::CLIENT_URL
     );
-    let failed = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let quiet = args.quiet;
     let trust = ImageTrust {
-        failed: failed.clone(),
+        log: session.container.log_source(),
         ca_pem: session.ca_pem.clone(),
         container: crate::run::event::ContainerInfo {
             image: image.to_owned(),
@@ -499,29 +497,8 @@ async fn run_image(mut args: RunArgs, image: &str) -> i32 {
         },
     };
     let code = run_target(args, Some(trust)).await;
-    if !quiet {
-        let windows = failed.lock().map(|w| w.clone()).unwrap_or_default();
-        print_log_around(&session.container, &windows);
-    }
     session.finish();
     code
-}
-
-/// The container's log lines from a second before to a second after each failed case.
-fn print_log_around(container: &crate::container::image::Container, windows: &[FailedWindow]) {
-    use crate::container::log_window::{around, parse};
-    if windows.is_empty() {
-        return;
-    }
-    let lines = parse(&container.log_with_times());
-    println!("container log around the failed cases:");
-    for (id, start, end) in windows {
-        let near = around(&lines, *start, *end, std::time::Duration::from_secs(1), 12);
-        println!("  {id}: {} line(s)", near.len());
-        for line in near {
-            println!("    | {}", crate::report::sanitize(&line.text));
-        }
-    }
 }
 
 /// What a `--image` run adds to the settings: the CA the container's certificate is signed
@@ -530,12 +507,9 @@ pub struct ImageTrust {
     pub ca_pem: String,
     /// What the reports say about the container (its image, where its log goes).
     pub container: crate::run::event::ContainerInfo,
-    /// Filled by the run: each failed case's id and when it ran (wall clock).
-    pub failed: std::sync::Arc<std::sync::Mutex<Vec<FailedWindow>>>,
+    /// The container's log, read under each failed case.
+    pub log: crate::container::image::LogSource,
 }
-
-/// A failed case and the wall-clock time it ran in.
-pub type FailedWindow = (String, std::time::SystemTime, std::time::SystemTime);
 
 async fn run_target(args: RunArgs, image: Option<ImageTrust>) -> i32 {
     let file = match config_file(&args.config) {
@@ -561,7 +535,7 @@ async fn run_target(args: RunArgs, image: Option<ImageTrust>) -> i32 {
         eprintln!("warning: {w}");
     }
     let container_info = image.as_ref().map(|t| t.container.clone());
-    let failed_windows = image.as_ref().map(|t| t.failed.clone());
+    let container_log = image.as_ref().map(|t| t.log.clone());
     if let Some(trust) = image {
         config.target_ca_pem = Some(trust.ca_pem);
         if let crate::run::config::AccountSource::Register(
@@ -589,6 +563,8 @@ async fn run_target(args: RunArgs, image: Option<ImageTrust>) -> i32 {
     let mut target_info = TargetInfo::default();
     let mut elapsed_ms = 0u128;
     let mut preflight_ms = 0u128;
+    let wall_start = std::time::SystemTime::now();
+    let show_log = !quiet;
     let mut on_event = |event: Event| {
         match &event {
             Event::RunStarted {
@@ -602,9 +578,15 @@ async fn run_target(args: RunArgs, image: Option<ImageTrust>) -> i32 {
             _ => {}
         }
         human.handle(&event);
+        if let (Event::CaseFinished(v), Some(log)) = (&event, &container_log)
+            && v.outcome == Outcome::Failed
+            && show_log
+        {
+            let start = wall_start + v.started_at;
+            print_container_log(log, start, start + v.duration);
+        }
     };
     let interrupt = watch_interrupts();
-    let wall_start = std::time::SystemTime::now();
     let verdicts = match execute(config, suite, &mut on_event, interrupt).await {
         Ok(v) => v,
         Err(RunError::Interrupted) => {
@@ -620,14 +602,6 @@ async fn run_target(args: RunArgs, image: Option<ImageTrust>) -> i32 {
             return EXIT_USAGE;
         }
     };
-    if let Some(windows) = failed_windows
-        && let Ok(mut windows) = windows.lock()
-    {
-        for v in verdicts.iter().filter(|v| v.outcome == Outcome::Failed) {
-            let start = wall_start + v.started_at;
-            windows.push((v.id.clone(), start, start + v.duration));
-        }
-    }
     let causes = root_causes(&verdicts);
     let finished = Finished {
         target: &target_info,
@@ -657,6 +631,25 @@ async fn run_target(args: RunArgs, image: Option<ImageTrust>) -> i32 {
         EXIT_USAGE
     } else {
         code
+    }
+}
+
+/// Under a failed case of a `--image` run: the container's log lines from a second before the
+/// case started to a second after it ended.
+fn print_container_log(
+    log: &crate::container::image::LogSource,
+    start: std::time::SystemTime,
+    end: std::time::SystemTime,
+) {
+    use crate::container::log_window::{around, parse};
+    let lines = parse(&log.read_with_times());
+    let near = around(&lines, start, end, std::time::Duration::from_secs(1), 12);
+    println!(
+        "           container log, the seconds around it ({} lines):",
+        near.len()
+    );
+    for line in near {
+        println!("             | {}", crate::report::sanitize(&line.text));
     }
 }
 

@@ -47,6 +47,36 @@ pub enum ImageError {
     },
 }
 
+/// Reads a container's log (while it runs), for the lines under a failed case.
+#[derive(Debug, Clone)]
+pub struct LogSource {
+    runtime: Runtime,
+    id: String,
+}
+
+impl LogSource {
+    /// The log with an RFC 3339 time before each line (for [`super::log_window`]).
+    pub fn read_with_times(&self) -> String {
+        read_log(&self.runtime, &self.id, true)
+    }
+}
+
+fn read_log(runtime: &Runtime, id: &str, timestamps: bool) -> String {
+    let mut cmd = runtime.command();
+    cmd.arg("logs");
+    if timestamps {
+        cmd.arg("--timestamps");
+    }
+    match cmd.arg(id).stdin(Stdio::null()).output() {
+        Ok(o) => format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        ),
+        Err(e) => format!("(cannot read the log: {e})"),
+    }
+}
+
 /// A running container; removed when dropped.
 #[derive(Debug)]
 pub struct Container {
@@ -172,28 +202,14 @@ impl Container {
 
     /// The container's whole log (stdout and stderr).
     pub fn log(&self) -> String {
-        self.logs(false)
+        read_log(&self.runtime, &self.id, false)
     }
 
-    /// The log with an RFC 3339 time before each line (for [`super::log_window`]).
-    pub fn log_with_times(&self) -> String {
-        self.logs(true)
-    }
-
-    fn logs(&self, timestamps: bool) -> String {
-        let mut cmd = self.runtime.command();
-        cmd.arg("logs");
-        if timestamps {
-            cmd.arg("--timestamps");
-        }
-        let out = cmd.arg(&self.id).stdin(Stdio::null()).output();
-        match out {
-            Ok(o) => format!(
-                "{}{}",
-                String::from_utf8_lossy(&o.stdout),
-                String::from_utf8_lossy(&o.stderr)
-            ),
-            Err(e) => format!("(cannot read the log: {e})"),
+    /// What reads the log while the run goes on.
+    pub fn log_source(&self) -> LogSource {
+        LogSource {
+            runtime: self.runtime.clone(),
+            id: self.id.clone(),
         }
     }
 
