@@ -10,47 +10,21 @@
 //! (`MEDIACONF_BIN` names another mediaconf binary.)
 
 #[allow(dead_code)]
+mod common;
+#[allow(dead_code)]
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use std::path::PathBuf;
 use std::time::Instant;
 
 use support::fake_target::{FakeTarget, Fault};
 
-fn mediaconf_bin() -> PathBuf {
-    std::env::var_os("MEDIACONF_BIN").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/debug/mediaconf"),
-        PathBuf::from,
-    )
-}
-
 /// One run of C-26 against a fresh fake: its outcome (`passed`, `failed`, …).
 async fn run_once(fault: Fault) -> Result<String, String> {
     let fake = FakeTarget::start(fault).await;
-    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let json = dir.path().join("report.json");
-    let mut cmd = std::process::Command::new(mediaconf_bin());
-    cmd.args([
-        "run",
-        "--no-config",
-        "--quiet",
-        "--case",
-        "C-26",
-        "--target",
-    ])
-    .arg(fake.url())
-    .arg("--json")
-    .arg(&json)
-    .env_remove("MEDIACONF_TARGET");
-    let out = tokio::task::spawn_blocking(move || cmd.output())
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| format!("{}: {e}", mediaconf_bin().display()))?;
+    let text = common::run_for_report(&["--case", "C-26"], &fake.url()).await;
     drop(fake);
-    let text = std::fs::read_to_string(&json)
-        .map_err(|e| format!("no report ({e}): {}", String::from_utf8_lossy(&out.stderr)))?;
-    let report: serde_json::Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+    let report: serde_json::Value = serde_json::from_str(&text?).map_err(|e| e.to_string())?;
     report["cases"]
         .as_array()
         .and_then(|cases| cases.iter().find(|c| c["id"] == "C-26"))

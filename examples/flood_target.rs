@@ -7,6 +7,7 @@
 //!
 //! `cargo run --release --example flood_target`
 
+#[allow(dead_code)]
 mod common;
 
 #[allow(dead_code)]

@@ -5,6 +5,7 @@
 //!
 //! `cargo run --release --example instant_target`
 
+#[allow(dead_code)]
 mod common;
 
 #[allow(dead_code)]

@@ -10,6 +10,8 @@
 //! (`MEDIACONF_BIN` names another mediaconf binary.)
 
 #[allow(dead_code)]
+mod common;
+#[allow(dead_code)]
 #[path = "../tests/support/mod.rs"]
 mod support;
 
@@ -139,40 +141,12 @@ fn score(report: &str, labels: &BTreeMap<String, String>) -> Result<(Score, Vec<
     Ok((score, lines))
 }
 
-fn mediaconf_bin() -> PathBuf {
-    std::env::var_os("MEDIACONF_BIN").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("target/debug/mediaconf"),
-        PathBuf::from,
-    )
-}
-
 /// Runs mediaconf against a fake with `faults`; the JSON report.
 async fn run_fake(faults: &[Fault]) -> Result<String, String> {
     let fake = FakeTarget::start_with(faults).await;
-    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let json = dir.path().join("report.json");
-    let mut cmd = std::process::Command::new(mediaconf_bin());
-    cmd.args([
-        "run",
-        "--no-config",
-        "--quiet",
-        "--color",
-        "never",
-        "--profile",
-    ])
-    .arg("client,guest,legacy")
-    .arg("--target")
-    .arg(fake.url())
-    .arg("--json")
-    .arg(&json)
-    .env_remove("MEDIACONF_TARGET");
-    let out = tokio::task::spawn_blocking(move || cmd.output())
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| format!("{}: {e}", mediaconf_bin().display()))?;
+    let report = common::run_for_report(&["--profile", "client,guest,legacy"], &fake.url()).await;
     drop(fake);
-    std::fs::read_to_string(&json)
-        .map_err(|e| format!("no report ({e}): {}", String::from_utf8_lossy(&out.stderr)))
+    report
 }
 
 /// The recorded runs: `bench/rootcause/NAME.json` with `NAME.labels` (`case-id<TAB>cause`).

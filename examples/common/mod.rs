@@ -17,3 +17,32 @@ pub async fn announce_and_wait(url: &str) {
     })
     .await;
 }
+
+/// The mediaconf binary the benchmarks run: `MEDIACONF_BIN`, else the debug build.
+pub fn mediaconf_bin() -> std::path::PathBuf {
+    std::env::var_os("MEDIACONF_BIN").map_or_else(
+        || std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/debug/mediaconf"),
+        std::path::PathBuf::from,
+    )
+}
+
+/// Runs `mediaconf run --no-config --quiet --color never ARGS --target TARGET --json …` and
+/// returns the JSON report's text (or why there is none).
+pub async fn run_for_report(args: &[&str], target: &str) -> Result<String, String> {
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let json = dir.path().join("report.json");
+    let mut cmd = std::process::Command::new(mediaconf_bin());
+    cmd.args(["run", "--no-config", "--quiet", "--color", "never"])
+        .args(args)
+        .arg("--target")
+        .arg(target)
+        .arg("--json")
+        .arg(&json)
+        .env_remove("MEDIACONF_TARGET");
+    let out = tokio::task::spawn_blocking(move || cmd.output())
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| format!("{}: {e}", mediaconf_bin().display()))?;
+    std::fs::read_to_string(&json)
+        .map_err(|e| format!("no report ({e}): {}", String::from_utf8_lossy(&out.stderr)))
+}
