@@ -28,16 +28,16 @@ use synapse_support::{Synapse, e2e_enabled, repo};
 const IMAGE: &str = "localhost/mediaconf-synapse:1.163.2";
 const SECRET: &str = "mediaconf-test-registration-shared-secret";
 
-/// Podman with the flags this machine needs (as src/container/runtime.rs adds them).
+/// Podman as mediaconf calls it (src/container/runtime.rs: the flags this machine needs).
 fn podman(args: &[&str]) -> std::process::Output {
-    let conf = std::env::temp_dir().join("mediaconf-test-containers.conf");
-    std::fs::write(&conf, "[containers]\ndefault_ulimits = []\n").unwrap();
-    Command::new("podman")
-        .args(["--runtime", "runc", "--cgroup-manager", "cgroupfs"])
+    let scratch = std::env::temp_dir().join("mediaconf-test-podman");
+    std::fs::create_dir_all(&scratch).unwrap();
+    mediaconf::container::runtime::detect(Some("podman"), &scratch)
+        .expect("podman on PATH (scripts/deps.sh installs it)")
+        .command()
         .args(args)
-        .env("CONTAINERS_CONF", conf)
         .output()
-        .expect("run podman (scripts/deps.sh installs it)")
+        .expect("run podman")
 }
 
 fn image_ready(test: &str) -> bool {

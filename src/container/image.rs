@@ -130,7 +130,7 @@ pub fn start(runtime: &Runtime, spec: &ImageSpec, ca: &PeerCa) -> Result<Contain
         )));
     }
     let id = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-    super::register(&runtime.program, &runtime.flags, &id);
+    super::register(runtime, &id);
     Ok(Container {
         runtime: runtime.clone(),
         id,
@@ -236,15 +236,7 @@ impl Container {
         if self.removed {
             return;
         }
-        let _ = self
-            .runtime
-            .command()
-            .args(["rm", "--force", "--time", "2", &self.id])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-        super::unregister(&self.id);
+        super::remove(&self.runtime, &self.id);
         self.removed = true;
     }
 }

@@ -13,21 +13,32 @@ pub mod log_window;
 pub mod run;
 pub mod runtime;
 
+use std::process::Stdio;
 use std::sync::Mutex;
 
-/// Containers started and not yet removed: `(runtime program, its global flags, container id)`.
-/// [`remove_all_now`] removes them when the process must exit at once (a second interrupt).
-static LIVE: Mutex<Vec<(String, Vec<String>, String)>> = Mutex::new(Vec::new());
+use runtime::Runtime;
 
-fn register(program: &str, flags: &[String], id: &str) {
+/// Containers started and not yet removed, with the runtime that started each.
+/// [`remove_all_now`] removes them when the process must exit at once (a second interrupt).
+static LIVE: Mutex<Vec<(Runtime, String)>> = Mutex::new(Vec::new());
+
+fn register(runtime: &Runtime, id: &str) {
     if let Ok(mut live) = LIVE.lock() {
-        live.push((program.to_owned(), flags.to_vec(), id.to_owned()));
+        live.push((runtime.clone(), id.to_owned()));
     }
 }
 
-fn unregister(id: &str) {
+/// Stops and removes the container `id` (blocking), and forgets it.
+fn remove(runtime: &Runtime, id: &str) {
+    let _ = runtime
+        .command()
+        .args(["rm", "--force", "--time", "2", id])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
     if let Ok(mut live) = LIVE.lock() {
-        live.retain(|(_, _, i)| i != id);
+        live.retain(|(_, i)| i != id);
     }
 }
 
@@ -35,13 +46,7 @@ fn unregister(id: &str) {
 /// the process exits without unwinding.
 pub fn remove_all_now() {
     let live = LIVE.lock().map(|l| l.clone()).unwrap_or_default();
-    for (program, flags, id) in live {
-        let _ = std::process::Command::new(&program)
-            .args(&flags)
-            .args(["rm", "--force", "--time", "2", &id])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .status();
-        unregister(&id);
+    for (runtime, id) in live {
+        remove(&runtime, &id);
     }
 }
