@@ -329,30 +329,11 @@ fn matrix(args: &crate::cli::MatrixArgs) -> i32 {
             Err(e) => return usage_error(&format!("cannot read {path}: {e}")),
         }
     }
-    let inputs: Vec<crate::matrix::Input<'_>> = texts
-        .iter()
-        .map(|(label, path, text)| crate::matrix::Input {
-            text,
-            source: path,
-            label: label.as_deref(),
-        })
-        .collect();
-    let m = match crate::matrix::build(&inputs) {
-        Ok(m) => m,
-        Err(e) => return usage_error(&e),
-    };
-    let markdown = crate::report::sanitize(&crate::matrix::render_markdown(&m));
-    let outputs = [
-        (args.html.as_ref(), crate::report::matrix_html::render(&m)),
-        (args.markdown.as_ref(), markdown.clone()),
-    ];
-    for (path, text) in outputs {
-        if let Some(path) = path
-            && let Err(e) = crate::report::write_atomically(path, text.as_bytes())
-        {
-            return usage_error(&e);
-        }
-    }
+    let (m, markdown) =
+        match write_comparison(&texts, args.html.as_deref(), args.markdown.as_deref()) {
+            Ok(done) => done,
+            Err(e) => return usage_error(&e),
+        };
     if args.html.is_none() && args.markdown.is_none() {
         print!("{markdown}");
     }
@@ -362,6 +343,34 @@ fn matrix(args: &crate::cli::MatrixArgs) -> i32 {
         m.disagreeing.len()
     );
     EXIT_OK
+}
+
+/// The comparison of `reports` (label, source, JSON text): built, its page and Markdown written
+/// where asked. Returns the matrix and its Markdown.
+fn write_comparison(
+    reports: &[(Option<String>, String, String)],
+    html: Option<&std::path::Path>,
+    markdown: Option<&std::path::Path>,
+) -> Result<(crate::matrix::Matrix, String), String> {
+    let inputs: Vec<crate::matrix::Input<'_>> = reports
+        .iter()
+        .map(|(label, source, text)| crate::matrix::Input {
+            text,
+            source,
+            label: label.as_deref(),
+        })
+        .collect();
+    let m = crate::matrix::build(&inputs)?;
+    let md = crate::report::sanitize(&crate::matrix::render_markdown(&m));
+    for (path, text) in [
+        (html, crate::report::matrix_html::render(&m)),
+        (markdown, md.clone()),
+    ] {
+        if let Some(path) = path {
+            crate::report::write_atomically(path, text.as_bytes())?;
+        }
+    }
+    Ok((m, md))
 }
 
 fn usage_error(message: &str) -> i32 {
@@ -418,35 +427,22 @@ async fn run_images(args: RunArgs, images: &[String]) -> i32 {
 
 /// `matrix.html` and `matrix.md` beside `json`, from the runs' JSON reports that exist.
 fn write_image_matrix(json: &std::path::Path, reports: &[(String, std::path::PathBuf)]) {
-    let texts: Vec<(String, String, String)> = reports
+    let texts: Vec<(Option<String>, String, String)> = reports
         .iter()
         .filter_map(|(image, path)| {
             let text = std::fs::read_to_string(path).ok()?;
-            Some((image.clone(), path.display().to_string(), text))
+            Some((Some(image.clone()), path.display().to_string(), text))
         })
         .collect();
-    let inputs: Vec<crate::matrix::Input<'_>> = texts
-        .iter()
-        .map(|(image, path, text)| crate::matrix::Input {
-            text,
-            source: path,
-            label: Some(image),
-        })
-        .collect();
-    let m = match crate::matrix::build(&inputs) {
-        Ok(m) => m,
-        Err(e) => return eprintln!("warning: no comparison page: {e}"),
-    };
     let dir = json.parent().unwrap_or(std::path::Path::new(""));
-    for (name, text) in [
-        ("matrix.html", crate::report::matrix_html::render(&m)),
-        ("matrix.md", crate::matrix::render_markdown(&m)),
-    ] {
-        let path = dir.join(name);
-        match crate::report::write_atomically(&path, text.as_bytes()) {
-            Ok(()) => eprintln!("image      comparison: {}", path.display()),
-            Err(e) => eprintln!("warning: {e}"),
-        }
+    let (html, md) = (dir.join("matrix.html"), dir.join("matrix.md"));
+    match write_comparison(&texts, Some(&html), Some(&md)) {
+        Ok(_) => eprintln!(
+            "image      comparison: {} and {}",
+            html.display(),
+            md.display()
+        ),
+        Err(e) => eprintln!("warning: no comparison page: {e}"),
     }
 }
 
