@@ -19,6 +19,7 @@ use axum::http::header;
 use mediaconf::federation::xmatrix::{HeaderStyle, Param, render_header, sign_request};
 use mediaconf::multipart::{MediaContent, parse_media_response};
 
+use mediaconf::check::content_type::essence;
 use mediaconf::check::disposition::SAFE_INLINE_TYPES;
 
 use super::{Content, Fail, Fake, Reply, Req, SERVER_NAME, disposition, error, lock, response};
@@ -145,13 +146,7 @@ impl Fake {
         };
         let origin_kind = lock(&self.remote_cache.1).get(&key).cloned();
         let thumbnail = req.uri.contains("/media/thumbnail/");
-        let essence = content
-            .content_type
-            .split(';')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase();
+        let essence = essence(&content.content_type);
         if thumbnail
             && !matches!(
                 essence.as_str(),
