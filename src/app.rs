@@ -454,7 +454,6 @@ async fn run_image(mut args: RunArgs, image: &str) -> i32 {
         Ok(s) => s,
         Err(e) => return usage_error(&format!("--image: {e}")),
     };
-    let startup = std::time::Duration::from_secs(args.image_startup);
     let interrupt = async {
         use tokio::signal::unix::{SignalKind, signal};
         match (
@@ -469,7 +468,7 @@ async fn run_image(mut args: RunArgs, image: &str) -> i32 {
         }
     };
     let ready = tokio::select! {
-        r = session.wait_ready(startup) => r,
+        r = session.wait_ready() => r,
         () = interrupt => {
             session.finish();
             eprintln!("interrupted while the container started");

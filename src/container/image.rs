@@ -83,6 +83,8 @@ pub struct Container {
     runtime: Runtime,
     id: String,
     pub image: String,
+    /// How long the server may take to answer `/versions` ([`ImageSpec::startup`]).
+    startup: Duration,
     /// Holds `ca.crt` and `ca.key`, mounted as `/complement/ca`.
     _ca_dir: tempfile::TempDir,
     removed: bool,
@@ -135,6 +137,7 @@ pub fn start(runtime: &Runtime, spec: &ImageSpec, ca: &PeerCa) -> Result<Contain
         runtime: runtime.clone(),
         id,
         image: spec.image.clone(),
+        startup: spec.startup,
         _ca_dir: ca_dir,
         removed: false,
     })
@@ -156,7 +159,8 @@ fn write_ca(dir: &Path, ca: &PeerCa) -> Result<(), ImageError> {
 impl Container {
     /// Waits until the server answers `/versions` with 200, printing a progress line every
     /// 5 s; fails when the container exits or `startup` passes, with its last log lines.
-    pub async fn wait_ready(&self, startup: Duration) -> Result<(), ImageError> {
+    pub async fn wait_ready(&self) -> Result<(), ImageError> {
+        let startup = self.startup;
         let started = Instant::now();
         let mut next_note = Duration::from_secs(5);
         loop {

@@ -128,8 +128,8 @@ fn log_path(args: &RunArgs) -> PathBuf {
 
 impl ImageSession {
     /// Waits for the server; on failure, the error has the container's last log lines.
-    pub async fn wait_ready(&self, startup: Duration) -> Result<(), ImageError> {
-        self.container.wait_ready(startup).await
+    pub async fn wait_ready(&self) -> Result<(), ImageError> {
+        self.container.wait_ready().await
     }
 
     /// Keeps the log and removes the container.
