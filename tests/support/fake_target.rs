@@ -102,6 +102,9 @@ pub enum Fault {
     PreflightWithoutMethods,
     /// Error bodies are `text/plain` ("M_X: message") instead of the standard JSON error.
     ErrorsNotJson,
+    /// Error bodies are JSON with the right `errcode` but no `error` message (not a standard
+    /// error response: "the keys error and errcode MUST always be present").
+    ErrorsWithoutMessage,
     // --- download ---
     /// The last byte of every download is flipped.
     WrongBytes,
@@ -663,6 +666,8 @@ impl Fake {
                 &[(header::CONTENT_TYPE, "text/plain; charset=utf-8".into())],
                 format!("{errcode}: {message}"),
             )
+        } else if self.has(Fault::ErrorsWithoutMessage) {
+            json_response(status, &json!({"errcode": errcode}))
         } else {
             json_response(status, &json!({"errcode": errcode, "error": message}))
         }
