@@ -24,6 +24,7 @@ command -v chromium >/dev/null 2>&1 || want chromium "tests/html_report.rs opens
 command -v xmllint >/dev/null 2>&1 || want libxml2-utils "tests/junit_schema.rs validates the JUnit XML"
 command -v podman >/dev/null 2>&1 || want podman "tests/image.rs runs run --image"
 command -v runc >/dev/null 2>&1 || want runc "Podman's runtime here (crun refuses hybrid cgroups)"
+command -v slirp4netns >/dev/null 2>&1 || want slirp4netns "run --image publishes the container's ports on free loopback ports"
 command -v debootstrap >/dev/null 2>&1 || want debootstrap "tests/images/synapse/build.sh"
 if command -v python3 >/dev/null 2>&1; then
   probe=$(mktemp -d)
@@ -34,7 +35,7 @@ else
 fi
 
 if ((${#need[@]} == 0)); then
-  echo "deps: nothing to install (python3 with venv, curl, openssl, ca-certificates, g++, chromium, xmllint, podman, runc, debootstrap present)"
+  echo "deps: nothing to install (python3 with venv, curl, openssl, ca-certificates, g++, chromium, xmllint, podman, runc, slirp4netns, debootstrap present)"
   exit 0
 fi
 install_cmd="apt-get update && apt-get install -y --no-install-recommends ${need[*]}"

@@ -479,13 +479,12 @@ async fn run_image(mut args: RunArgs, image: &str) -> i32 {
         session.finish();
         return usage_error(&format!("--image: preflight: {e}"));
     }
-    eprintln!(
-        "image      {image} answers on {}",
-        crate::container::image::CLIENT_URL
-    );
+    let addresses = &session.container.addresses;
+    eprintln!("image      {image} answers on {}", addresses.client_url());
     let trust = ImageTrust {
         log: session.container.log_source(),
         ca_pem: session.ca_pem.clone(),
+        reach_host: addresses.host_alias.clone(),
         container: crate::run::event::ContainerInfo {
             image: image.to_owned(),
             log: session.log_path.display().to_string(),
@@ -500,6 +499,8 @@ async fn run_image(mut args: RunArgs, image: &str) -> i32 {
 /// with (trusted for the target), and registration that falls back to open registration.
 pub struct ImageTrust {
     pub ca_pem: String,
+    /// The name under which the container reaches this host's loopback servers.
+    pub reach_host: Option<String>,
     /// What the reports say about the container (its image, where its log goes).
     pub container: crate::run::event::ContainerInfo,
     /// The container's log, read under each failed case.
@@ -533,6 +534,7 @@ async fn run_target(args: RunArgs, image: Option<ImageTrust>) -> i32 {
     let container_log = image.as_ref().map(|t| t.log.clone());
     if let Some(trust) = image {
         config.target_ca_pem = Some(trust.ca_pem);
+        config.federation.reach_host = trust.reach_host;
         if let crate::run::config::AccountSource::Register(
             crate::client::accounts::Registration::SharedSecret(secret),
         ) = &config.account

@@ -274,8 +274,8 @@ pub struct RunArgs {
     #[arg(long, env = "MEDIACONF_TARGET", value_name = "URL")]
     pub target: Option<String>,
     /// Test a homeserver's Complement image instead of --target: mediaconf starts a container
-    /// of it (Podman or Docker) with its CA mounted as /complement/ca, SERVER_NAME
-    /// localhost:8448 and the host's network, registers with the shared secret `complement`
+    /// of it (Podman or Docker) with its CA mounted as /complement/ca and SERVER_NAME
+    /// localhost:PORT (see --image-network), registers with the shared secret `complement`
     /// (or open registration), runs, keeps the container's log beside the reports and removes
     /// the container.
     /// Repeat it to compare implementations: each image is run in turn, its reports get the
@@ -290,6 +290,13 @@ pub struct RunArgs {
     /// else docker when its engine answers).
     #[arg(long, value_name = "RUNTIME", requires = "image")]
     pub container_runtime: Option<String>,
+    /// How the --image container is networked. `published`: its ports 8008 and 8448 on free
+    /// loopback ports of this host, and this host's loopback reached from inside as
+    /// host.containers.internal (Podman with slirp4netns). `host`: the host's network, the
+    /// container on 8008 and 8448 themselves (Docker on Linux; Podman without slirp4netns).
+    /// `auto` (default): `published` where it works, else `host`.
+    #[arg(long, value_name = "MODE", default_value = "auto", value_parser = ["auto", "published", "host"], requires = "image")]
+    pub image_network: String,
     /// How long the --image server may take to answer /_matrix/client/versions, in seconds.
     #[arg(long, default_value_t = 180, value_name = "SECS", requires = "image")]
     pub image_startup: u64,

@@ -77,14 +77,16 @@ fn outcomes(path: &std::path::Path) -> BTreeMap<String, String> {
 /// Cases whose outcome may differ between the image and the loopback Synapse, and why.
 const EXPLAINED: &[(&str, &str)] = &[];
 
-/// One test, its parts in order: every container uses the host's ports 8008 and 8448, so two
-/// at once would meet (nextest runs tests in parallel processes).
+/// One test, its parts in order: the host-network part uses the host's ports 8008 and 8448,
+/// and each part is a full server start on a two-core machine (nextest runs tests in parallel
+/// processes).
 #[test]
 fn complement_images() {
     if !image_ready("complement_images") {
         return;
     }
     the_synapse_image_runs_every_profile_like_the_loopback_synapse();
+    on_the_host_network_federation_and_remote_media_run_too();
     two_images_make_a_comparison_page();
     an_image_whose_server_never_answers_fails_in_preflight_and_leaves_nothing();
     sigterm_during_a_run_removes_the_container();
@@ -114,6 +116,18 @@ fn the_synapse_image_runs_every_profile_like_the_loopback_synapse() {
     ]);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(stderr.contains("container log:"), "{stderr}");
+    if published_network_available() {
+        // Free loopback ports, and this host reached from inside under Podman's alias: the
+        // remote cases' media came from our mock peer at host.containers.internal.
+        assert!(
+            stderr.contains("reaching this host as host.containers.internal"),
+            "{stderr}"
+        );
+        assert!(
+            !stderr.contains("answers on http://127.0.0.1:8008\n"),
+            "{stderr}"
+        );
+    }
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&image_json).unwrap()).unwrap();
     assert_eq!(report["target"]["container"]["image"], IMAGE);
@@ -162,6 +176,47 @@ fn the_synapse_image_runs_every_profile_like_the_loopback_synapse() {
         }
     }
     assert!(unexplained.is_empty(), "{}", unexplained.join("\n"));
+}
+
+/// Whether `--image-network auto` publishes ports here (Podman with slirp4netns).
+fn published_network_available() -> bool {
+    ["/usr/bin/slirp4netns", "/usr/libexec/podman/slirp4netns"]
+        .iter()
+        .any(|p| std::path::Path::new(p).exists())
+}
+
+/// `--image-network host` (what Docker on Linux uses): the container on the host's 8008 and
+/// 8448, reaching our key server and mock peer on the shared loopback.
+fn on_the_host_network_federation_and_remote_media_run_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("host.json");
+    let (code, stdout, stderr) = mediaconf(&[
+        "run",
+        "--image",
+        IMAGE,
+        "--image-network",
+        "host",
+        "--case",
+        "C-01,F-01,G-01,G-02,G-05",
+        "--no-config",
+        "--peer-ca-out",
+        dir.path().join("ca.pem").to_str().unwrap(),
+        "--signing-key",
+        dir.path().join("k.key").to_str().unwrap(),
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stderr.contains("on the host's network"), "{stderr}");
+    let outcomes = outcomes(&json);
+    for id in ["C-01", "F-01", "G-01", "G-02", "G-05"] {
+        assert_eq!(
+            outcomes.get(id).map(String::as_str),
+            Some("passed"),
+            "{id}: {stdout}"
+        );
+    }
+    assert!(our_containers().is_empty(), "a container was left behind");
 }
 
 fn two_images_make_a_comparison_page() {

@@ -1,22 +1,90 @@
-//! One container of a Complement image: started with the contract's CA and server name on the
-//! host's network (client API on 127.0.0.1:8008, federation on localhost:8448), watched until
-//! `GET /_matrix/client/versions` answers 200 (or the container exits, or the deadline passes),
-//! its log kept, and removed when dropped, whatever happened.
+//! One container of a Complement image: started with the contract's CA and server name, its
+//! ports published on free loopback ports (or on the host's network, see [`Network`]), watched
+//! until `GET /_matrix/client/versions` answers 200 (or the container exits, or the deadline
+//! passes), its log kept, and removed when dropped, whatever happened.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use super::runtime::Runtime;
+use super::runtime::{Network, Runtime, SLIRP_HOST_LOOPBACK};
 use crate::peer::tls::PeerCa;
 
-/// The client API of the container (the contract's port 8008, on the host's network).
-pub const CLIENT_URL: &str = "http://127.0.0.1:8008";
-/// The server name the container is given: the federation port 8448 under a name its
-/// certificate (signed by our CA) is valid for and every process here resolves.
-pub const SERVER_NAME: &str = "localhost:8448";
-/// The federation API of the container.
-pub const FEDERATION_URL: &str = "https://localhost:8448";
+/// Where the container's APIs are on this host and how it reaches this host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Addresses {
+    /// The loopback port of the client API (the contract's 8008).
+    pub client_port: u16,
+    /// The loopback port of the federation API (the contract's 8448); the server name is
+    /// `localhost:PORT`, a name its certificate (signed by our CA) is valid for and every
+    /// process here resolves, so the tester reaches it under its server name.
+    pub federation_port: u16,
+    /// The host name under which the container reaches this host's loopback servers (key
+    /// server, CDN, preview page); `None` on the host's network, where loopback is shared.
+    pub host_alias: Option<String>,
+}
+
+impl Addresses {
+    /// Free loopback ports for a published container, or 8008 and 8448 on the host's network.
+    fn choose(network: Network, runtime: &Runtime) -> Result<Addresses, ImageError> {
+        match network {
+            Network::Host => Ok(Addresses {
+                client_port: 8008,
+                federation_port: 8448,
+                host_alias: None,
+            }),
+            Network::Published => {
+                let [client_port, federation_port] = free_loopback_ports()?;
+                Ok(Addresses {
+                    client_port,
+                    federation_port,
+                    host_alias: Some(runtime.host_alias().to_owned()),
+                })
+            }
+        }
+    }
+
+    pub fn client_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.client_port)
+    }
+
+    pub fn server_name(&self) -> String {
+        format!("localhost:{}", self.federation_port)
+    }
+
+    pub fn federation_url(&self) -> String {
+        format!("https://localhost:{}", self.federation_port)
+    }
+
+    /// The runtime's `run` flags for this network.
+    fn network_args(&self) -> Vec<String> {
+        let Some(alias) = &self.host_alias else {
+            return vec!["--network".into(), "host".into()];
+        };
+        vec![
+            "--network".into(),
+            "slirp4netns:allow_host_loopback=true".into(),
+            "--add-host".into(),
+            format!("{alias}:{SLIRP_HOST_LOOPBACK}"),
+            "--publish".into(),
+            format!("127.0.0.1:{}:8008", self.client_port),
+            "--publish".into(),
+            format!("127.0.0.1:{}:8448", self.federation_port),
+        ]
+    }
+}
+
+/// Two ports free on 127.0.0.1 now (both held until both are chosen, so they differ).
+fn free_loopback_ports() -> Result<[u16; 2], ImageError> {
+    let bind = || {
+        std::net::TcpListener::bind(("127.0.0.1", 0))
+            .and_then(|l| Ok((l.local_addr()?.port(), l)))
+            .map_err(|e| ImageError::Setup(format!("no free loopback port: {e}")))
+    };
+    let (a, _held_a) = bind()?;
+    let (b, _held_b) = bind()?;
+    Ok([a, b])
+}
 
 /// What to start.
 #[derive(Debug, Clone)]
@@ -83,6 +151,8 @@ pub struct Container {
     runtime: Runtime,
     id: String,
     pub image: String,
+    /// Its ports on this host and how it reaches this host.
+    pub addresses: Addresses,
     /// How long the server may take to answer `/versions` ([`ImageSpec::startup`]).
     startup: Duration,
     /// Holds `ca.crt` and `ca.key`, mounted as `/complement/ca`.
@@ -90,17 +160,16 @@ pub struct Container {
     removed: bool,
 }
 
-/// Starts `spec.image` with `ca` mounted as the Complement CA. The ports 8008 and 8448 must be
-/// free on this host (the container uses the host's network, so it reaches mediaconf's key
-/// server and mock peer on loopback).
-pub fn start(runtime: &Runtime, spec: &ImageSpec, ca: &PeerCa) -> Result<Container, ImageError> {
-    for port in [8008, 8448] {
-        if std::net::TcpListener::bind(("127.0.0.1", port)).is_err() {
-            return Err(ImageError::Setup(format!(
-                "port {port} is taken on this host: --image runs the container on the host's \
-                 network, where it listens on 8008 and 8448; stop what uses the port"
-            )));
-        }
+/// Starts `spec.image` with `ca` mounted as the Complement CA, networked as `network`.
+pub fn start(
+    runtime: &Runtime,
+    network: Network,
+    spec: &ImageSpec,
+    ca: &PeerCa,
+) -> Result<Container, ImageError> {
+    let addresses = Addresses::choose(network, runtime)?;
+    if network == Network::Host {
+        host_ports_free()?;
     }
     let ca_dir = tempfile::Builder::new()
         .prefix("mediaconf-ca-")
@@ -108,9 +177,10 @@ pub fn start(runtime: &Runtime, spec: &ImageSpec, ca: &PeerCa) -> Result<Contain
         .map_err(|e| ImageError::Setup(format!("cannot create the CA directory: {e}")))?;
     write_ca(ca_dir.path(), ca)?;
     let mut cmd = runtime.command();
-    cmd.args(["run", "--detach", "--network", "host"])
+    cmd.args(["run", "--detach"])
+        .args(addresses.network_args())
         .args(["--label", "mediaconf=1"])
-        .args(["--env", &format!("SERVER_NAME={SERVER_NAME}")]);
+        .args(["--env", &format!("SERVER_NAME={}", addresses.server_name())]);
     for (k, v) in &spec.env {
         cmd.args(["--env", &format!("{k}={v}")]);
     }
@@ -137,10 +207,24 @@ pub fn start(runtime: &Runtime, spec: &ImageSpec, ca: &PeerCa) -> Result<Contain
         runtime: runtime.clone(),
         id,
         image: spec.image.clone(),
+        addresses,
         startup: spec.startup,
         _ca_dir: ca_dir,
         removed: false,
     })
+}
+
+/// On the host's network the container takes 8008 and 8448 itself.
+fn host_ports_free() -> Result<(), ImageError> {
+    for port in [8008, 8448] {
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_err() {
+            return Err(ImageError::Setup(format!(
+                "port {port} is taken on this host: with --image-network host the container \
+                 listens on 8008 and 8448 itself; stop what uses the port"
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn write_ca(dir: &Path, ca: &PeerCa) -> Result<(), ImageError> {
@@ -164,7 +248,7 @@ impl Container {
         let started = Instant::now();
         let mut next_note = Duration::from_secs(5);
         loop {
-            if versions_answers().await {
+            if versions_answers(self.addresses.client_port).await {
                 return Ok(());
             }
             if !self.running() {
@@ -252,19 +336,17 @@ impl Drop for Container {
 }
 
 /// `GET /_matrix/client/versions` on the container's client port answered 200 (a plain TCP
-/// exchange: the server is on loopback and only the status line matters).
-async fn versions_answers() -> bool {
+/// exchange: the port is on loopback and only the status line matters).
+async fn versions_answers(port: u16) -> bool {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let attempt = async {
-        let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", 8008))
+        let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
             .await
             .ok()?;
-        stream
-            .write_all(
-                b"GET /_matrix/client/versions HTTP/1.1\r\nHost: 127.0.0.1:8008\r\nConnection: close\r\n\r\n",
-            )
-            .await
-            .ok()?;
+        let request = format!(
+            "GET /_matrix/client/versions HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+        );
+        stream.write_all(request.as_bytes()).await.ok()?;
         let mut head = [0u8; 12];
         stream.read_exact(&mut head).await.ok()?;
         Some(head.starts_with(b"HTTP/1.1 200") || head.starts_with(b"HTTP/1.0 200"))
@@ -290,6 +372,39 @@ pub fn parse_env(pairs: &[String]) -> Result<Vec<(String, String)>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_published_container_gets_loopback_ports_and_reaches_the_host_under_its_alias() {
+        let published = Addresses {
+            client_port: 41000,
+            federation_port: 41001,
+            host_alias: Some("host.containers.internal".into()),
+        };
+        assert_eq!(
+            published.network_args(),
+            [
+                "--network",
+                "slirp4netns:allow_host_loopback=true",
+                "--add-host",
+                "host.containers.internal:10.0.2.2",
+                "--publish",
+                "127.0.0.1:41000:8008",
+                "--publish",
+                "127.0.0.1:41001:8448",
+            ]
+        );
+        assert_eq!(published.server_name(), "localhost:41001");
+        assert_eq!(published.federation_url(), "https://localhost:41001");
+        assert_eq!(published.client_url(), "http://127.0.0.1:41000");
+        let host = Addresses {
+            client_port: 8008,
+            federation_port: 8448,
+            host_alias: None,
+        };
+        assert_eq!(host.network_args(), ["--network", "host"]);
+        let [a, b] = free_loopback_ports().unwrap();
+        assert_ne!(a, b);
+    }
 
     #[test]
     fn image_env_pairs_are_parsed_and_bad_ones_named() {

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::image::{self, Container, ImageError, ImageSpec};
+use super::image::{self, Addresses, Container, ImageError, ImageSpec};
 use crate::cli::RunArgs;
 
 /// A started container and what the run needs from it.
@@ -20,8 +20,8 @@ pub struct ImageSession {
 }
 
 /// Starts the container of `image` and fills `args` for it: `--target`, `--server-name`,
-/// `--federation-url`, a free `--peer-listen` port when left at its default (the container
-/// takes 8448), and the shared secret `complement` when no account is given.
+/// `--federation-url`, our key server's port and name (see [`fill_peer`]), and the shared
+/// secret `complement` when no account is given.
 pub fn start(args: &mut RunArgs, image: &str) -> Result<ImageSession, ImageError> {
     let setup = |e: String| ImageError::Setup(e);
     let scratch = tempfile::Builder::new()
@@ -30,22 +30,31 @@ pub fn start(args: &mut RunArgs, image: &str) -> Result<ImageSession, ImageError
         .map_err(|e| setup(format!("cannot create a scratch directory: {e}")))?;
     let runtime =
         super::runtime::detect(args.container_runtime.as_deref(), scratch.path()).map_err(setup)?;
+    let network = runtime.network(&args.image_network).map_err(setup)?;
     let env = image::parse_env(&args.image_env).map_err(setup)?;
     let (ca, _) = crate::peer::server::load_or_create_ca(&args.peer.peer_ca_out)
         .map_err(|e| setup(e.to_string()))?;
-    eprintln!(
-        "image      starting {image} with {} (SERVER_NAME={}, CA {})",
-        runtime.program,
-        image::SERVER_NAME,
-        args.peer.peer_ca_out.display()
-    );
     let spec = ImageSpec {
         image: image.to_owned(),
         env,
         startup: Duration::from_secs(args.image_startup),
     };
-    let container = image::start(&runtime, &spec, &ca)?;
-    fill_args(args);
+    let container = image::start(&runtime, network, &spec, &ca)?;
+    let addresses = &container.addresses;
+    eprintln!(
+        "image      started {image} with {} (SERVER_NAME={}, {}, CA {})",
+        runtime.program,
+        addresses.server_name(),
+        match &addresses.host_alias {
+            Some(alias) => format!(
+                "client API on {}, reaching this host as {alias}",
+                addresses.client_url()
+            ),
+            None => "on the host's network".to_owned(),
+        },
+        args.peer.peer_ca_out.display()
+    );
+    fill_args(args, addresses).map_err(setup)?;
     Ok(ImageSession {
         container,
         ca_pem: ca.cert_pem,
@@ -54,20 +63,14 @@ pub fn start(args: &mut RunArgs, image: &str) -> Result<ImageSession, ImageError
     })
 }
 
-fn fill_args(args: &mut RunArgs) {
-    let mut set = |name: &str| {
+fn fill_args(args: &mut RunArgs, addresses: &Addresses) -> Result<(), String> {
+    for name in ["target", "server_name", "federation_url"] {
         args.given.insert(name.to_owned());
-    };
-    set("target");
-    set("server_name");
-    set("federation_url");
-    args.target = Some(image::CLIENT_URL.to_owned());
-    args.server_name = Some(image::SERVER_NAME.to_owned());
-    args.federation_url = Some(image::FEDERATION_URL.to_owned());
-    if args.peer.peer_listen.port() == 8448 {
-        args.peer.peer_listen.set_port(0);
-        args.given.insert("peer_listen".to_owned());
     }
+    args.target = Some(addresses.client_url());
+    args.server_name = Some(addresses.server_name());
+    args.federation_url = Some(addresses.federation_url());
+    fill_peer(args, addresses.host_alias.as_deref())?;
     let has_account = args.registration_shared_secret.is_some()
         || args.registration_token.is_some()
         || args.user_token.is_some();
@@ -75,6 +78,33 @@ fn fill_args(args: &mut RunArgs) {
         args.registration_shared_secret = Some("complement".to_owned());
         args.given.insert("registration_shared_secret".to_owned());
     }
+    Ok(())
+}
+
+/// Our key server: a free port when left at the default 8448 (on the host's network the
+/// container takes it), and, when the container reaches this host under `host_alias`, the
+/// server name `ALIAS:PORT` (its certificate is issued for that name) unless one was given.
+fn fill_peer(args: &mut RunArgs, host_alias: Option<&str>) -> Result<(), String> {
+    let listen = &mut args.peer.peer_listen;
+    if listen.port() == 8448 {
+        listen.set_port(0);
+        args.given.insert("peer_listen".to_owned());
+    }
+    let Some(alias) = host_alias else {
+        return Ok(());
+    };
+    if args.peer.peer_server_name.is_some() {
+        return Ok(());
+    }
+    if listen.port() == 0 {
+        let probe = std::net::TcpListener::bind(*listen)
+            .and_then(|l| l.local_addr())
+            .map_err(|e| format!("no free port for the key server on {listen}: {e}"))?;
+        listen.set_port(probe.port());
+    }
+    args.peer.peer_server_name = Some(format!("{alias}:{}", listen.port()));
+    args.given.insert("peer_server_name".to_owned());
+    Ok(())
 }
 
 /// An image name as a file-name part: `localhost/mediaconf-synapse:1.163.2` →
@@ -145,6 +175,76 @@ impl ImageSession {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cli::{Cli, Command};
+
+    fn run_args(flags: &[&str]) -> RunArgs {
+        let command = <Cli as clap::CommandFactory>::command()
+            .mut_subcommand("run", |run| run.mut_args(|arg| arg.env(None)));
+        let argv = ["mediaconf", "run", "--image", "x"].iter().chain(flags);
+        let matches = command.try_get_matches_from(argv).unwrap();
+        match Cli::from_recorded(&matches).unwrap().command {
+            Command::Run(args) => *args,
+            _ => unreachable!(),
+        }
+    }
+
+    fn published() -> Addresses {
+        Addresses {
+            client_port: 41000,
+            federation_port: 41001,
+            host_alias: Some("host.containers.internal".into()),
+        }
+    }
+
+    #[test]
+    fn a_published_container_knows_our_key_server_under_the_alias_and_a_free_port() {
+        let mut args = run_args(&[]);
+        fill_args(&mut args, &published()).unwrap();
+        assert_eq!(args.target.as_deref(), Some("http://127.0.0.1:41000"));
+        assert_eq!(args.server_name.as_deref(), Some("localhost:41001"));
+        assert_eq!(
+            args.federation_url.as_deref(),
+            Some("https://localhost:41001")
+        );
+        let port = args.peer.peer_listen.port();
+        assert_ne!(port, 0);
+        assert_ne!(port, 8448);
+        assert_eq!(
+            args.peer.peer_server_name,
+            Some(format!("host.containers.internal:{port}"))
+        );
+        assert_eq!(
+            args.registration_shared_secret.as_deref(),
+            Some("complement")
+        );
+
+        let mut given = run_args(&[
+            "--peer-listen",
+            "127.0.0.1:9555",
+            "--peer-server-name",
+            "mine:9555",
+            "--registration-shared-secret",
+            "s",
+        ]);
+        fill_args(&mut given, &published()).unwrap();
+        assert_eq!(given.peer.peer_listen.port(), 9555);
+        assert_eq!(given.peer.peer_server_name.as_deref(), Some("mine:9555"));
+        assert_eq!(given.registration_shared_secret.as_deref(), Some("s"));
+    }
+
+    #[test]
+    fn on_the_host_network_our_key_server_leaves_8448_to_the_container() {
+        let mut args = run_args(&[]);
+        let host = Addresses {
+            client_port: 8008,
+            federation_port: 8448,
+            host_alias: None,
+        };
+        fill_args(&mut args, &host).unwrap();
+        assert_eq!(args.peer.peer_listen.port(), 0);
+        assert_eq!(args.peer.peer_server_name, None);
+        assert_eq!(args.server_name.as_deref(), Some("localhost:8448"));
+    }
 
     #[test]
     fn image_names_become_file_name_parts() {

@@ -94,6 +94,59 @@ impl Runtime {
     }
 }
 
+/// How a container is networked (`--image-network`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Network {
+    /// Its ports published on free loopback ports of this host; this host's loopback reached
+    /// from inside at [`SLIRP_HOST_LOOPBACK`] (Podman's slirp4netns with `allow_host_loopback`),
+    /// so every server mediaconf starts stays on loopback.
+    Published,
+    /// The host's network: the container listens on 8008 and 8448 itself and shares loopback.
+    Host,
+}
+
+/// The address at which slirp4netns lets a container reach the host's `127.0.0.1`.
+pub const SLIRP_HOST_LOOPBACK: &str = "10.0.2.2";
+
+impl Runtime {
+    /// The network for `--image-network MODE` (`auto`, `published`, `host`): `auto` is
+    /// `published` for Podman with slirp4netns installed, else `host` (Docker on Linux reaches
+    /// the host's loopback only on the host's network).
+    pub fn network(&self, mode: &str) -> Result<Network, String> {
+        let slirp = self.program == "podman" && slirp4netns_installed();
+        match mode {
+            "host" => Ok(Network::Host),
+            "published" if slirp => Ok(Network::Published),
+            "published" if self.program == "podman" => Err(
+                "--image-network published needs slirp4netns (Debian: apt-get install slirp4netns)"
+                    .to_owned(),
+            ),
+            "published" => Err(format!(
+                "--image-network published works with Podman only; with {} use --image-network host",
+                self.program
+            )),
+            "auto" if slirp => Ok(Network::Published),
+            "auto" => Ok(Network::Host),
+            other => Err(format!(
+                "--image-network {other}: expected auto, published or host"
+            )),
+        }
+    }
+}
+
+/// Podman looks for slirp4netns on PATH and in its helper directories.
+fn slirp4netns_installed() -> bool {
+    which("slirp4netns").is_some()
+        || [
+            "/usr/libexec/podman",
+            "/usr/lib/podman",
+            "/usr/local/libexec/podman",
+            "/usr/local/lib/podman",
+        ]
+        .iter()
+        .any(|dir| Path::new(dir).join("slirp4netns").is_file())
+}
+
 fn docker_engine_answers() -> bool {
     Command::new("docker")
         .args(["info", "--format", "{{.ServerVersion}}"])
@@ -137,5 +190,32 @@ mod tests {
         let docker = podman_fitted("docker".into(), dir.path());
         assert!(docker.flags.is_empty() && docker.containers_conf.is_none());
         assert_eq!(docker.host_alias(), "host.docker.internal");
+    }
+
+    #[test]
+    fn docker_runs_on_the_host_network_and_refuses_published() {
+        let dir = tempfile::tempdir().unwrap();
+        let docker = podman_fitted("docker".into(), dir.path());
+        assert_eq!(docker.network("auto"), Ok(Network::Host));
+        assert_eq!(docker.network("host"), Ok(Network::Host));
+        assert!(
+            docker
+                .network("published")
+                .unwrap_err()
+                .contains("Podman only")
+        );
+        assert!(
+            docker
+                .network("bridge")
+                .unwrap_err()
+                .contains("expected auto")
+        );
+        let podman = podman_fitted("podman".into(), dir.path());
+        let expected = if slirp4netns_installed() {
+            Network::Published
+        } else {
+            Network::Host
+        };
+        assert_eq!(podman.network("auto"), Ok(expected));
     }
 }

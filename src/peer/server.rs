@@ -67,6 +67,9 @@ pub struct PeerConfig {
     pub ca_out: PathBuf,
     /// Where the plain-HTTP CDN listener (`Location` targets) listens; `None`: no CDN listener.
     pub cdn_listen: Option<SocketAddr>,
+    /// The host name in the CDN's URLs (`None`: its listen address), for a target that reaches
+    /// this host under another name.
+    pub cdn_host: Option<String>,
     /// The media bytes the scenarios serve (a PNG).
     pub media: Vec<u8>,
     /// Server name → base URL to fetch its key document from (to verify its signatures).
@@ -86,6 +89,7 @@ impl PeerConfig {
             key,
             ca_out,
             cdn_listen: None,
+            cdn_host: None,
             media: super::media::DEFAULT_PNG.to_vec(),
             key_sources: BTreeMap::new(),
             fixtures: Vec::new(),
@@ -289,7 +293,10 @@ impl Peer {
             fixtures: config.fixtures,
             cdn_http: cdn_addr.map_or_else(
                 || "http://127.0.0.1:9".to_owned(),
-                |a| format!("http://{a}"),
+                |a| match &config.cdn_host {
+                    Some(host) => format!("http://{host}:{}", a.port()),
+                    None => format!("http://{a}"),
+                },
             ),
             peer_https: format!("https://{}", config.server_name),
             server_name: config.server_name.clone(),

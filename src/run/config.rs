@@ -31,6 +31,10 @@ pub struct FederationSettings {
     pub federation_url: Option<String>,
     /// Where the mock peer's plain-HTTP CDN listens.
     pub cdn_listen: std::net::SocketAddr,
+    /// The host name under which the target reaches the servers mediaconf starts on loopback
+    /// (the CDN in `Location` parts, the preview page); `None`: their listen addresses. Set by
+    /// `--image` for a container that reaches this host under an alias.
+    pub reach_host: Option<String>,
 }
 
 impl FederationSettings {
@@ -55,6 +59,7 @@ impl FederationSettings {
             ca_out: peer.peer_ca_out.clone(),
             federation_url,
             cdn_listen: peer.peer_cdn_listen,
+            reach_host: None,
         }
     }
 }

@@ -34,17 +34,24 @@ pub const PAGE_TITLE: &str = "mediaconf preview page";
 /// A running page server.
 pub struct PreviewPage {
     pub addr: SocketAddr,
+    /// `http://HOST:PORT`, as the target reaches it.
+    base: String,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 impl PreviewPage {
     /// Binds `listen` (`127.0.0.1:0` picks a free port) and serves `/page.html` (relative
-    /// `og:image`), `/page-absolute.html` (absolute `og:image`) and `/image.png`.
-    pub async fn start(listen: SocketAddr) -> std::io::Result<Self> {
+    /// `og:image`), `/page-absolute.html` (absolute `og:image`) and `/image.png`; its URLs
+    /// name `host` (the name the target reaches this host under) or else the bound address.
+    pub async fn start(listen: SocketAddr, host: Option<&str>) -> std::io::Result<Self> {
         let png = embedded::fixture("image-640x480.png").unwrap_or_default();
         let listener = tokio::net::TcpListener::bind(listen).await?;
         let addr = listener.local_addr()?;
-        let absolute = PAGE_ABSOLUTE.replace("{image}", &format!("http://{addr}/image.png"));
+        let base = match host {
+            Some(host) => format!("http://{host}:{}", addr.port()),
+            None => format!("http://{addr}"),
+        };
+        let absolute = PAGE_ABSOLUTE.replace("{image}", &format!("{base}/image.png"));
         let app = Router::new()
             .route(
                 "/page.html",
@@ -73,20 +80,21 @@ impl PreviewPage {
         });
         Ok(PreviewPage {
             addr,
+            base,
             shutdown: Some(tx),
         })
     }
 
     pub fn page_url(&self) -> String {
-        format!("http://{}/page.html", self.addr)
+        format!("{}/page.html", self.base)
     }
 
     pub fn absolute_page_url(&self) -> String {
-        format!("http://{}/page-absolute.html", self.addr)
+        format!("{}/page-absolute.html", self.base)
     }
 
     pub fn image_url(&self) -> String {
-        format!("http://{}/image.png", self.addr)
+        format!("{}/image.png", self.base)
     }
 }
 
@@ -95,5 +103,35 @@ impl Drop for PreviewPage {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn urls_name_the_host_the_target_reaches_us_under() {
+        let listen: SocketAddr = "127.0.0.1:0".parse().unwrap();
+        let page = PreviewPage::start(listen, Some("host.containers.internal"))
+            .await
+            .unwrap();
+        let port = page.addr.port();
+        assert_eq!(
+            page.page_url(),
+            format!("http://host.containers.internal:{port}/page.html")
+        );
+        let plain = PreviewPage::start(listen, None).await.unwrap();
+        assert_eq!(
+            plain.image_url(),
+            format!("http://127.0.0.1:{}/image.png", plain.addr.port())
+        );
+        // The absolute og:image names the same host.
+        let url = format!("http://127.0.0.1:{port}/page-absolute.html");
+        let body = reqwest::get(&url).await.unwrap().text().await.unwrap();
+        assert!(
+            body.contains(&format!("http://host.containers.internal:{port}/image.png")),
+            "{body}"
+        );
     }
 }

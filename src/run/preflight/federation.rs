@@ -219,6 +219,7 @@ pub async fn start_key_server(
         settings.ca_out.clone(),
     );
     config.cdn_listen = Some(settings.cdn_listen);
+    config.cdn_host = settings.reach_host.clone();
     config
         .key_sources
         .insert(target_server_name.to_owned(), federation_base.to_owned());

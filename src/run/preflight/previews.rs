@@ -24,7 +24,8 @@ pub async fn start_page(
     if !needs.contains(&Need::PreviewPage) && !needs.contains(&Need::Previews) {
         return None;
     }
-    match PreviewPage::start(config.preview_listen).await {
+    let host = config.federation.reach_host.as_deref();
+    match PreviewPage::start(config.preview_listen, host).await {
         Ok(page) => Some(page),
         Err(e) => {
             let why = format!(
