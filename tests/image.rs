@@ -32,7 +32,7 @@ const SECRET: &str = "mediaconf-test-registration-shared-secret";
 fn podman(args: &[&str]) -> std::process::Output {
     let scratch = std::env::temp_dir().join("mediaconf-test-podman");
     std::fs::create_dir_all(&scratch).unwrap();
-    mediaconf::container::runtime::detect(Some("podman"), &scratch)
+    mediaconf::container::runtime::detect(Some("podman"), IMAGE, &scratch)
         .expect("podman on PATH (scripts/deps.sh installs it)")
         .command()
         .args(args)
@@ -89,6 +89,7 @@ fn complement_images() {
     on_the_host_network_federation_and_remote_media_run_too();
     two_images_make_a_comparison_page();
     an_image_whose_server_never_answers_fails_in_preflight_and_leaves_nothing();
+    a_missing_image_is_a_preflight_error_that_says_what_to_do();
     sigterm_during_a_run_removes_the_container();
 }
 
@@ -176,6 +177,26 @@ fn the_synapse_image_runs_every_profile_like_the_loopback_synapse() {
         }
     }
     assert!(unexplained.is_empty(), "{}", unexplained.join("\n"));
+}
+
+fn a_missing_image_is_a_preflight_error_that_says_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, stderr) = mediaconf(&[
+        "run",
+        "--image",
+        "localhost/mediaconf-no-such-image:0",
+        "--no-config",
+        "--peer-ca-out",
+        dir.path().join("ca.pem").to_str().unwrap(),
+        "--signing-key",
+        dir.path().join("k.key").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("podman has no local image localhost/mediaconf-no-such-image:0: build it"),
+        "{stderr}"
+    );
+    assert!(our_containers().is_empty(), "a container was left behind");
 }
 
 /// Whether `--image-network auto` publishes ports here (Podman with slirp4netns).

@@ -194,11 +194,10 @@ pub fn start(
         .output()
         .map_err(|e| ImageError::Setup(format!("cannot run {}: {e}", runtime.program)))?;
     if !out.status.success() {
-        return Err(ImageError::Setup(format!(
-            "{} run {} failed: {}",
-            runtime.program,
-            spec.image,
-            String::from_utf8_lossy(&out.stderr).trim()
+        return Err(ImageError::Setup(run_failed(
+            runtime,
+            &spec.image,
+            &out.stderr,
         )));
     }
     let id = String::from_utf8_lossy(&out.stdout).trim().to_owned();
@@ -212,6 +211,22 @@ pub fn start(
         _ca_dir: ca_dir,
         removed: false,
     })
+}
+
+/// Why `run` failed: for an image the runtime does not have (it tried a registry), what to do
+/// first and the runtime's last line; else all it said.
+fn run_failed(runtime: &Runtime, image: &str, stderr: &[u8]) -> String {
+    let said = String::from_utf8_lossy(stderr);
+    if runtime.has_image(image) {
+        return format!("{} run {image} failed: {}", runtime.program, said.trim());
+    }
+    format!(
+        "{0} has no local image {image}: build it (README, \"Testing your own server\"), check \
+         the name with `{0} images`, or pass --container-runtime for the runtime that built it \
+         ({0} run said: {1})",
+        runtime.program,
+        said.lines().last().unwrap_or("").trim()
+    )
 }
 
 /// On the host's network the container takes 8008 and 8448 itself.

@@ -28,8 +28,8 @@ pub fn start(args: &mut RunArgs, image: &str) -> Result<ImageSession, ImageError
         .prefix("mediaconf-image-")
         .tempdir()
         .map_err(|e| setup(format!("cannot create a scratch directory: {e}")))?;
-    let runtime =
-        super::runtime::detect(args.container_runtime.as_deref(), scratch.path()).map_err(setup)?;
+    let runtime = super::runtime::detect(args.container_runtime.as_deref(), image, scratch.path())
+        .map_err(setup)?;
     let network = runtime.network(&args.image_network).map_err(setup)?;
     let env = image::parse_env(&args.image_env).map_err(setup)?;
     let (ca, _) = crate::peer::server::load_or_create_ca(&args.peer.peer_ca_out)

@@ -18,10 +18,21 @@ pub struct Runtime {
     pub containers_conf: Option<PathBuf>,
 }
 
-/// The runtime asked for by `--container-runtime`, or the first that works: Podman when it is
-/// on PATH, else Docker when `docker info` reaches an engine.
-pub fn detect(requested: Option<&str>, scratch: &Path) -> Result<Runtime, String> {
+/// The runtime asked for by `--container-runtime`, or else the one that has `image` among its
+/// local images when both Podman and Docker (with an engine that answers) are here — an image
+/// made by `docker build` is not in Podman's store, and the other way round — else Podman when
+/// it is on PATH, else Docker.
+pub fn detect(requested: Option<&str>, image: &str, scratch: &Path) -> Result<Runtime, String> {
     let found = |program: &str| which(program).is_some();
+    if requested.is_none() && found("podman") && found("docker") && docker_engine_answers() {
+        let podman = podman_fitted("podman".to_owned(), scratch);
+        let docker = podman_fitted("docker".to_owned(), scratch);
+        return Ok(if !podman.has_image(image) && docker.has_image(image) {
+            docker
+        } else {
+            podman
+        });
+    }
     let program = match requested {
         Some(p @ ("podman" | "docker")) if found(p) => p.to_owned(),
         Some(p @ ("podman" | "docker")) => {
@@ -82,6 +93,17 @@ impl Runtime {
             cmd.env("CONTAINERS_CONF", conf);
         }
         cmd
+    }
+
+    /// Whether `image` is among this runtime's local images.
+    pub fn has_image(&self, image: &str) -> bool {
+        self.command()
+            .args(["image", "inspect", image])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
     }
 
     /// The host name a container uses for the host (`host.containers.internal` for Podman).
@@ -170,7 +192,7 @@ mod tests {
     #[test]
     fn an_unknown_runtime_is_refused_with_the_choices() {
         let dir = tempfile::tempdir().unwrap();
-        let err = detect(Some("lxc"), dir.path()).unwrap_err();
+        let err = detect(Some("lxc"), "x", dir.path()).unwrap_err();
         assert!(err.contains("expected `podman` or `docker`"), "{err}");
     }
 
