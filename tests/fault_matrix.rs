@@ -244,6 +244,9 @@ fn breaks(fault: Fault) -> &'static [&'static str] {
         Fault::IgnorePathFileName => &["C-11", "C-12", "H-04"],
         // C-12 is the only non-ASCII file name.
         Fault::AsciiOnlyFilenames => &["C-12"],
+        // The path-name downloads' disposition has no type: C-11, C-12, H-04 (MUST "one of
+        // inline or attachment"), C-13 (SHOULD attachment for text/html).
+        Fault::PathNameDispositionWithoutType => &["C-11", "C-12", "C-13", "H-04"],
         // Every case using download/…/{fileName} with a token gets 404 M_UNRECOGNIZED: A-01
         // (not-errcode), B-01/02/03/06 (want 401), B-04/B-05 (want 200), C-11/C-12/C-13 and
         // H-04 (want 200). B-08.download-filename passes: OPTIONS never reaches routing.
@@ -378,6 +381,14 @@ fn breaks(fault: Fault) -> &'static [&'static str] {
         // which answers 401 without a token: not served, so still frozen, but not with the
         // spec's 404 (their MAY twins warn). I-07 allows 307.
         Fault::DeprecatedRedirects => &["I-01.errcode", "I-02.filename.errcode", "I-06"],
+        // A 200 that is neither the freeze 404 (I-01*, I-02.filename*) nor the media (I-06).
+        Fault::DeprecatedAnswersAPage => &[
+            "I-01",
+            "I-01.errcode",
+            "I-02.filename",
+            "I-02.filename.errcode",
+            "I-06",
+        ],
         // Every case on /_matrix/media/v3/config now gets 404 M_UNRECOGNIZED.
         Fault::DeprecatedConfigRemoved => {
             &["I-08", "I-08.no-token", "H-11.config", "H-11.config.status"]
@@ -392,6 +403,8 @@ fn breaks(fault: Fault) -> &'static [&'static str] {
         Fault::ExpiresInPast => &["J-06"],
         // J-10: the second PUT must be refused with 409.
         Fault::NoOverwriteCheck => &["J-10"],
+        // The async PUT's defined response is the empty object: J-06 and J-09 check it.
+        Fault::PutAnswersNonObject => &["J-06", "J-09"],
         // J-11: a PUT to media another user created must be refused with 403.
         Fault::NoOwnerCheck => &["J-11"],
         // J-12 (never created) and J-13 (other server) want 404 M_NOT_FOUND.
@@ -649,6 +662,7 @@ fault_tests! {
     invented_filename => InventedFilename,
     ignore_path_file_name => IgnorePathFileName,
     ascii_only_filenames => AsciiOnlyFilenames,
+    path_name_disposition_without_type => PathNameDispositionWithoutType,
     no_file_name_route => NoFileNameRoute,
     no_csp => NoCsp,
     no_corp => NoCorp,
@@ -680,12 +694,14 @@ fault_tests! {
     guest_cannot_download => GuestCannotDownload,
     guest_can_use_config_and_preview => GuestCanUseConfigAndPreview,
     not_frozen => NotFrozen,
+    deprecated_answers_a_page => DeprecatedAnswersAPage,
     deprecated_redirects => DeprecatedRedirects,
     deprecated_config_removed => DeprecatedConfigRemoved,
     upload_requires_content_type => UploadRequiresContentType,
     unsafe_media_ids => UnsafeMediaIds,
     expires_in_past => ExpiresInPast,
     no_overwrite_check => NoOverwriteCheck,
+    put_answers_non_object => PutAnswersNonObject,
     no_owner_check => NoOwnerCheck,
     put_no_existence_check => PutNoExistenceCheck,
     upload_accepts_invalid_token => UploadAcceptsInvalidToken,

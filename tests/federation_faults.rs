@@ -111,6 +111,7 @@ fn breaks(fault: FedFault) -> &'static [&'static str] {
         FedFault::UnknownMediaUnrecognized => &["F-15"],
         // F-13 wants the 504 M_NOT_YET_UPLOADED.
         FedFault::PendingNot504 => &["F-13"],
+        FedFault::PendingWithoutMessage => &["F-13"],
         // F-28 wants M_UNRECOGNIZED for an unknown federation endpoint.
         FedFault::UnknownEndpointNotFound => &["F-28"],
         // F-29 accepts a 404 for POST, but only with M_UNRECOGNIZED.
@@ -441,6 +442,7 @@ fault_tests! {
     strict_header_parser => StrictHeaderParser,
     unknown_media_unrecognized => UnknownMediaUnrecognized,
     pending_not_504 => PendingNot504,
+    pending_without_message => PendingWithoutMessage,
     unknown_endpoint_not_found => UnknownEndpointNotFound,
     wrong_method_not_found => WrongMethodNotFound,
     bad_key_document => BadKeyDocument,

@@ -122,6 +122,9 @@ pub enum FedFault {
     UnknownMediaUnrecognized,
     /// Pending media answers 404 M_NOT_FOUND at once instead of waiting and 504.
     PendingNot504,
+    /// Pending media answers 504 M_NOT_YET_UPLOADED without the `error` message (not a
+    /// standard error response).
+    PendingWithoutMessage,
     /// Unknown federation endpoints answer 404 M_NOT_FOUND instead of M_UNRECOGNIZED.
     UnknownEndpointNotFound,
     /// A wrong method on a federation media endpoint answers 404 M_NOT_FOUND.
@@ -803,6 +806,12 @@ impl Fake {
                     .map_or(PENDING_WAIT_CAP, Duration::from_millis)
                     .min(PENDING_WAIT_CAP);
                 tokio::time::sleep(wait).await;
+                if self.has(FedFault::PendingWithoutMessage) {
+                    return Err(Box::new(json_response(
+                        504,
+                        &json!({"errcode": "M_NOT_YET_UPLOADED"}),
+                    )));
+                }
                 Err(error(
                     504,
                     "M_NOT_YET_UPLOADED",

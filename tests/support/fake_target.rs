@@ -124,6 +124,9 @@ pub enum Fault {
     IgnorePathFileName,
     /// Non-ASCII file names are sent as a lossy `filename="?.txt"` instead of `filename*`.
     AsciiOnlyFilenames,
+    /// `download/{serverName}/{mediaId}/{fileName}` sends a Content-Disposition with the file
+    /// name but without its type (neither `inline` nor `attachment`).
+    PathNameDispositionWithoutType,
     /// `download/{serverName}/{mediaId}/{fileName}` is not implemented (404 M_UNRECOGNIZED).
     NoFileNameRoute,
     /// No Content-Security-Policy on downloads and thumbnails.
@@ -205,6 +208,9 @@ pub enum Fault {
     NotFrozen,
     /// The deprecated download redirects (307) to the v1 download even without allow_redirect.
     DeprecatedRedirects,
+    /// The deprecated download answers 200 with a page about the new endpoint instead of the
+    /// media (neither the media itself nor the freeze 404).
+    DeprecatedAnswersAPage,
     /// `/_matrix/media/v3/config` is gone (404 M_UNRECOGNIZED).
     DeprecatedConfigRemoved,
     // --- upload, create, async upload ---
@@ -216,6 +222,8 @@ pub enum Fault {
     ExpiresInPast,
     /// A second async PUT overwrites the media.
     NoOverwriteCheck,
+    /// A successful async PUT answers 200 with `[]`, not the defined empty object.
+    PutAnswersNonObject,
     /// Any user may async-PUT to media another user created.
     NoOwnerCheck,
     /// Async PUT to a never-created or non-local mxc stores it (200).
@@ -789,6 +797,14 @@ impl Fake {
                 if self.has(Fault::NotFrozen) {
                     return self.download(&req, &server, &id, name.as_deref()).await;
                 }
+                if self.has(Fault::DeprecatedAnswersAPage) {
+                    let page = "<html><body>Use /_matrix/client/v1/media/download</body></html>";
+                    return Ok(response(
+                        200,
+                        &[(header::CONTENT_TYPE, "text/html".to_string())],
+                        Body::from(page),
+                    ));
+                }
                 Err(MatrixError::new(
                     404,
                     "M_NOT_FOUND",
@@ -1264,6 +1280,9 @@ impl Fake {
                 m.content = Some(content);
             }
         }
+        if self.has(Fault::PutAnswersNonObject) {
+            return Ok(json_response(200, &json!([])));
+        }
         Ok(json_response(200, &json!({})))
     }
 
@@ -1414,7 +1433,12 @@ impl Fake {
         }
         if !self.has(Fault::NoDisposition) {
             let kind = if inline { "inline" } else { "attachment" };
+            let kind = match path_name {
+                Some(_) if self.has(Fault::PathNameDispositionWithoutType) => "",
+                _ => kind,
+            };
             let value = match &name {
+                Some(n) if kind.is_empty() => self.filename_param(n),
                 Some(n) => format!("{kind}; {}", self.filename_param(n)),
                 None => kind.to_string(),
             };
