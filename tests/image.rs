@@ -58,6 +58,22 @@ fn our_containers() -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
+/// `mediaconf run FLAGS` with a fresh CA and signing key in `dir` and no config file.
+fn mediaconf_run(dir: &std::path::Path, flags: &[&str]) -> (i32, String, String) {
+    let ca = dir.join("ca.pem");
+    let key = dir.join("k.key");
+    let mut args = vec!["run"];
+    args.extend_from_slice(flags);
+    args.extend([
+        "--no-config",
+        "--peer-ca-out",
+        ca.to_str().unwrap(),
+        "--signing-key",
+        key.to_str().unwrap(),
+    ]);
+    mediaconf(&args)
+}
+
 fn outcomes(path: &std::path::Path) -> BTreeMap<String, String> {
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
@@ -97,24 +113,21 @@ fn the_synapse_image_runs_every_profile_like_the_loopback_synapse() {
     let dir = tempfile::tempdir().unwrap();
     let baseline = repo().join("baseline/synapse.toml");
     let baseline = baseline.to_str().unwrap();
+    // The CA mediaconf_run gives both runs (the loopback Synapse is started trusting it).
     let ca = dir.path().join("ca.pem");
-    let key = dir.path().join("signing.key");
     let image_json = dir.path().join("image.json");
-    let (code, stdout, stderr) = mediaconf(&[
-        "run",
-        "--image",
-        IMAGE,
-        "--quick",
-        "--no-config",
-        "--peer-ca-out",
-        ca.to_str().unwrap(),
-        "--signing-key",
-        key.to_str().unwrap(),
-        "--baseline",
-        baseline,
-        "--json",
-        image_json.to_str().unwrap(),
-    ]);
+    let (code, stdout, stderr) = mediaconf_run(
+        dir.path(),
+        &[
+            "--image",
+            IMAGE,
+            "--quick",
+            "--baseline",
+            baseline,
+            "--json",
+            image_json.to_str().unwrap(),
+        ],
+    );
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(stderr.contains("container log:"), "{stderr}");
     if published_network_available() {
@@ -145,26 +158,23 @@ fn the_synapse_image_runs_every_profile_like_the_loopback_synapse() {
 
     let synapse = Synapse::start_trusting("synapse-image-cmp", 28011, 28451, Some(&ca));
     let loopback_json = dir.path().join("loopback.json");
-    let (code, stdout, stderr) = mediaconf(&[
-        "run",
-        "--target",
-        &synapse.url(),
-        "--registration-shared-secret",
-        SECRET,
-        "--insecure",
-        "--quick",
-        "--no-config",
-        "--peer-ca-out",
-        ca.to_str().unwrap(),
-        "--signing-key",
-        key.to_str().unwrap(),
-        "--peer-listen",
-        "127.0.0.1:0",
-        "--baseline",
-        baseline,
-        "--json",
-        loopback_json.to_str().unwrap(),
-    ]);
+    let (code, stdout, stderr) = mediaconf_run(
+        dir.path(),
+        &[
+            "--target",
+            &synapse.url(),
+            "--registration-shared-secret",
+            SECRET,
+            "--insecure",
+            "--quick",
+            "--peer-listen",
+            "127.0.0.1:0",
+            "--baseline",
+            baseline,
+            "--json",
+            loopback_json.to_str().unwrap(),
+        ],
+    );
     drop(synapse);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     let (image, loopback) = (outcomes(&image_json), outcomes(&loopback_json));
@@ -181,16 +191,10 @@ fn the_synapse_image_runs_every_profile_like_the_loopback_synapse() {
 
 fn a_missing_image_is_a_preflight_error_that_says_what_to_do() {
     let dir = tempfile::tempdir().unwrap();
-    let (code, _, stderr) = mediaconf(&[
-        "run",
-        "--image",
-        "localhost/mediaconf-no-such-image:0",
-        "--no-config",
-        "--peer-ca-out",
-        dir.path().join("ca.pem").to_str().unwrap(),
-        "--signing-key",
-        dir.path().join("k.key").to_str().unwrap(),
-    ]);
+    let (code, _, stderr) = mediaconf_run(
+        dir.path(),
+        &["--image", "localhost/mediaconf-no-such-image:0"],
+    );
     assert_eq!(code, 2, "{stderr}");
     assert!(
         stderr.contains("podman has no local image localhost/mediaconf-no-such-image:0: build it"),
@@ -211,22 +215,19 @@ fn published_network_available() -> bool {
 fn on_the_host_network_federation_and_remote_media_run_too() {
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("host.json");
-    let (code, stdout, stderr) = mediaconf(&[
-        "run",
-        "--image",
-        IMAGE,
-        "--image-network",
-        "host",
-        "--case",
-        "C-01,F-01,G-01,G-02,G-05",
-        "--no-config",
-        "--peer-ca-out",
-        dir.path().join("ca.pem").to_str().unwrap(),
-        "--signing-key",
-        dir.path().join("k.key").to_str().unwrap(),
-        "--json",
-        json.to_str().unwrap(),
-    ]);
+    let (code, stdout, stderr) = mediaconf_run(
+        dir.path(),
+        &[
+            "--image",
+            IMAGE,
+            "--image-network",
+            "host",
+            "--case",
+            "C-01,F-01,G-01,G-02,G-05",
+            "--json",
+            json.to_str().unwrap(),
+        ],
+    );
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(stderr.contains("on the host's network"), "{stderr}");
     let outcomes = outcomes(&json);
@@ -243,22 +244,19 @@ fn on_the_host_network_federation_and_remote_media_run_too() {
 fn two_images_make_a_comparison_page() {
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("report.json");
-    let (code, stdout, stderr) = mediaconf(&[
-        "run",
-        "--image",
-        IMAGE,
-        "--image",
-        IMAGE,
-        "--case",
-        "C-01,G-08",
-        "--no-config",
-        "--peer-ca-out",
-        dir.path().join("ca.pem").to_str().unwrap(),
-        "--signing-key",
-        dir.path().join("k.key").to_str().unwrap(),
-        "--json",
-        json.to_str().unwrap(),
-    ]);
+    let (code, stdout, stderr) = mediaconf_run(
+        dir.path(),
+        &[
+            "--image",
+            IMAGE,
+            "--image",
+            IMAGE,
+            "--case",
+            "C-01,G-08",
+            "--json",
+            json.to_str().unwrap(),
+        ],
+    );
     // G-08 is a real Synapse failure (no baseline here): exit 1, and the container's log lines
     // of the seconds it ran are printed under it.
     assert_eq!(code, 1, "{stderr}");
@@ -304,18 +302,15 @@ fn an_image_whose_server_never_answers_fails_in_preflight_and_leaves_nothing() {
         String::from_utf8_lossy(&out.stderr)
     );
     let started = Instant::now();
-    let (code, _, stderr) = mediaconf(&[
-        "run",
-        "--image",
-        "localhost/mediaconf-silent:test",
-        "--image-startup",
-        "6",
-        "--no-config",
-        "--peer-ca-out",
-        dir.path().join("ca.pem").to_str().unwrap(),
-        "--signing-key",
-        dir.path().join("k.key").to_str().unwrap(),
-    ]);
+    let (code, _, stderr) = mediaconf_run(
+        dir.path(),
+        &[
+            "--image",
+            "localhost/mediaconf-silent:test",
+            "--image-startup",
+            "6",
+        ],
+    );
     assert_eq!(code, 2, "{stderr}");
     assert!(
         started.elapsed() < Duration::from_secs(30),
