@@ -23,28 +23,18 @@ pub use crate::exit_code::{EXIT_FAILURES, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE}
 /// Listens for SIGINT and SIGTERM: the first sets the returned flag (the run stops its cases at
 /// once and writes its reports); a second one exits the process at once.
 fn watch_interrupts() -> tokio::sync::watch::Receiver<bool> {
-    use tokio::signal::unix::{SignalKind, signal};
     let (tx, rx) = tokio::sync::watch::channel(false);
-    let (Ok(mut int), Ok(mut term)) = (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-    ) else {
+    let Some(mut interrupts) = crate::signals::Interrupts::install() else {
         eprintln!("warning: cannot listen for SIGINT/SIGTERM; an interrupt will not write reports");
         return rx;
     };
     tokio::spawn(async move {
-        tokio::select! {
-            _ = int.recv() => {}
-            _ = term.recv() => {}
-        }
+        interrupts.next().await;
         eprintln!(
             "interrupted: stopping the cases and writing the reports (interrupt again to exit at once)"
         );
         let _ = tx.send(true);
-        tokio::select! {
-            _ = int.recv() => {}
-            _ = term.recv() => {}
-        }
+        interrupts.next().await;
         eprintln!("interrupted again: exiting at once, reports may be missing");
         crate::container::remove_all_now();
         std::process::exit(EXIT_INTERRUPTED);
@@ -454,19 +444,7 @@ async fn run_image(mut args: RunArgs, image: &str) -> i32 {
         Ok(s) => s,
         Err(e) => return usage_error(&format!("--image: {e}")),
     };
-    let interrupt = async {
-        use tokio::signal::unix::{SignalKind, signal};
-        match (
-            signal(SignalKind::interrupt()),
-            signal(SignalKind::terminate()),
-        ) {
-            (Ok(mut int), Ok(mut term)) => tokio::select! {
-                _ = int.recv() => {}
-                _ = term.recv() => {}
-            },
-            _ => std::future::pending::<()>().await,
-        }
-    };
+    let interrupt = crate::signals::first();
     let ready = tokio::select! {
         r = session.wait_ready() => r,
         () = interrupt => {

@@ -31,6 +31,7 @@ pub mod request;
 pub mod rootcause;
 pub mod run;
 pub mod settings;
+pub mod signals;
 pub mod spec_version;
 pub mod suite;
 pub mod template;

@@ -98,7 +98,7 @@ pub async fn serve(args: &PeerServeArgs) -> i32 {
     );
     // The handlers are installed before "Requests" is printed: a signal sent as soon as the peer
     // says it is ready must stop it, not kill it (or be lost when the parent ignores SIGINT).
-    let stop = stop_signal();
+    let stop = crate::signals::first();
     println!("Requests (Ctrl-C stops):");
     let _ = std::io::stdout().flush();
 
@@ -120,28 +120,6 @@ pub async fn serve(args: &PeerServeArgs) -> i32 {
     peer.shutdown().await;
     println!("stopped after {count} request(s)");
     crate::exit_code::EXIT_OK
-}
-
-/// Installs the SIGINT and SIGTERM handlers now and returns a future that resolves on either.
-fn stop_signal() -> impl std::future::Future<Output = ()> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let handlers = (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-    );
-    async move {
-        match handlers {
-            (Ok(mut int), Ok(mut term)) => {
-                tokio::select! {
-                    _ = int.recv() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            _ => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
 }
 
 /// `   0.412s  GET /_matrix/… → 200 multipart/mixed (inline-bytes)  signed by …, verified`.
