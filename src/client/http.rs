@@ -38,6 +38,18 @@ fn build_client(
         .map_err(|e| format!("cannot build the HTTP client: {e}"))
 }
 
+/// The certificates of one or more PEM blocks (at least one).
+fn pem_roots(pem: &str) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>, String> {
+    use rustls::pki_types::pem::PemObject;
+    let roots: Vec<_> = rustls::pki_types::CertificateDer::pem_slice_iter(pem.as_bytes())
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("cannot read the CA certificate: {e}"))?;
+    if roots.is_empty() {
+        return Err("the CA file holds no PEM certificate".into());
+    }
+    Ok(roots)
+}
+
 impl std::fmt::Debug for HttpClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HttpClient")
@@ -55,29 +67,27 @@ impl HttpClient {
         redactor: Redactor,
         accept_invalid_certs: bool,
     ) -> Result<Self, String> {
+        Self::trusting(max_body, redactor, accept_invalid_certs, None)
+    }
+
+    /// [`HttpClient::new`], also trusting the CA certificates in `ca_pem` (one or more PEM
+    /// blocks: the CA of a `--image` container) when given.
+    pub fn trusting(
+        max_body: usize,
+        redactor: Redactor,
+        accept_invalid_certs: bool,
+        ca_pem: Option<&str>,
+    ) -> Result<Self, String> {
+        let roots = match ca_pem {
+            Some(pem) => pem_roots(pem)?,
+            None => Vec::new(),
+        };
         Ok(HttpClient {
-            client: build_client(accept_invalid_certs, None, &[])?,
+            client: build_client(accept_invalid_certs, None, &roots)?,
             max_body,
             redactor,
             accept_invalid_certs,
-            extra_roots: std::sync::Arc::new(Vec::new()),
-        })
-    }
-
-    /// The same client, also trusting the CA certificates in `pem` (one or more PEM blocks).
-    pub fn trusting(&self, pem: &str) -> Result<Self, String> {
-        use rustls::pki_types::pem::PemObject;
-        let roots: Vec<rustls::pki_types::CertificateDer<'static>> =
-            rustls::pki_types::CertificateDer::pem_slice_iter(pem.as_bytes())
-                .collect::<Result<_, _>>()
-                .map_err(|e| format!("cannot read the CA certificate: {e}"))?;
-        if roots.is_empty() {
-            return Err("the CA file holds no PEM certificate".into());
-        }
-        Ok(HttpClient {
-            client: build_client(self.accept_invalid_certs, None, &roots)?,
             extra_roots: std::sync::Arc::new(roots),
-            ..self.clone()
         })
     }
 

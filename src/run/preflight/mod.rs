@@ -172,13 +172,16 @@ pub async fn prepare(
     for s in &config.secrets {
         config.redactor.add(s);
     }
-    let mut http = HttpClient::new(config.max_body, config.redactor.clone(), config.insecure)
-        .map_err(|e| PreflightError::new(e, "report this as a bug"))?;
-    if let Some(pem) = &config.target_ca_pem {
-        http = http
-            .trusting(pem)
-            .map_err(|e| PreflightError::new(e, "check the CA of the --image container"))?;
-    }
+    let http = HttpClient::trusting(
+        config.max_body,
+        config.redactor.clone(),
+        config.insecure,
+        config.target_ca_pem.as_deref(),
+    )
+    .map_err(|e| match &config.target_ca_pem {
+        Some(_) => PreflightError::new(e, "check the CA of the --image container"),
+        None => PreflightError::new(e, "report this as a bug"),
+    })?;
     let accounts = AccountClient {
         http: &http,
         base: config.target.clone(),
