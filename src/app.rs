@@ -283,7 +283,8 @@ fn diff(args: &crate::cli::DiffArgs) -> i32 {
         std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read {}: {e}", path.display()))
             .and_then(|t| {
-                crate::diff::Report::parse(&t).map_err(|e| format!("{}: {e}", path.display()))
+                crate::report_summary::ReportSummary::parse(&t)
+                    .map_err(|e| format!("{}: {e}", path.display()))
             })
     };
     let (old, new) = match (read(&args.old), read(&args.new)) {

@@ -3,37 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
-
-/// The parts of a JSON report a comparison needs.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct Report {
-    #[serde(default)]
-    pub cases: Vec<ReportCase>,
-}
-
-/// One case of a JSON report.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct ReportCase {
-    pub id: String,
-    pub outcome: String,
-    #[serde(default)]
-    pub level: String,
-    #[serde(default)]
-    pub reason: String,
-}
-
-impl Report {
-    /// Parses a `run --json` report; the error says what is wrong with it.
-    pub fn parse(text: &str) -> Result<Report, String> {
-        let value: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
-        if value.get("cases").is_none() {
-            return Err("not a mediaconf JSON report (no `cases`)".to_string());
-        }
-        serde_json::from_value(value).map_err(|e| format!("not a mediaconf JSON report: {e}"))
-    }
-}
+use crate::report_summary::{CaseSummary, ReportSummary};
 
 /// How bad an outcome is, for telling regressions from improvements.
 fn severity(outcome: &str) -> u8 {
@@ -92,8 +62,8 @@ impl Changes {
     }
 }
 
-pub fn compare(old: &Report, new: &Report) -> Changes {
-    let index = |r: &Report| -> BTreeMap<String, ReportCase> {
+pub fn compare(old: &ReportSummary, new: &ReportSummary) -> Changes {
+    let index = |r: &ReportSummary| -> BTreeMap<String, CaseSummary> {
         r.cases.iter().map(|c| (c.id.clone(), c.clone())).collect()
     };
     let (old, new) = (index(old), index(new));
@@ -229,13 +199,15 @@ pub fn render_markdown(c: &Changes) -> String {
 mod tests {
     use super::*;
 
-    fn report(cases: &[(&str, &str)]) -> Report {
-        Report {
+    fn report(cases: &[(&str, &str)]) -> ReportSummary {
+        ReportSummary {
+            target: None,
             cases: cases
                 .iter()
-                .map(|(id, o)| ReportCase {
+                .map(|(id, o)| CaseSummary {
                     id: id.to_string(),
                     outcome: o.to_string(),
+                    title: String::new(),
                     level: "MUST".into(),
                     reason: format!("why {id}"),
                 })
@@ -302,16 +274,5 @@ mod tests {
             !c.regressed(),
             "a case now skipped is shown but is not a regression"
         );
-    }
-
-    #[test]
-    fn other_json_is_refused_with_the_reason() {
-        assert!(Report::parse("{").unwrap_err().starts_with("not JSON"));
-        assert!(
-            Report::parse("{\"x\":1}")
-                .unwrap_err()
-                .contains("no `cases`")
-        );
-        assert!(Report::parse("{\"cases\":[{\"id\":\"A\",\"outcome\":\"passed\"}]}").is_ok());
     }
 }

@@ -26,6 +26,7 @@ pub mod plan;
 pub mod recorded;
 pub mod redact;
 pub mod report;
+pub mod report_summary;
 pub mod repro;
 pub mod request;
 pub mod rootcause;

@@ -5,35 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Deserialize;
-
-/// The parts of a JSON report the matrix needs.
-#[derive(Debug, Clone, Deserialize)]
-struct ReportFile {
-    #[serde(default)]
-    target: Option<ReportTarget>,
-    cases: Vec<ReportCase>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-struct ReportTarget {
-    #[serde(default)]
-    url: String,
-    #[serde(default)]
-    server_version: Option<String>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-struct ReportCase {
-    id: String,
-    #[serde(default)]
-    title: String,
-    #[serde(default)]
-    level: String,
-    outcome: String,
-    #[serde(default)]
-    reason: String,
-}
+use crate::report_summary::{ReportSummary, TargetSummary};
 
 /// One implementation: a column.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -162,8 +134,8 @@ pub fn build(inputs: &[Input<'_>]) -> Result<Matrix, String> {
     let mut columns = Vec::new();
     let mut rows: BTreeMap<String, Row> = BTreeMap::new();
     for (i, input) in inputs.iter().enumerate() {
-        let report: ReportFile = serde_json::from_str(input.text)
-            .map_err(|e| format!("{}: not a mediaconf JSON report: {e}", input.source))?;
+        let report =
+            ReportSummary::parse(input.text).map_err(|e| format!("{}: {e}", input.source))?;
         columns.push(Column {
             name: column_name(input, report.target.as_ref()),
             source: input.source.to_owned(),
@@ -213,7 +185,7 @@ fn id_order(id: &str) -> (String, u32, String) {
     )
 }
 
-fn column_name(input: &Input<'_>, target: Option<&ReportTarget>) -> String {
+fn column_name(input: &Input<'_>, target: Option<&TargetSummary>) -> String {
     if let Some(label) = input.label {
         return label.to_owned();
     }
