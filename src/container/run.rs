@@ -1,6 +1,6 @@
 //! A `run --image IMAGE`: what the run's settings become (the container's URLs and server name,
 //! the CA, the shared secret `complement`), the container started and waited for, and its log
-//! kept beside the reports. The run itself is the usual one (`app::run_target`).
+//! kept beside the reports. The run itself is the usual one (`app/run.rs`).
 
 use std::path::PathBuf;
 use std::time::Duration;
