@@ -2,7 +2,9 @@
 //! ([`super::run`]), its log kept and printed around failed cases; several images in turn and
 //! their comparison page.
 
-use super::{usage_error, write_comparison};
+use super::common::usage_error;
+use super::comparison::write_comparison;
+use super::run::ImageTrust;
 use crate::cli::RunArgs;
 use crate::exit_code::{EXIT_INTERRUPTED, EXIT_OK};
 
@@ -101,35 +103,4 @@ pub(super) async fn run_image(mut args: RunArgs, image: &str) -> i32 {
     let code = super::run::run_target(args, Some(trust)).await;
     session.finish();
     code
-}
-
-/// What a `--image` run adds to the settings: the CA the container's certificate is signed
-/// with (trusted for the target), and registration that falls back to open registration.
-pub struct ImageTrust {
-    pub ca_pem: String,
-    /// The name under which the container reaches this host's loopback servers.
-    pub reach_host: Option<String>,
-    /// What the reports say about the container (its image, where its log goes).
-    pub container: crate::run::event::ContainerInfo,
-    /// The container's log, read under each failed case.
-    pub log: crate::container::image::LogSource,
-}
-
-/// Under a failed case of a `--image` run: the container's log lines from a second before the
-/// case started to a second after it ended.
-pub(super) fn print_container_log(
-    log: &crate::container::image::LogSource,
-    start: std::time::SystemTime,
-    end: std::time::SystemTime,
-) {
-    use crate::container::log_window::{around, parse};
-    let lines = parse(&log.read_with_times());
-    let near = around(&lines, start, end, std::time::Duration::from_secs(1), 12);
-    println!(
-        "           container log, the seconds around it ({} lines):",
-        near.len()
-    );
-    for line in near {
-        println!("             | {}", crate::report::sanitize(&line.text));
-    }
 }

@@ -1,40 +1,20 @@
 //! The commands behind the CLI: wiring suites, the run, reporters and exit codes together.
 //! Errors are printed here with the fix; `main` only maps the returned code to the process.
 
-use crate::cli::{Cli, Command, ConfigArgs, InitArgs, KeygenArgs, ListArgs};
+use crate::cli::{Cli, Command, InitArgs, KeygenArgs, ListArgs, RunArgs};
 use crate::federation::signing_key::SigningKey;
-use crate::settings::{ConfigFile, ResolveError, find_config, resolve_list, write_example};
+use crate::settings::{resolve_list, write_example};
 use crate::suite::load_suite;
 
+mod common;
+mod comparison;
 mod images;
 mod run;
 
-pub use images::ImageTrust;
-pub use run::{AllowSkipped, exit_code, not_run_lines};
+use common::{config_file, settings_error, usage_error};
+pub use run::{AllowSkipped, ImageTrust, exit_code, not_run_lines};
 
 pub use crate::exit_code::{EXIT_FAILURES, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE};
-
-/// Listens for SIGINT and SIGTERM: the first sets the returned flag (the run stops its cases at
-/// once and writes its reports); a second one exits the process at once.
-fn watch_interrupts() -> tokio::sync::watch::Receiver<bool> {
-    let (tx, rx) = tokio::sync::watch::channel(false);
-    let Some(mut interrupts) = crate::signals::Interrupts::install() else {
-        eprintln!("warning: cannot listen for SIGINT/SIGTERM; an interrupt will not write reports");
-        return rx;
-    };
-    tokio::spawn(async move {
-        interrupts.next().await;
-        eprintln!(
-            "interrupted: stopping the cases and writing the reports (interrupt again to exit at once)"
-        );
-        let _ = tx.send(true);
-        interrupts.next().await;
-        eprintln!("interrupted again: exiting at once, reports may be missing");
-        crate::container::remove_all_now();
-        std::process::exit(EXIT_INTERRUPTED);
-    });
-    rx
-}
 
 /// Runs a parsed command line and returns the exit code.
 pub fn run_cli(cli: Cli) -> i32 {
@@ -43,7 +23,7 @@ pub fn run_cli(cli: Cli) -> i32 {
         Command::Init(args) => init(&args),
         Command::Keygen(args) => keygen(&args),
         Command::Diff(args) => diff(&args),
-        Command::Matrix(args) => matrix(&args),
+        Command::Matrix(args) => comparison::matrix(&args),
         Command::Lint(args) => lint(&args),
         Command::Request(args) => match tokio::runtime::Builder::new_multi_thread()
             .enable_all()
@@ -89,26 +69,9 @@ pub fn run_cli(cli: Cli) -> i32 {
                     return EXIT_USAGE;
                 }
             };
-            runtime.block_on(run::run(*args))
+            runtime.block_on(run(*args))
         }
     }
-}
-
-/// The config file a command reads, or the exit code after printing why it cannot.
-fn config_file(args: &ConfigArgs) -> Result<Option<ConfigFile>, i32> {
-    if args.no_config {
-        return Ok(None);
-    }
-    find_config(args.config.as_deref()).map_err(|e| {
-        eprintln!("{e}");
-        EXIT_USAGE
-    })
-}
-
-/// Prints a settings error; always a usage error.
-fn settings_error(e: &ResolveError) -> i32 {
-    eprintln!("{e}");
-    EXIT_USAGE
 }
 
 fn list(args: &ListArgs) -> i32 {
@@ -299,66 +262,11 @@ fn diff(args: &crate::cli::DiffArgs) -> i32 {
     }
 }
 
-/// `mediaconf matrix`: reads the reports, writes the page and the Markdown.
-fn matrix(args: &crate::cli::MatrixArgs) -> i32 {
-    let mut texts = Vec::new();
-    for arg in &args.reports {
-        let (label, path) = match arg.split_once('=') {
-            Some((label, path)) if !label.is_empty() && !std::path::Path::new(arg).exists() => {
-                (Some(label.to_owned()), path.to_owned())
-            }
-            _ => (None, arg.clone()),
-        };
-        match std::fs::read_to_string(&path) {
-            Ok(text) => texts.push((label, path, text)),
-            Err(e) => return usage_error(&format!("cannot read {path}: {e}")),
-        }
+/// `run`: against a target, or the container of one image, or several images in turn.
+async fn run(args: RunArgs) -> i32 {
+    match args.image.clone().as_slice() {
+        [] => run::run_target(args, None).await,
+        [image] => images::run_image(args, image).await,
+        images => images::run_images(args, images).await,
     }
-    let (m, markdown) =
-        match write_comparison(&texts, args.html.as_deref(), args.markdown.as_deref()) {
-            Ok(done) => done,
-            Err(e) => return usage_error(&e),
-        };
-    if args.html.is_none() && args.markdown.is_none() {
-        print!("{markdown}");
-    }
-    eprintln!(
-        "matrix: {} implementations, {} disagreements",
-        m.columns.len(),
-        m.disagreeing.len()
-    );
-    EXIT_OK
-}
-
-/// The comparison of `reports` (label, source, JSON text): built, its page and Markdown written
-/// where asked. Returns the matrix and its Markdown.
-fn write_comparison(
-    reports: &[(Option<String>, String, String)],
-    html: Option<&std::path::Path>,
-    markdown: Option<&std::path::Path>,
-) -> Result<(crate::matrix::Matrix, String), String> {
-    let inputs: Vec<crate::matrix::Input<'_>> = reports
-        .iter()
-        .map(|(label, source, text)| crate::matrix::Input {
-            text,
-            source,
-            label: label.as_deref(),
-        })
-        .collect();
-    let m = crate::matrix::build(&inputs)?;
-    let md = crate::report::sanitize(&crate::matrix::render_markdown(&m));
-    for (path, text) in [
-        (html, crate::report::matrix_html::render(&m)),
-        (markdown, md.clone()),
-    ] {
-        if let Some(path) = path {
-            crate::report::write_atomically(path, text.as_bytes())?;
-        }
-    }
-    Ok((m, md))
-}
-
-fn usage_error(message: &str) -> i32 {
-    eprintln!("error: {message}");
-    EXIT_USAGE
 }

@@ -13,17 +13,8 @@ use crate::rootcause::root_causes;
 use crate::run::{Event, RunError, TargetInfo, execute};
 use crate::settings::{ReportPaths, RunSettings, resolve_run};
 
-use super::images::ImageTrust;
-use super::{config_file, settings_error, watch_interrupts};
+use super::common::{config_file, settings_error};
 use crate::exit_code::{EXIT_FAILURES, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE};
-
-pub(super) async fn run(args: RunArgs) -> i32 {
-    match args.image.clone().as_slice() {
-        [] => run_target(args, None).await,
-        [image] => super::images::run_image(args, image).await,
-        images => super::images::run_images(args, images).await,
-    }
-}
 
 /// One run against a target (or the container of `image`): settings, the run fed to the human
 /// reporter, the report files, the exit code.
@@ -168,7 +159,7 @@ impl Progress {
             && self.show_log
         {
             let start = self.wall_start + v.started_at;
-            super::images::print_container_log(&image.log, start, start + v.duration);
+            print_container_log(&image.log, start, start + v.duration);
         }
     }
 }
@@ -404,5 +395,58 @@ fn write_preflight_reports(reports: &ReportPaths, target_url: &str, message: &st
         if let Err(e) = html::write_html(path, &input, &Redactor::default()) {
             eprintln!("error: {e}");
         }
+    }
+}
+
+/// Listens for SIGINT and SIGTERM: the first sets the returned flag (the run stops its cases at
+/// once and writes its reports); a second one exits the process at once.
+fn watch_interrupts() -> tokio::sync::watch::Receiver<bool> {
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let Some(mut interrupts) = crate::signals::Interrupts::install() else {
+        eprintln!("warning: cannot listen for SIGINT/SIGTERM; an interrupt will not write reports");
+        return rx;
+    };
+    tokio::spawn(async move {
+        interrupts.next().await;
+        eprintln!(
+            "interrupted: stopping the cases and writing the reports (interrupt again to exit at once)"
+        );
+        let _ = tx.send(true);
+        interrupts.next().await;
+        eprintln!("interrupted again: exiting at once, reports may be missing");
+        crate::container::remove_all_now();
+        std::process::exit(EXIT_INTERRUPTED);
+    });
+    rx
+}
+
+/// What a `--image` run adds to the settings: the CA the container's certificate is signed
+/// with (trusted for the target), and registration that falls back to open registration.
+pub struct ImageTrust {
+    pub ca_pem: String,
+    /// The name under which the container reaches this host's loopback servers.
+    pub reach_host: Option<String>,
+    /// What the reports say about the container (its image, where its log goes).
+    pub container: crate::run::event::ContainerInfo,
+    /// The container's log, read under each failed case.
+    pub log: crate::container::image::LogSource,
+}
+
+/// Under a failed case of a `--image` run: the container's log lines from a second before the
+/// case started to a second after it ended.
+fn print_container_log(
+    log: &crate::container::image::LogSource,
+    start: std::time::SystemTime,
+    end: std::time::SystemTime,
+) {
+    use crate::container::log_window::{around, parse};
+    let lines = parse(&log.read_with_times());
+    let near = around(&lines, start, end, std::time::Duration::from_secs(1), 12);
+    println!(
+        "           container log, the seconds around it ({} lines):",
+        near.len()
+    );
+    for line in near {
+        println!("             | {}", crate::report::sanitize(&line.text));
     }
 }
