@@ -286,8 +286,9 @@ pub struct RunArgs {
     /// A variable for the --image container, NAME=VALUE (repeatable).
     #[arg(long, value_name = "NAME=VALUE", requires = "image")]
     pub image_env: Vec<String>,
-    /// The container runtime for --image: podman or docker (default: podman when installed,
-    /// else docker when its engine answers).
+    /// The container runtime for --image: podman or docker (default: the one whose local images
+    /// have the image when both are installed, else podman when installed, else docker when its
+    /// engine answers).
     #[arg(long, value_name = "RUNTIME", requires = "image")]
     pub container_runtime: Option<String>,
     /// How the --image container is networked. `published`: its ports 8008 and 8448 on free
