@@ -50,6 +50,22 @@ const LOGGED_OUT: &[&str] = &[
     "B-03.config",
     "B-03.preview-url",
 ];
+const QUERY_TOKEN_IGNORED: &[&str] = &[
+    "B-05.download",
+    "B-05.download-filename",
+    "B-05.thumbnail",
+    "B-05.config",
+    "B-05.preview-url",
+    "B-06.download",
+    "B-06.download-filename",
+    "B-06.thumbnail",
+    "B-06.config",
+    "B-06.preview-url",
+    "B-06.upload",
+    "B-06.create",
+    "B-06.async-upload",
+];
+const NO_CORP: &[&str] = &["C-15", "D-20.corp"];
 const GUEST_UPLOAD: &[&str] = &["H-08", "H-08.status", "H-09", "H-09.status"];
 const GUEST_PUT: &[&str] = &["H-10", "H-10.status"];
 const NO_BIG_THUMBNAIL: &[&str] = &["D-01.2000", "D-08", "D-09"];
@@ -83,6 +99,17 @@ fn scenarios() -> Vec<(&'static str, Vec<Cause>)> {
                     Fault::NoThumbnailAbove800x600,
                     NO_BIG_THUMBNAIL,
                 ),
+            ],
+        ),
+        (
+            "query token ignored + no CORP",
+            vec![
+                (
+                    "query token ignored",
+                    Fault::QueryTokenRejected,
+                    QUERY_TOKEN_IGNORED,
+                ),
+                ("no CORP", Fault::NoCorp, NO_CORP),
             ],
         ),
         (

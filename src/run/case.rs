@@ -322,7 +322,13 @@ impl StepsRun<'_> {
         } else if no_thumbnail {
             Some(NO_THUMBNAIL_CAUSE.to_string())
         } else {
-            self.endpoint_cause.or_else(|| case.cause.clone())
+            let first_broken = self
+                .reports
+                .iter()
+                .find_map(|s| s.findings.first())
+                .map(|f| format!("{} {}", f.check, f.actual));
+            self.endpoint_cause
+                .or_else(|| case.cause_of(first_broken.as_deref()))
         };
         if let Some(problem) = self.blocker.or(fetch_path) {
             verdict.outcome = Outcome::Blocked;

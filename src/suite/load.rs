@@ -296,6 +296,7 @@ impl CaseValidation<'_> {
         let before = self.errors.len();
         let id = spec.id.get_ref().clone();
         self.validate_id(spec, &id);
+        self.validate_cause_by_answer(spec, &id);
         let since = self.version(&spec.since);
         let until = spec.until.as_ref().and_then(|u| self.version(u));
         let slow = self.slow_of(spec);
@@ -342,6 +343,11 @@ impl CaseValidation<'_> {
             serial: spec.serial,
             manual: spec.manual.clone(),
             cause: spec.cause.clone(),
+            cause_by_answer: spec
+                .cause_by_answer
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
             slow,
             steps,
             location: format!(
@@ -363,6 +369,21 @@ impl CaseValidation<'_> {
                 Some(spec.id.span()),
                 format!("case id `{id}` must look like `C-04` or `B-01.thumbnail`"),
             );
+        }
+    }
+
+    /// Each `cause-by-answer` entry names a check (`status 2`, `errcode M_…`) and a cause.
+    fn validate_cause_by_answer(&mut self, spec: &CaseSpec, id: &str) {
+        for (answer, cause) in &spec.cause_by_answer {
+            if answer.trim().is_empty() || cause.trim().is_empty() {
+                self.error(
+                    Some(spec.id.span()),
+                    format!(
+                        "case `{id}`: a `cause-by-answer` entry needs the start of an answer \
+                         (e.g. \"status 200\") and a cause, got \"{answer}\" = \"{cause}\""
+                    ),
+                );
+            }
         }
     }
 

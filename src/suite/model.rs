@@ -158,6 +158,12 @@ pub struct CaseSpec {
     /// many cases show it). Default: the case's family, its id before the first `.`.
     #[serde(default)]
     pub cause: Option<String>,
+    /// Causes that depend on the answer: the first broken expectation as `CHECK ACTUAL`
+    /// (`status 200`, `errcode M_MISSING_TOKEN`) → the cause, the longest matching start
+    /// winning; `cause` (or the family) when none matches. For twins that test one rule in
+    /// another form, where one wrong answer is one cause and another answer is another.
+    #[serde(default)]
+    pub cause_by_answer: std::collections::BTreeMap<String, String>,
     /// The case waits on purpose (e.g. `"60s"` for a server's timeout cap): `run --quick`
     /// skips it with that reason, and a full run starts it first so other cases overlap it.
     #[serde(default)]
