@@ -136,6 +136,10 @@ pub struct PeerServeArgs {
     /// Where the plain-HTTP CDN for Location scenarios listens (default: a free port).
     #[arg(long, default_value = "127.0.0.1:0", value_name = "ADDR")]
     pub cdn_listen: std::net::SocketAddr,
+    /// The host name in the CDN's Location URLs (default: the CDN's listen address), e.g.
+    /// host.containers.internal for a homeserver in a container that reaches this host so.
+    #[arg(long, value_name = "NAME")]
+    pub cdn_host: Option<String>,
     /// Serve every file of this directory as inline media (`mxc://NAME/fixture_<file>`).
     #[arg(long, value_name = "DIR")]
     pub fixtures: Option<PathBuf>,

@@ -259,6 +259,62 @@ async fn peer_stops_on_sigint() {
     stop(peer, "-INT");
 }
 
+/// `--cdn-host`: the Location parts name the CDN under the host a containerized homeserver
+/// reaches this machine by (what `run --image` does for its own peer).
+#[tokio::test(flavor = "multi_thread")]
+async fn cdn_host_names_the_cdn_in_location_parts() {
+    let dir = tempfile::tempdir().unwrap();
+    let listen = format!("127.0.0.1:{}", free_port());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mediaconf"))
+        .args([
+            "peer",
+            "--listen",
+            &listen,
+            "--cdn-host",
+            "host.example.test",
+        ])
+        .arg("--signing-key")
+        .arg(dir.path().join("k.key"))
+        .arg("--ca-out")
+        .arg(dir.path().join("ca.pem"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start mediaconf peer");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut peer = Running {
+        child,
+        lines,
+        seen: Vec::new(),
+    };
+    let cdn = peer.wait_for("CDN ");
+    assert!(cdn.contains("named http://host.example.test:"), "{cdn}");
+    peer.wait_for("Requests");
+    let body = client()
+        .get(format!(
+            "https://{listen}/_matrix/federation/v1/media/download/location_1"
+        ))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        body.contains("Location: http://host.example.test:"),
+        "{body}"
+    );
+    stop(peer, "-TERM");
+}
+
 #[test]
 fn a_taken_port_is_an_error_with_the_fix() {
     let dir = tempfile::tempdir().unwrap();

@@ -239,6 +239,8 @@ pub struct Peer {
     handle: axum_server::Handle<SocketAddr>,
     task: Option<JoinHandle<io::Result<()>>>,
     cdn_addr: Option<SocketAddr>,
+    /// The host name in the CDN's URLs, when not its listen address.
+    cdn_host: Option<String>,
     cdn_task: Option<JoinHandle<io::Result<()>>>,
 }
 
@@ -354,6 +356,7 @@ impl Peer {
             handle,
             task: Some(task),
             cdn_addr,
+            cdn_host: config.cdn_host.clone(),
             cdn_task,
         })
     }
@@ -371,6 +374,11 @@ impl Peer {
     /// The address actually bound (the real port when 0 was asked for).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The host name in the CDN's URLs (`PeerConfig::cdn_host`), when one was given.
+    pub fn cdn_host(&self) -> Option<&str> {
+        self.cdn_host.as_deref()
     }
 
     /// Where the CA certificate was written.

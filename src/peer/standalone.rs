@@ -51,6 +51,7 @@ pub async fn serve(args: &PeerServeArgs) -> i32 {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Observation>();
     let mut config = PeerConfig::new(args.listen, &server_name, key, args.ca_out.clone());
     config.cdn_listen = Some(args.cdn_listen);
+    config.cdn_host.clone_from(&args.cdn_host);
     config.fixtures = fixtures.clone();
     config.log = Some(tx);
     let peer = match Peer::start(config).await {
@@ -64,7 +65,13 @@ pub async fn serve(args: &PeerServeArgs) -> i32 {
         peer.local_addr()
     );
     if let Some(cdn) = peer.cdn_addr() {
-        println!("  CDN         http://{cdn} (plain HTTP, for Location scenarios)");
+        match peer.cdn_host() {
+            Some(host) => println!(
+                "  CDN         http://{cdn} (plain HTTP, for Location scenarios; named http://{host}:{} in them)",
+                cdn.port()
+            ),
+            None => println!("  CDN         http://{cdn} (plain HTTP, for Location scenarios)"),
+        }
     }
     println!(
         "  trust       {} (or turn off federation certificate checks on the homeserver)",

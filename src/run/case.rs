@@ -707,8 +707,12 @@ fn with_peer_note(session: &Session, case: &Case, command: String) -> String {
     let (Some(scenario), Some(peer)) = (&case.peer_scenario, &session.peer) else {
         return command;
     };
+    let cdn_host = peer
+        .cdn_host()
+        .map(|h| format!(" --cdn-host {h}"))
+        .unwrap_or_default();
     format!(
-        "{command}\n           # the mock peer stopped with the run: start it again with `mediaconf peer --listen {} --server-name {}` (this run's --signing-key and --peer-ca-out), and ask for a fresh media ID `{scenario}_<new>` instead (the target cached or backed off from this one)",
+        "{command}\n           # the mock peer stopped with the run: start it again with `mediaconf peer --listen {} --server-name {}{cdn_host}` (this run's --signing-key and --peer-ca-out), and ask for a fresh media ID `{scenario}_<new>` instead (the target cached or backed off from this one)",
         peer.local_addr(),
         peer.server_name()
     )
