@@ -96,12 +96,8 @@ fn fill_peer(args: &mut RunArgs, host_alias: Option<&str>) -> Result<(), String>
     if args.peer.peer_server_name.is_some() {
         return Ok(());
     }
-    if listen.port() == 0 {
-        let probe = std::net::TcpListener::bind(*listen)
-            .and_then(|l| l.local_addr())
-            .map_err(|e| format!("no free port for the key server on {listen}: {e}"))?;
-        listen.set_port(probe.port());
-    }
+    *listen = crate::run::config::with_free_port(*listen)
+        .map_err(|e| format!("no free port for the key server on {listen}: {e}"))?;
     args.peer.peer_server_name = Some(format!("{alias}:{}", listen.port()));
     args.given.insert("peer_server_name".to_owned());
     Ok(())

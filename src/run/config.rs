@@ -37,18 +37,21 @@ pub struct FederationSettings {
     pub reach_host: Option<String>,
 }
 
+/// `addr` with a port 0 replaced by one free now (the listener is released at once, so the
+/// server that binds it later, and the names made from it, agree on the port).
+pub fn with_free_port(addr: std::net::SocketAddr) -> std::io::Result<std::net::SocketAddr> {
+    if addr.port() != 0 {
+        return Ok(addr);
+    }
+    std::net::TcpListener::bind(addr)?.local_addr()
+}
+
 impl FederationSettings {
     /// From the `--signing-key`/`--peer-*` flags and the target's federation base URL.
     /// A listen port of 0 is chosen now, so the default server name (`localhost:PORT`) names the
     /// port the peer will listen on.
     pub fn from_args(peer: &crate::cli::PeerArgs, federation_url: Option<String>) -> Self {
-        let mut peer_listen = peer.peer_listen;
-        if peer_listen.port() == 0
-            && let Ok(probe) = std::net::TcpListener::bind(peer_listen)
-            && let Ok(bound) = probe.local_addr()
-        {
-            peer_listen = bound;
-        }
+        let peer_listen = with_free_port(peer.peer_listen).unwrap_or(peer.peer_listen);
         FederationSettings {
             signing_key: peer.signing_key.clone(),
             peer_listen,
