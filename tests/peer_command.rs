@@ -47,15 +47,29 @@ impl Drop for Running {
 }
 
 fn start(dir: &std::path::Path, listen: &str, fixtures: &std::path::Path) -> Running {
+    let log = dir.join("log.jsonl");
+    spawn(
+        dir,
+        &[
+            "--listen",
+            listen,
+            "--fixtures",
+            fixtures.to_str().unwrap(),
+            "--log-json",
+            log.to_str().unwrap(),
+        ],
+    )
+}
+
+/// `mediaconf peer FLAGS` with its key and CA in `dir`, its stdout read line by line.
+fn spawn(dir: &std::path::Path, flags: &[&str]) -> Running {
     let mut child = Command::new(env!("CARGO_BIN_EXE_mediaconf"))
-        .args(["peer", "--listen", listen, "--fixtures"])
-        .arg(fixtures)
+        .arg("peer")
+        .args(flags)
         .arg("--signing-key")
         .arg(dir.join("k.key"))
         .arg("--ca-out")
         .arg(dir.join("ca.pem"))
-        .arg("--log-json")
-        .arg(dir.join("log.jsonl"))
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -265,36 +279,10 @@ async fn peer_stops_on_sigint() {
 async fn cdn_host_names_the_cdn_in_location_parts() {
     let dir = tempfile::tempdir().unwrap();
     let listen = format!("127.0.0.1:{}", free_port());
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mediaconf"))
-        .args([
-            "peer",
-            "--listen",
-            &listen,
-            "--cdn-host",
-            "host.example.test",
-        ])
-        .arg("--signing-key")
-        .arg(dir.path().join("k.key"))
-        .arg("--ca-out")
-        .arg(dir.path().join("ca.pem"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start mediaconf peer");
-    let stdout = child.stdout.take().unwrap();
-    let (tx, lines) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let mut peer = Running {
-        child,
-        lines,
-        seen: Vec::new(),
-    };
+    let mut peer = spawn(
+        dir.path(),
+        &["--listen", &listen, "--cdn-host", "host.example.test"],
+    );
     let cdn = peer.wait_for("CDN ");
     assert!(cdn.contains("named http://host.example.test:"), "{cdn}");
     peer.wait_for("Requests");
