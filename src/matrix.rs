@@ -255,6 +255,14 @@ fn md(text: &str) -> String {
 mod tests {
     use super::*;
 
+    fn input<'a>(text: &'a str, source: &'a str, label: Option<&'a str>) -> Input<'a> {
+        Input {
+            text,
+            source,
+            label,
+        }
+    }
+
     fn report(version: &str, cases: &[(&str, &str, &str)]) -> String {
         let cases: Vec<serde_json::Value> = cases
             .iter()
@@ -289,19 +297,7 @@ mod tests {
                 ("D-01", "SHOULD", "warned"),
             ],
         );
-        let m = build(&[
-            Input {
-                text: &a,
-                source: "a.json",
-                label: None,
-            },
-            Input {
-                text: &b,
-                source: "b.json",
-                label: Some("mine"),
-            },
-        ])
-        .unwrap();
+        let m = build(&[input(&a, "a.json", None), input(&b, "b.json", Some("mine"))]).unwrap();
         assert_eq!(m.columns[0].name, "Synapse 1.163.2");
         assert_eq!(m.columns[1].name, "mine");
         // A baselined failure agrees with a failure; a skip says nothing.
@@ -337,27 +333,10 @@ mod tests {
             &[("C-01", "MUST", "passed"), ("C-02", "MUST", "passed")],
         );
         let b = report("B 2", &[("C-01", "MUST", "passed")]);
-        let m = build(&[
-            Input {
-                text: &a,
-                source: "a.json",
-                label: None,
-            },
-            Input {
-                text: &b,
-                source: "b.json",
-                label: None,
-            },
-        ])
-        .unwrap();
+        let m = build(&[input(&a, "a.json", None), input(&b, "b.json", None)]).unwrap();
         assert!(m.disagreeing.is_empty());
         assert!(render_markdown(&m).contains("| C-02 title of C-02 | MUST | pass | – |"));
-        let err = build(&[Input {
-            text: "{}",
-            source: "x.json",
-            label: None,
-        }])
-        .unwrap_err();
+        let err = build(&[input("{}", "x.json", None)]).unwrap_err();
         assert!(
             err.starts_with("x.json: not a mediaconf JSON report"),
             "{err}"
@@ -369,19 +348,7 @@ mod tests {
         let a = report("A 1", &[("G-13", "INFO", "passed")]);
         let b = report("B 2", &[("G-13", "INFO", "passed")]);
         let b = b.replace("why G-13 passed", "observed: answered 404 M_NOT_FOUND");
-        let m = build(&[
-            Input {
-                text: &a,
-                source: "a",
-                label: None,
-            },
-            Input {
-                text: &b,
-                source: "b",
-                label: None,
-            },
-        ])
-        .unwrap();
+        let m = build(&[input(&a, "a", None), input(&b, "b", None)]).unwrap();
         assert_eq!(m.disagreeing.len(), 1);
         assert_eq!(m.disagreeing[0].cells[0].as_ref().unwrap().label(), "info");
     }
